@@ -1,0 +1,78 @@
+//! The format-neutral feature record every reader (GeoJSON, Shapefile, OGR) produces, before
+//! fields are picked and coordinates reprojected.
+
+use std::collections::BTreeMap;
+
+/// An attribute value as the source holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropValue {
+    /// Null / missing.
+    Null,
+    /// Text (already decoded to UTF-8).
+    Text(String),
+    /// Integer.
+    Int(i64),
+    /// Floating point.
+    Float(f64),
+    /// Boolean.
+    Bool(bool),
+}
+
+impl PropValue {
+    /// The value as text, for ids and names. Integers print without decimals, so a numeric id
+    /// field still yields `"11"`; leading zeros are only kept where the source stores text.
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            PropValue::Null => None,
+            PropValue::Text(s) => Some(s.clone()),
+            PropValue::Int(i) => Some(i.to_string()),
+            PropValue::Float(f) => Some(if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", *f as i64)
+            } else {
+                f.to_string()
+            }),
+            PropValue::Bool(b) => Some(b.to_string()),
+        }
+    }
+
+    /// The value as a number (text is parsed, accepting a decimal comma).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            PropValue::Null => None,
+            PropValue::Int(i) => Some(*i as f64),
+            PropValue::Float(f) => Some(*f),
+            PropValue::Bool(_) => None,
+            PropValue::Text(s) => {
+                let t = s.trim();
+                if t.is_empty() {
+                    return None;
+                }
+                t.parse::<f64>()
+                    .ok()
+                    .or_else(|| t.replace('.', "").replace(',', ".").parse().ok())
+            }
+        }
+    }
+}
+
+/// One feature of a source layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawFeature {
+    /// Geometry in the source CRS, (x, y) = (easting, northing) or (lon, lat).
+    pub geometry: Option<geo::Geometry<f64>>,
+    /// Attributes by field name.
+    pub props: BTreeMap<String, PropValue>,
+}
+
+/// A source layer as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawLayer {
+    /// Where it came from (file path, or connection string without password).
+    pub source: String,
+    /// EPSG code the source declares (CRS84 and EPSG:4326 are both 4326, axis order lon/lat).
+    pub epsg: Option<u32>,
+    /// Field names in source order.
+    pub fields: Vec<String>,
+    /// The features.
+    pub features: Vec<RawFeature>,
+}
