@@ -15,7 +15,7 @@
 //! [`locate_brute_force`] is that rule written plainly over all polygons; [`GridIndex`] gives
 //! the same answer fast and is tested against it.
 
-use geo::{BoundingRect, Coord, MultiPolygon};
+use geo::{Coord, MultiPolygon};
 
 /// Marker for "outside every area" in assignment vectors.
 pub const OUTSIDE: u32 = u32::MAX;
@@ -67,34 +67,289 @@ pub fn locate_brute_force(polys: &[MultiPolygon<f64>], x: f64, y: f64) -> Option
 }
 
 /// Spatial index answering "which area contains this point" with the module's rule.
+///
+/// A uniform grid over the polygons' extent. At build time every cell learns the polygon edges
+/// that touch it; a cell touched by no edge lies wholly inside one polygon (or outside all), so
+/// its points need no geometric test at all. For a cell with edges, the set of polygons
+/// containing the cell centre is computed exactly (by a scan of each grid row under the
+/// module's rule), and a point's polygon follows from the parity of the edges crossed by the
+/// segment from the centre to the point — only the few edges of that cell are looked at. Where
+/// that segment test is numerically ambiguous (the point within nanometres of an edge, or the
+/// segment through a vertex) the point falls back to the plain rule on the cell's candidate
+/// polygons, so the answer always equals [`locate_brute_force`].
 #[derive(Debug, Clone)]
 pub struct GridIndex {
     polys: Vec<MultiPolygon<f64>>,
-    bboxes: Vec<geo::Rect<f64>>,
+    x0: f64,
+    y0: f64,
+    cell: f64,
+    inv_cell: f64,
+    nx: usize,
+    ny: usize,
+    /// Per cell: a polygon index, `CELL_OUTSIDE`, or `BOUNDARY | index into bcells`.
+    cells: Vec<u32>,
+    bcells: Vec<BoundaryCell>,
+    /// Edges of the boundary cells, grouped by cell, within a cell sorted by polygon.
+    edges: Vec<Edge>,
+    /// Polygons containing each boundary cell's centre, grouped by cell, ascending.
+    centre_sets: Vec<u32>,
+}
+
+const BOUNDARY: u32 = 1 << 31;
+/// "Outside every polygon" inside the cell table (its high bit must stay clear).
+const CELL_OUTSIDE: u32 = BOUNDARY - 1;
+
+#[derive(Debug, Clone, Copy)]
+struct BoundaryCell {
+    edge_start: u32,
+    edge_end: u32,
+    set_start: u32,
+    set_end: u32,
+    cx: f64,
+    cy: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    ax: f64,
+    ay: f64,
+    bx: f64,
+    by: f64,
+    poly: u32,
+}
+
+/// Outcome of the segment test in one boundary cell.
+enum CellAnswer {
+    Found(u32),
+    Ambiguous,
 }
 
 impl GridIndex {
     /// Builds the index over the polygons (working CRS, metres). The slice order is the
     /// priority where polygons overlap.
     pub fn build(polys: &[MultiPolygon<f64>]) -> Self {
-        let bboxes = polys
-            .iter()
-            .map(|p| {
-                p.bounding_rect().unwrap_or(geo::Rect::new(
-                    Coord {
-                        x: f64::INFINITY,
-                        y: f64::INFINITY,
-                    },
-                    Coord {
-                        x: f64::INFINITY,
-                        y: f64::INFINITY,
-                    },
-                ))
-            })
-            .collect();
+        Self::build_with_density(polys, 2.0)
+    }
+
+    /// As [`GridIndex::build`], with the number of grid cells per polygon edge (more cells:
+    /// fewer edges per cell and fewer cells needing a test, but a larger table).
+    pub fn build_with_density(polys: &[MultiPolygon<f64>], cells_per_edge: f64) -> Self {
+        assert!(polys.len() < CELL_OUTSIDE as usize, "too many polygons");
+        // All edges in ring order, so crossings are computed exactly as `contains_rule` does.
+        let mut all: Vec<Edge> = Vec::new();
+        let (mut minx, mut miny, mut maxx, mut maxy) = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for (pi, mp) in polys.iter().enumerate() {
+            for p in &mp.0 {
+                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                    let pts = &ring.0;
+                    for w in pts.windows(2) {
+                        let (a, b) = (w[0], w[1]);
+                        if !(a.x.is_finite()
+                            && a.y.is_finite()
+                            && b.x.is_finite()
+                            && b.y.is_finite())
+                        {
+                            continue;
+                        }
+                        if a == b {
+                            continue;
+                        }
+                        minx = minx.min(a.x.min(b.x));
+                        miny = miny.min(a.y.min(b.y));
+                        maxx = maxx.max(a.x.max(b.x));
+                        maxy = maxy.max(a.y.max(b.y));
+                        all.push(Edge {
+                            ax: a.x,
+                            ay: a.y,
+                            bx: b.x,
+                            by: b.y,
+                            poly: pi as u32,
+                        });
+                    }
+                }
+            }
+        }
+        if all.is_empty() {
+            return Self {
+                polys: polys.to_vec(),
+                x0: 0.0,
+                y0: 0.0,
+                cell: 1.0,
+                inv_cell: 1.0,
+                nx: 0,
+                ny: 0,
+                cells: Vec::new(),
+                bcells: Vec::new(),
+                edges: Vec::new(),
+                centre_sets: Vec::new(),
+            };
+        }
+        let w = (maxx - minx).max(1e-6);
+        let h = (maxy - miny).max(1e-6);
+        let target = (all.len() as f64 * cells_per_edge).clamp(64.0, 64.0e6);
+        let mut cell = (w * h / target).sqrt();
+        // Keep the grid within sane dimensions for very elongated extents.
+        cell = cell.max(w.max(h) / 65_536.0);
+        // One empty cell of margin on every side: everything outside the grid is outside.
+        let x0 = minx - cell;
+        let y0 = miny - cell;
+        let nx = ((w / cell).floor() as usize) + 3;
+        let ny = ((h / cell).floor() as usize) + 3;
+        let inv_cell = 1.0 / cell;
+        let ncells = nx * ny;
+        // Edges are registered in every cell their bounding box touches, widened a little so a
+        // point rounded into a neighbouring cell still sees every edge near its segment.
+        let pad = cell * 1e-6;
+        let cell_range = |lo: f64, hi: f64, origin: f64, n: usize| -> (usize, usize) {
+            let a = (((lo - pad - origin) * inv_cell).floor().max(0.0) as usize).min(n - 1);
+            let b = (((hi + pad - origin) * inv_cell).floor().max(0.0) as usize).min(n - 1);
+            (a, b)
+        };
+        let mut counts = vec![0u32; ncells + 1];
+        for e in &all {
+            let (i0, i1) = cell_range(e.ax.min(e.bx), e.ax.max(e.bx), x0, nx);
+            let (j0, j1) = cell_range(e.ay.min(e.by), e.ay.max(e.by), y0, ny);
+            for j in j0..=j1 {
+                for i in i0..=i1 {
+                    counts[j * nx + i] += 1;
+                }
+            }
+        }
+        // Boundary cells get consecutive numbers in cell order.
+        let mut cells = vec![CELL_OUTSIDE; ncells];
+        let mut bcells: Vec<BoundaryCell> = Vec::new();
+        let mut offset = 0u32;
+        for c in 0..ncells {
+            if counts[c] > 0 {
+                let n = counts[c];
+                cells[c] = BOUNDARY | bcells.len() as u32;
+                let (i, j) = (c % nx, c / nx);
+                bcells.push(BoundaryCell {
+                    edge_start: offset,
+                    edge_end: offset,
+                    set_start: 0,
+                    set_end: 0,
+                    cx: x0 + (i as f64 + 0.5) * cell,
+                    cy: y0 + (j as f64 + 0.5) * cell,
+                });
+                offset += n;
+            }
+        }
+        drop(counts);
+        let mut edges = vec![
+            Edge {
+                ax: 0.0,
+                ay: 0.0,
+                bx: 0.0,
+                by: 0.0,
+                poly: 0,
+            };
+            offset as usize
+        ];
+        for e in &all {
+            let (i0, i1) = cell_range(e.ax.min(e.bx), e.ax.max(e.bx), x0, nx);
+            let (j0, j1) = cell_range(e.ay.min(e.by), e.ay.max(e.by), y0, ny);
+            for j in j0..=j1 {
+                for i in i0..=i1 {
+                    let b = &mut bcells[(cells[j * nx + i] & !BOUNDARY) as usize];
+                    edges[b.edge_end as usize] = *e;
+                    b.edge_end += 1;
+                }
+            }
+        }
+        for b in &bcells {
+            edges[b.edge_start as usize..b.edge_end as usize].sort_by_key(|e| e.poly);
+        }
+
+        // Row scan: which polygons contain each cell centre, under the exact rule.
+        let mut row_start = vec![0u32; ny + 1];
+        let row_of = |e: &Edge, j: usize| -> bool {
+            let cy = y0 + (j as f64 + 0.5) * cell;
+            (e.ay > cy) != (e.by > cy)
+        };
+        let row_span = |e: &Edge| -> (usize, usize) {
+            let lo = e.ay.min(e.by);
+            let hi = e.ay.max(e.by);
+            let j0 = (((lo - y0) * inv_cell - 0.5).floor() - 1.0).max(0.0) as usize;
+            let j1 = ((((hi - y0) * inv_cell - 0.5).ceil() + 1.0).max(0.0) as usize).min(ny - 1);
+            (j0.min(ny - 1), j1)
+        };
+        for e in &all {
+            let (j0, j1) = row_span(e);
+            for j in j0..=j1 {
+                if row_of(e, j) {
+                    row_start[j + 1] += 1;
+                }
+            }
+        }
+        for j in 0..ny {
+            row_start[j + 1] += row_start[j];
+        }
+        let mut fill = row_start.clone();
+        let mut crossings = vec![(0.0f64, 0u32); row_start[ny] as usize];
+        for e in &all {
+            let (j0, j1) = row_span(e);
+            for j in j0..=j1 {
+                if row_of(e, j) {
+                    let y = y0 + (j as f64 + 0.5) * cell;
+                    // Same expression as `ring_crossings`, so both agree to the last bit.
+                    let xint = e.ax + (y - e.ay) * (e.bx - e.ax) / (e.by - e.ay);
+                    crossings[fill[j] as usize] = (xint, e.poly);
+                    fill[j] += 1;
+                }
+            }
+        }
+        drop(all);
+        let mut centre_sets: Vec<u32> = Vec::new();
+        let mut set: Vec<u32> = Vec::new();
+        for j in 0..ny {
+            let row = &mut crossings[row_start[j] as usize..row_start[j + 1] as usize];
+            row.sort_by(|a, b| a.0.total_cmp(&b.0));
+            set.clear();
+            let mut k = 0;
+            for i in 0..nx {
+                let cx = x0 + (i as f64 + 0.5) * cell;
+                // The ray rule counts crossings strictly right of the point; each ring crosses a
+                // line an even number of times, so the parity of those at or left of it is the same.
+                while k < row.len() && row[k].0 <= cx {
+                    let p = row[k].1;
+                    if let Some(pos) = set.iter().position(|&q| q == p) {
+                        set.swap_remove(pos);
+                    } else {
+                        set.push(p);
+                    }
+                    k += 1;
+                }
+                let c = j * nx + i;
+                if cells[c] & BOUNDARY != 0 {
+                    let b = &mut bcells[(cells[c] & !BOUNDARY) as usize];
+                    b.set_start = centre_sets.len() as u32;
+                    let mut sorted = set.clone();
+                    sorted.sort_unstable();
+                    centre_sets.extend_from_slice(&sorted);
+                    b.set_end = centre_sets.len() as u32;
+                } else {
+                    cells[c] = set.iter().copied().min().unwrap_or(CELL_OUTSIDE);
+                }
+            }
+        }
         Self {
             polys: polys.to_vec(),
-            bboxes,
+            x0,
+            y0,
+            cell,
+            inv_cell,
+            nx,
+            ny,
+            cells,
+            bcells,
+            edges,
+            centre_sets,
         }
     }
 
@@ -108,28 +363,154 @@ impl GridIndex {
         self.polys.is_empty()
     }
 
+    /// Grid statistics: (cells in x, cells in y, cell size in m, boundary cells, stored edges).
+    pub fn stats(&self) -> (usize, usize, f64, usize, usize) {
+        (
+            self.nx,
+            self.ny,
+            self.cell,
+            self.bcells.len(),
+            self.edges.len(),
+        )
+    }
+
+    #[inline]
+    fn cell_of(&self, x: f64, y: f64) -> Option<usize> {
+        let fx = (x - self.x0) * self.inv_cell;
+        let fy = (y - self.y0) * self.inv_cell;
+        // Also rejects NaN.
+        if !(fx >= 0.0 && fy >= 0.0 && fx < self.nx as f64 && fy < self.ny as f64) {
+            return None;
+        }
+        Some(fy as usize * self.nx + fx as usize)
+    }
+
     /// The polygon containing the point, if any.
+    #[inline]
     pub fn locate(&self, x: f64, y: f64) -> Option<u32> {
-        for (i, (p, b)) in self.polys.iter().zip(&self.bboxes).enumerate() {
-            if x >= b.min().x
-                && x <= b.max().x
-                && y >= b.min().y
-                && y <= b.max().y
-                && contains_rule(p, x, y)
-            {
-                return Some(i as u32);
+        let c = self.cell_of(x, y)?;
+        let v = self.cells[c];
+        if v & BOUNDARY == 0 {
+            return (v != CELL_OUTSIDE).then_some(v);
+        }
+        let b = &self.bcells[(v & !BOUNDARY) as usize];
+        match self.segment_test(b, x, y) {
+            CellAnswer::Found(p) => (p != OUTSIDE).then_some(p),
+            CellAnswer::Ambiguous => self.fallback(b, x, y),
+        }
+    }
+
+    /// Parity of edge crossings along the segment from the cell centre to the point.
+    #[inline]
+    fn segment_test(&self, b: &BoundaryCell, px: f64, py: f64) -> CellAnswer {
+        let (cx, cy) = (b.cx, b.cy);
+        let (sminx, smaxx) = if cx < px { (cx, px) } else { (px, cx) };
+        let (sminy, smaxy) = if cy < py { (cy, py) } else { (py, cy) };
+        let set = &self.centre_sets[b.set_start as usize..b.set_end as usize];
+        let edges = &self.edges[b.edge_start as usize..b.edge_end as usize];
+        let mut best = OUTSIDE;
+        let sdx = px - cx;
+        let sdy = py - cy;
+        let sl = sdx.abs() + sdy.abs();
+        let mut k = 0;
+        while k < edges.len() {
+            let poly = edges[k].poly;
+            let mut parity = false;
+            while k < edges.len() && edges[k].poly == poly {
+                let e = &edges[k];
+                k += 1;
+                if e.ax.max(e.bx) < sminx
+                    || e.ax.min(e.bx) > smaxx
+                    || e.ay.max(e.by) < sminy
+                    || e.ay.min(e.by) > smaxy
+                {
+                    continue;
+                }
+                let ex = e.bx - e.ax;
+                let ey = e.by - e.ay;
+                let el = ex.abs() + ey.abs();
+                let d1 = ex * (cy - e.ay) - ey * (cx - e.ax);
+                let d2 = ex * (py - e.ay) - ey * (px - e.ax);
+                let d3 = sdx * (e.ay - cy) - sdy * (e.ax - cx);
+                let d4 = sdx * (e.by - cy) - sdy * (e.bx - cx);
+                // Rounding of these products is far below this bound for metric coordinates;
+                // anything closer to zero is treated as "on the line" and decided exactly.
+                let eps = 1e-11 * el * (el + sl) + 1e-8 * (el + sl);
+                if d1.abs() <= eps || d2.abs() <= eps || d3.abs() <= eps || d4.abs() <= eps {
+                    return CellAnswer::Ambiguous;
+                }
+                if (d1 > 0.0) != (d2 > 0.0) && (d3 > 0.0) != (d4 > 0.0) {
+                    parity = !parity;
+                }
+            }
+            let in_centre = set.binary_search(&poly).is_ok();
+            if (in_centre != parity) && poly < best {
+                best = poly;
             }
         }
-        None
+        // Polygons containing the centre without an edge in the cell contain the whole cell.
+        for &p in set {
+            if p < best && !edges.iter().any(|e| e.poly == p) {
+                best = p;
+            }
+        }
+        CellAnswer::Found(best)
+    }
+
+    /// The plain rule on the cell's candidate polygons (those with an edge in the cell or
+    /// containing its centre: any polygon containing the point is one of them).
+    #[cold]
+    fn fallback(&self, b: &BoundaryCell, x: f64, y: f64) -> Option<u32> {
+        let mut cands: Vec<u32> = self.edges[b.edge_start as usize..b.edge_end as usize]
+            .iter()
+            .map(|e| e.poly)
+            .chain(
+                self.centre_sets[b.set_start as usize..b.set_end as usize]
+                    .iter()
+                    .copied(),
+            )
+            .collect();
+        cands.sort_unstable();
+        cands.dedup();
+        cands
+            .into_iter()
+            .find(|&p| contains_rule(&self.polys[p as usize], x, y))
+    }
+
+    /// Diagnostics for tuning: (points in boundary cells, edges in their cells, fallbacks).
+    #[doc(hidden)]
+    pub fn profile(&self, xs: &[f64], ys: &[f64]) -> (usize, usize, usize) {
+        let (mut bp, mut ed, mut fb) = (0, 0, 0);
+        for (&x, &y) in xs.iter().zip(ys) {
+            if let Some(c) = self.cell_of(x, y) {
+                let v = self.cells[c];
+                if v & BOUNDARY != 0 {
+                    let b = &self.bcells[(v & !BOUNDARY) as usize];
+                    bp += 1;
+                    ed += (b.edge_end - b.edge_start) as usize;
+                    if matches!(self.segment_test(b, x, y), CellAnswer::Ambiguous) {
+                        fb += 1;
+                    }
+                }
+            }
+        }
+        (bp, ed, fb)
     }
 
     /// Assigns every point; [`OUTSIDE`] for points in no polygon. Runs on all cores.
     pub fn assign(&self, xs: &[f64], ys: &[f64]) -> Vec<u32> {
         use rayon::prelude::*;
-        xs.par_iter()
-            .zip(ys.par_iter())
-            .map(|(&x, &y)| self.locate(x, y).unwrap_or(OUTSIDE))
-            .collect()
+        assert_eq!(xs.len(), ys.len());
+        let mut out = vec![OUTSIDE; xs.len()];
+        const CHUNK: usize = 1 << 14;
+        out.par_chunks_mut(CHUNK)
+            .zip(xs.par_chunks(CHUNK).zip(ys.par_chunks(CHUNK)))
+            .for_each(|(o, (xc, yc))| {
+                for ((o, &x), &y) in o.iter_mut().zip(xc).zip(yc) {
+                    *o = self.locate(x, y).unwrap_or(OUTSIDE);
+                }
+            });
+        out
     }
 
     /// Whether the point lies within `tolerance` metres of any polygon boundary (for the
@@ -139,26 +520,114 @@ impl GridIndex {
     /// `tolerance` in metres (working CRS units).
     pub fn near_boundary(&self, x: f64, y: f64, tolerance: f64) -> bool {
         let p = Coord { x, y };
-        for (poly, b) in self.polys.iter().zip(&self.bboxes) {
-            if x < b.min().x - tolerance
-                || x > b.max().x + tolerance
-                || y < b.min().y - tolerance
-                || y > b.max().y + tolerance
-            {
-                continue;
-            }
-            for pg in &poly.0 {
-                for ring in std::iter::once(pg.exterior()).chain(pg.interiors()) {
-                    for seg in ring.0.windows(2) {
-                        if segment_distance(p, seg[0], seg[1]) <= tolerance {
-                            return true;
-                        }
+        // Cells overlapping the tolerance square hold every edge that close to the point.
+        let lo = self.cell_of(x - tolerance, y - tolerance);
+        let hi = self.cell_of(x + tolerance, y + tolerance);
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            // Near or beyond the grid margin: no edge is there unless the tolerance is huge.
+            return self.near_boundary_slow(p, tolerance);
+        };
+        let (i0, j0) = (lo % self.nx, lo / self.nx);
+        let (i1, j1) = (hi % self.nx, hi / self.nx);
+        for j in j0..=j1 {
+            for i in i0..=i1 {
+                let v = self.cells[j * self.nx + i];
+                if v & BOUNDARY == 0 {
+                    continue;
+                }
+                let b = &self.bcells[(v & !BOUNDARY) as usize];
+                for e in &self.edges[b.edge_start as usize..b.edge_end as usize] {
+                    let a = Coord { x: e.ax, y: e.ay };
+                    let bb = Coord { x: e.bx, y: e.by };
+                    if segment_distance(p, a, bb) <= tolerance {
+                        return true;
                     }
                 }
             }
         }
         false
     }
+
+    fn near_boundary_slow(&self, p: Coord<f64>, tolerance: f64) -> bool {
+        self.polys.iter().any(|poly| {
+            poly.0.iter().any(|pg| {
+                std::iter::once(pg.exterior())
+                    .chain(pg.interiors())
+                    .any(|ring| {
+                        ring.0
+                            .windows(2)
+                            .any(|s| segment_distance(p, s[0], s[1]) <= tolerance)
+                    })
+            })
+        })
+    }
+}
+
+/// A permutation that puts points in Morton (Z-curve) order over their bounding box.
+///
+/// Point order does not matter for aggregation, but lookups in the grid are many times faster
+/// when neighbouring points follow each other (the cell table and the edges of one area stay
+/// in cache). Address points are loaded once and outlive many boundary definitions, so the
+/// loader sorts them once with this order. Non-finite coordinates sort last.
+pub fn morton_order(xs: &[f64], ys: &[f64]) -> Vec<u32> {
+    assert_eq!(xs.len(), ys.len());
+    assert!(xs.len() < u32::MAX as usize, "too many points");
+    let (mut minx, mut miny, mut maxx, mut maxy) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for (&x, &y) in xs.iter().zip(ys) {
+        if x.is_finite() && y.is_finite() {
+            minx = minx.min(x);
+            maxx = maxx.max(x);
+            miny = miny.min(y);
+            maxy = maxy.max(y);
+        }
+    }
+    let span = (maxx - minx).max(maxy - miny).max(1e-9);
+    let scale = 65_535.0 / span;
+    let spread = |v: u32| -> u32 {
+        let mut v = v & 0xFFFF;
+        v = (v | (v << 8)) & 0x00FF_00FF;
+        v = (v | (v << 4)) & 0x0F0F_0F0F;
+        v = (v | (v << 2)) & 0x3333_3333;
+        (v | (v << 1)) & 0x5555_5555
+    };
+    let keys: Vec<u32> = xs
+        .iter()
+        .zip(ys)
+        .map(|(&x, &y)| {
+            if x.is_finite() && y.is_finite() {
+                let qx = ((x - minx) * scale) as u32;
+                let qy = ((y - miny) * scale) as u32;
+                spread(qx) | (spread(qy) << 1)
+            } else {
+                u32::MAX
+            }
+        })
+        .collect();
+    // LSD radix sort on two 16-bit digits: linear time, stable.
+    let n = keys.len();
+    let mut idx: Vec<u32> = (0..n as u32).collect();
+    let mut tmp = vec![0u32; n];
+    for shift in [0u32, 16] {
+        let mut hist = vec![0usize; 65_537];
+        for &i in &idx {
+            hist[((keys[i as usize] >> shift) & 0xFFFF) as usize + 1] += 1;
+        }
+        for d in 0..65_536 {
+            hist[d + 1] += hist[d];
+        }
+        for &i in &idx {
+            let d = ((keys[i as usize] >> shift) & 0xFFFF) as usize;
+            tmp[hist[d]] = i;
+            hist[d] += 1;
+        }
+        std::mem::swap(&mut idx, &mut tmp);
+    }
+    idx
 }
 
 /// Distance from `p` to the segment `a`–`b`.
@@ -175,4 +644,126 @@ pub(crate) fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f
         y: a.y + t * d.y,
     };
     ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::{Rng, mp, random_partition, square};
+
+    fn check_against_brute_force(polys: &[MultiPolygon<f64>], pts: &[(f64, f64)], density: f64) {
+        let idx = GridIndex::build_with_density(polys, density);
+        let mut hits = 0usize;
+        for &(x, y) in pts {
+            let want = locate_brute_force(polys, x, y);
+            let got = idx.locate(x, y);
+            assert_eq!(got, want, "point ({x}, {y}) density {density}");
+            hits += want.is_some() as usize;
+        }
+        assert!(
+            hits > pts.len() / 2,
+            "test points mostly inside: {hits}/{}",
+            pts.len()
+        );
+        let assigned = idx.assign(
+            &pts.iter().map(|p| p.0).collect::<Vec<_>>(),
+            &pts.iter().map(|p| p.1).collect::<Vec<_>>(),
+        );
+        for (k, &(x, y)) in pts.iter().enumerate() {
+            assert_eq!(
+                assigned[k],
+                locate_brute_force(polys, x, y).unwrap_or(OUTSIDE)
+            );
+        }
+    }
+
+    #[test]
+    fn grid_index_matches_brute_force_on_seeded_random_points() {
+        for seed in [1u64, 7, 42, 2024] {
+            let polys = random_partition(seed, 8, 6);
+            let mut rng = Rng(seed * 31 + 5);
+            let mut pts = Vec::new();
+            for _ in 0..20_000 {
+                pts.push((
+                    499_950.0 + rng.unit() * 900.0,
+                    5_799_950.0 + rng.unit() * 900.0,
+                ));
+            }
+            // Exactly on vertices and on the midpoints of edges: the border rule decides.
+            for p in &polys {
+                for pg in &p.0 {
+                    for w in pg.exterior().0.windows(2) {
+                        pts.push((w[0].x, w[0].y));
+                        pts.push(((w[0].x + w[1].x) / 2.0, (w[0].y + w[1].y) / 2.0));
+                    }
+                }
+            }
+            for density in [0.05, 0.5, 2.0, 8.0] {
+                check_against_brute_force(&polys, &pts, density);
+            }
+        }
+    }
+
+    #[test]
+    fn point_on_shared_border_goes_to_east_or_north_area() {
+        // West (0) and east (1) squares share x = 10; north (2) sits on top of both.
+        let polys = vec![
+            mp(square(0.0, 0.0, 10.0, 10.0), vec![]),
+            mp(square(10.0, 0.0, 20.0, 10.0), vec![]),
+            mp(square(0.0, 10.0, 20.0, 20.0), vec![]),
+        ];
+        let idx = GridIndex::build(&polys);
+        for (x, y, want) in [
+            (10.0, 5.0, Some(1)),  // vertical border: east
+            (5.0, 10.0, Some(2)),  // horizontal border: north
+            (15.0, 10.0, Some(2)), // horizontal border: north
+            (10.0, 10.0, Some(2)), // the corner of all three: east-north-east
+            (0.0, 5.0, Some(0)),   // outer west edge belongs to the area east of it
+            (20.0, 5.0, None),     // outer east edge: nothing lies east of it
+            (5.0, 20.0, None),     // outer north edge: nothing lies north of it
+            (5.0, 0.0, Some(0)),   // outer south edge belongs to the area north of it
+        ] {
+            assert_eq!(idx.locate(x, y), want, "({x}, {y})");
+            assert_eq!(locate_brute_force(&polys, x, y), want, "({x}, {y})");
+        }
+    }
+
+    #[test]
+    fn overlap_goes_to_first_polygon_in_order() {
+        let polys = vec![
+            mp(square(0.0, 0.0, 10.0, 10.0), vec![]),
+            mp(square(5.0, 5.0, 15.0, 15.0), vec![]),
+        ];
+        let idx = GridIndex::build(&polys);
+        assert_eq!(idx.locate(7.0, 7.0), Some(0));
+        assert_eq!(idx.locate(12.0, 12.0), Some(1));
+        let swapped = vec![polys[1].clone(), polys[0].clone()];
+        assert_eq!(GridIndex::build(&swapped).locate(7.0, 7.0), Some(0));
+    }
+
+    #[test]
+    fn hole_is_outside_its_polygon() {
+        let polys = vec![mp(
+            square(0.0, 0.0, 30.0, 30.0),
+            vec![square(10.0, 10.0, 20.0, 20.0)],
+        )];
+        let idx = GridIndex::build(&polys);
+        assert_eq!(idx.locate(15.0, 15.0), None);
+        assert_eq!(idx.locate(5.0, 15.0), Some(0));
+        assert_eq!(idx.locate(-1.0, 15.0), None);
+        assert_eq!(idx.locate(f64::NAN, 15.0), None);
+    }
+
+    #[test]
+    fn near_boundary_finds_points_on_edges_only() {
+        let polys = vec![
+            mp(square(0.0, 0.0, 10.0, 10.0), vec![]),
+            mp(square(10.0, 0.0, 20.0, 10.0), vec![]),
+        ];
+        let idx = GridIndex::build(&polys);
+        assert!(idx.near_boundary(10.0, 5.0, 0.01));
+        assert!(idx.near_boundary(10.005, 5.0, 0.01));
+        assert!(!idx.near_boundary(10.5, 5.0, 0.01));
+        assert!(!idx.near_boundary(5.0, 5.0, 0.01));
+    }
 }
