@@ -1,5 +1,82 @@
-//! `kleinraum aggregate` (to be written).
+//! `kleinraum aggregate CONFIG --out FILE [--excel]`: load, run the engine, write a table or
+//! layer chosen by the extension (.csv, .geojson, .gpkg), print a short summary to stderr.
+
+use anyhow::{Context, Result};
+use kleinraum_aggregate::aggregate;
+use kleinraum_aggregate::result::AggregateResult;
+use kleinraum_load::config::ProjectConfig;
+use kleinraum_load::project::load_project_strict;
 use std::path::Path;
-pub fn run(_config: &Path, _out: &Path, _excel: bool) -> anyhow::Result<()> {
-    anyhow::bail!("not yet implemented")
+use std::time::Instant;
+
+/// Runs the subcommand.
+pub fn run(config: &Path, out: &Path, excel: bool) -> Result<()> {
+    let t0 = Instant::now();
+    let cfg = ProjectConfig::load(config)
+        .with_context(|| format!("reading the config {}", config.display()))?;
+    let dataset = load_project_strict(&cfg).context("loading the data")?;
+    let t_load = t0.elapsed();
+    let result = aggregate::run(&dataset, &cfg.analysis())
+        .with_context(|| format!("computing {}", config.display()))?;
+    let t_run = t0.elapsed() - t_load;
+    kleinraum_load::write::write_by_extension(&result, out, excel)?;
+    eprint!("{}", summary(&result));
+    eprintln!(
+        "wrote {} (load {:.1} s, aggregate {:.2} s, total {:.1} s)",
+        out.display(),
+        t_load.as_secs_f64(),
+        t_run.as_secs_f64(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The summary for the operator: assignment, areas per level, flagged areas per index.
+fn summary(r: &AggregateResult) -> String {
+    let rep = &r.report;
+    let mut s = format!(
+        "points: {} assigned, {} outside of {}\n",
+        rep.assigned, rep.outside, rep.points
+    );
+    for p in &rep.outside_examples {
+        s += &format!("  outside: {} ({:.1}, {:.1})\n", p.key, p.x, p.y);
+    }
+    for (cat, n) in &rep.facilities_outside {
+        s += &format!("facilities outside every area: {cat}: {n}\n");
+    }
+    for (t, ids) in &rep.unmatched_table_ids {
+        s += &format!(
+            "table {t}: {} ids match no area (first: {})\n",
+            ids.len(),
+            ids.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let levels: Vec<String> = r
+        .levels
+        .iter()
+        .map(|l| format!("{} {}", l.key, l.areas.len()))
+        .collect();
+    s += &format!("areas: {}\n", levels.join(", "));
+    for (k, ix) in r.indices.iter().enumerate() {
+        let Some(level) = r.level(&ix.level) else {
+            continue;
+        };
+        for (y, year) in r.years.iter().enumerate() {
+            let vals: Vec<_> = level
+                .areas
+                .iter()
+                .filter_map(|a| a.years[y].indices.get(k).cloned().flatten())
+                .collect();
+            if vals.is_empty() {
+                continue;
+            }
+            let valid = vals.iter().filter(|v| v.status_class.is_some()).count();
+            let flagged = vals.iter().filter(|v| v.attention).count();
+            s += &format!(
+                "index {} {year}: {valid} areas with an index value, {flagged} Sozialraumgebiete\n",
+                ix.id
+            );
+        }
+    }
+    s
 }

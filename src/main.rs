@@ -27,6 +27,9 @@ enum Command {
         /// Machine-readable report.
         #[arg(long)]
         json: bool,
+        /// Overlaps and gaps below this area (m²) are only counted, not listed.
+        #[arg(long, default_value_t = 1.0)]
+        min_area_m2: f64,
     },
     /// Aggregate points per Sozialraum, compute indicators and indices, write a table or layer.
     Aggregate {
@@ -58,8 +61,12 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Check { config, json }) => {
-            let code = cmd_check::run(&config, json)?;
+        Some(Command::Check {
+            config,
+            json,
+            min_area_m2,
+        }) => {
+            let code = cmd_check::run(&config, json, min_area_m2)?;
             std::process::exit(code);
         }
         Some(Command::Aggregate { config, out, excel }) => cmd_aggregate::run(&config, &out, excel),

@@ -20,9 +20,11 @@ fn shared_data() -> PathBuf {
 
 fn gunzip(path: PathBuf) -> Vec<u8> {
     let mut out = Vec::new();
-    GzDecoder::new(std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .read_to_end(&mut out)
-        .unwrap();
+    GzDecoder::new(
+        std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .read_to_end(&mut out)
+    .unwrap();
     out
 }
 
@@ -100,13 +102,18 @@ fn synthetic_berlin_addresses_land_in_their_true_planungsraum_up_to_coordinate_r
 
     let idx = GridIndex::build(&polys);
     let assigned = idx.assign(&xs, &ys);
-    assert!(assigned.iter().all(|&a| a != OUTSIDE), "no point outside LOR 2021");
+    assert!(
+        assigned.iter().all(|&a| a != OUTSIDE),
+        "no point outside LOR 2021"
+    );
     let disagree: Vec<usize> = (0..xs.len())
         .filter(|&i| ids[assigned[i] as usize] != truth[i])
         .collect();
     assert_eq!(
         disagree,
-        vec![26180, 34576, 36057, 59859, 68777, 98260, 243003, 332270, 359873, 361405, 392745],
+        vec![
+            26180, 34576, 36057, 59859, 68777, 98260, 243003, 332270, 359873, 361405, 392745
+        ],
         "rows whose point lies across the border of its true PLR"
     );
     for &i in &disagree {

@@ -48,7 +48,9 @@ fn bench(c: &mut Criterion) {
             b.iter(|| idx.assign(black_box(&xs), black_box(&ys)))
         });
         let asg = idx.assign(&xs, &ys);
-        let cols: Vec<Vec<u32>> = (0..6).map(|k| (0..n).map(|i| ((i * 7 + k) % 13) as u32).collect()).collect();
+        let cols: Vec<Vec<u32>> = (0..6)
+            .map(|k| (0..n).map(|i| ((i * 7 + k) % 13) as u32).collect())
+            .collect();
         let refs: Vec<&[u32]> = cols.iter().map(|c| c.as_slice()).collect();
         g.bench_function(BenchmarkId::new("sum_6_columns", &label), |b| {
             b.iter(|| sum_by_area(black_box(&asg), polys.len(), black_box(&refs)))

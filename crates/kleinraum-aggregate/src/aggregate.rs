@@ -1,2 +1,721 @@
 //! Sums of point counts and facilities per area, year and hierarchy level; the run pipeline.
-//! (filled in by the engine work)
+//!
+//! [`run`]: assign points and facilities to the finest level (one [`GridIndex`], built once) →
+//! sum every count column per area and year ([`sum_by_area`]) → roll the sums up along the
+//! parent ids to every coarser level and a synthetic whole-city level `gesamt` (ratios are
+//! always computed from these sums: ratio of sums, never mean of ratios) → join area tables by
+//! id → disclosure control → indicators → indices → [`AggregateResult`].
+
+use crate::config::AnalysisConfig;
+use crate::disclosure::{self, CellLayout, ColumnRelation, LevelCells};
+use crate::index::{IndexIndicator, compute_index};
+use crate::indicators::{self, Eval, Names, Operand};
+use crate::model::Dataset;
+use crate::result::{
+    AggregateResult, AreaResult, AreaYear, AssignmentReport, Count, CountFlag, FacilityStats,
+    IndexValue, IndicatorValue, LevelResult, NullReason, ReportedPoint,
+};
+use crate::spatial::{GridIndex, OUTSIDE};
+use geo::Area as _;
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// Key of the synthetic top level holding the whole city.
+pub const TOTAL_LEVEL_KEY: &str = "gesamt";
+/// Id of the one area of the top level.
+pub const TOTAL_AREA_ID: &str = "gesamt";
+/// Title and name of the top level.
+pub const TOTAL_TITLE: &str = "Gesamtstadt";
+/// How many outside points the report lists.
+const OUTSIDE_EXAMPLES: usize = 10;
+
+/// Why a run cannot be done. Each variant names the indicator, index, level, table or column at
+/// fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// An operand names nothing the dataset has.
+    #[error("indicator {indicator:?}: unknown operand {operand:?}: {hint}")]
+    UnknownOperand {
+        /// The indicator or index id.
+        indicator: String,
+        /// The operand as written.
+        operand: String,
+        /// What would be valid.
+        hint: String,
+    },
+    /// An indicator definition is inconsistent.
+    #[error("indicator {indicator:?}: {message}")]
+    Indicator {
+        /// Indicator id.
+        indicator: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An index definition cannot be computed.
+    #[error("index {index:?}: {message}")]
+    Index {
+        /// Index id.
+        index: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The hierarchy is inconsistent.
+    #[error("level {level:?}: {message}")]
+    Level {
+        /// Level key.
+        level: String,
+        /// What is wrong, naming the area.
+        message: String,
+    },
+    /// An area table cannot be joined.
+    #[error("table {table:?}: {message}")]
+    Table {
+        /// Table name.
+        table: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The point layer is inconsistent.
+    #[error("points: {message}")]
+    Points {
+        /// What is wrong, naming the column.
+        message: String,
+    },
+    /// The disclosure configuration names unknown columns.
+    #[error("disclosure: {message}")]
+    Disclosure {
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Sums count columns per area.
+///
+/// `assignment[i]` is the area index of point `i` (or [`OUTSIDE`]; any value ≥ `n_areas` is
+/// skipped). Returns `sums[area * columns.len() + col]`. Runs on all cores: chunks of points
+/// are summed into per-thread accumulators that are merged at the end.
+///
+/// # Panics
+/// If a column is shorter than `assignment`.
+pub fn sum_by_area(assignment: &[u32], n_areas: usize, columns: &[&[u32]]) -> Vec<u64> {
+    const CHUNK: usize = 1 << 15;
+    let nc = columns.len();
+    let n = assignment.len();
+    let len = n_areas * nc;
+    (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .fold(
+            || vec![0u64; len],
+            |mut acc, k| {
+                let lo = k * CHUNK;
+                let hi = (lo + CHUNK).min(n);
+                let asg = &assignment[lo..hi];
+                let cols: Vec<&[u32]> = columns.iter().map(|c| &c[lo..hi]).collect();
+                // Point by point, all columns: the writes of one point are adjacent.
+                for (i, &a) in asg.iter().enumerate() {
+                    let a = a as usize;
+                    if a < n_areas {
+                        let row = &mut acc[a * nc..(a + 1) * nc];
+                        for (slot, col) in row.iter_mut().zip(&cols) {
+                            *slot += u64::from(col[i]);
+                        }
+                    }
+                }
+                acc
+            },
+        )
+        .reduce(
+            || vec![0u64; len],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+                a
+            },
+        )
+}
+
+/// A table joined to a level: for each area, the row of the table (if the id matched).
+#[derive(Debug, Clone)]
+pub(crate) struct JoinedTable {
+    pub table: usize,
+    pub rows: Vec<Option<usize>>,
+}
+
+/// One level while the run is in progress: true counts and their flags.
+#[derive(Debug, Clone)]
+pub(crate) struct LevelData {
+    pub key: String,
+    pub title: String,
+    pub areas: Vec<AreaResult>,
+    pub parent: Vec<Option<usize>>,
+    pub layout: CellLayout,
+    /// True counts, laid out as [`CellLayout::cell`].
+    pub counts: Vec<u64>,
+    /// Disclosure flags, aligned with `counts`.
+    pub flags: Vec<CountFlag>,
+    /// `facilities[area * n_categories + category]`.
+    pub facilities: Vec<FacilityStats>,
+    pub n_categories: usize,
+    pub tables: Vec<JoinedTable>,
+}
+
+impl LevelData {
+    pub(crate) fn facility(&self, area: usize, cat: usize) -> FacilityStats {
+        self.facilities[area * self.n_categories + cat]
+    }
+}
+
+/// Pairs indicator positions with their per-area values as index input.
+fn as_input<'a>(
+    inds: &'a [crate::config::IndicatorConfig],
+    ixs: &[usize],
+    vals: &'a [Vec<IndicatorValue>],
+) -> Vec<IndexIndicator<'a>> {
+    ixs.iter()
+        .zip(vals)
+        .map(|(&i, v)| IndexIndicator {
+            id: inds[i].id.as_str(),
+            polarity: inds[i].polarity,
+            values: v.as_slice(),
+        })
+        .collect()
+}
+
+fn level_err(level: &str, message: String) -> EngineError {
+    EngineError::Level {
+        level: level.to_string(),
+        message,
+    }
+}
+
+/// Runs the whole engine on a dataset.
+pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResult, EngineError> {
+    let pts = &dataset.points;
+    let Some(finest) = dataset.levels.first() else {
+        return Err(level_err("(none)", "the dataset has no levels".into()));
+    };
+    // --- checks on the inputs -----------------------------------------------------------
+    if pts.y.len() != pts.x.len() {
+        return Err(EngineError::Points {
+            message: format!("{} x but {} y coordinates", pts.x.len(), pts.y.len()),
+        });
+    }
+    for c in &pts.columns {
+        if c.values.len() != pts.x.len() {
+            return Err(EngineError::Points {
+                message: format!(
+                    "column {:?} of {} has {} values for {} points",
+                    c.name,
+                    c.year,
+                    c.values.len(),
+                    pts.x.len()
+                ),
+            });
+        }
+    }
+    let count_columns = pts.column_names();
+    let mut years: Vec<i32> = pts.years();
+    years.extend(dataset.tables.iter().map(|t| t.year));
+    years.sort_unstable();
+    years.dedup();
+    let ny = years.len();
+    let nc = count_columns.len();
+    let mut has_data = vec![false; ny * nc];
+    // Column j of the point layer → cell (year, col).
+    let mut col_pos = Vec::with_capacity(pts.columns.len());
+    for c in &pts.columns {
+        let y = years.binary_search(&c.year).unwrap_or_default();
+        let k = count_columns
+            .iter()
+            .position(|n| n == &c.name)
+            .unwrap_or_default();
+        if has_data[y * nc + k] {
+            return Err(EngineError::Points {
+                message: format!("column {:?} appears twice for {}", c.name, c.year),
+            });
+        }
+        has_data[y * nc + k] = true;
+        col_pos.push((y, k));
+    }
+    let layout = CellLayout {
+        n_years: ny,
+        n_cols: nc,
+        has_data,
+    };
+    for idx in &analysis.indices {
+        for y in &idx.years {
+            if !years.contains(y) {
+                return Err(EngineError::Index {
+                    index: idx.id.clone(),
+                    message: format!(
+                        "year {y} has no data (years with data: {})",
+                        years
+                            .iter()
+                            .map(|y| y.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+    }
+
+    // --- levels and hierarchy -------------------------------------------------------------
+    let n_cat = dataset.facilities.len();
+    let mut levels: Vec<LevelData> = Vec::with_capacity(dataset.levels.len() + 1);
+    let mut id_maps: Vec<HashMap<&str, usize>> = Vec::new();
+    for lv in &dataset.levels {
+        let mut map = HashMap::with_capacity(lv.areas.len());
+        for (i, a) in lv.areas.iter().enumerate() {
+            if map.insert(a.id.as_str(), i).is_some() {
+                return Err(level_err(
+                    &lv.key,
+                    format!("area id {:?} appears twice", a.id),
+                ));
+            }
+        }
+        id_maps.push(map);
+    }
+    for (li, lv) in dataset.levels.iter().enumerate() {
+        let last = li + 1 == dataset.levels.len();
+        let mut parent = Vec::with_capacity(lv.areas.len());
+        for a in &lv.areas {
+            if last {
+                parent.push(Some(0));
+                continue;
+            }
+            let next = &dataset.levels[li + 1];
+            let p = a.parent.as_deref().ok_or_else(|| {
+                level_err(
+                    &lv.key,
+                    format!(
+                        "area {:?} has no parent id (level {:?} follows)",
+                        a.id, next.key
+                    ),
+                )
+            })?;
+            let pi = id_maps[li + 1].get(p).copied().ok_or_else(|| {
+                level_err(
+                    &lv.key,
+                    format!(
+                        "area {:?}: parent {:?} is not an area of level {:?}",
+                        a.id, p, next.key
+                    ),
+                )
+            })?;
+            parent.push(Some(pi));
+        }
+        let areas = lv
+            .areas
+            .iter()
+            .map(|a| AreaResult {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                parent: if last {
+                    Some(TOTAL_AREA_ID.to_string())
+                } else {
+                    a.parent.clone()
+                },
+                geometry: a.geometry.clone(),
+                area_m2: a.geometry.as_ref().map_or(0.0, |g| g.unsigned_area()),
+                facilities: Vec::new(),
+                years: Vec::new(),
+            })
+            .collect();
+        levels.push(LevelData {
+            key: lv.key.clone(),
+            title: lv.title.clone(),
+            areas,
+            parent,
+            layout: layout.clone(),
+            counts: vec![0; lv.areas.len() * ny * nc],
+            flags: Vec::new(),
+            facilities: vec![
+                FacilityStats {
+                    count: 0,
+                    capacity: 0.0
+                };
+                lv.areas.len() * n_cat
+            ],
+            n_categories: n_cat,
+            tables: Vec::new(),
+        });
+    }
+    levels.push(LevelData {
+        key: TOTAL_LEVEL_KEY.into(),
+        title: TOTAL_TITLE.into(),
+        areas: vec![AreaResult {
+            id: TOTAL_AREA_ID.into(),
+            name: TOTAL_TITLE.into(),
+            parent: None,
+            geometry: None,
+            area_m2: 0.0,
+            facilities: Vec::new(),
+            years: Vec::new(),
+        }],
+        parent: vec![None],
+        layout: layout.clone(),
+        counts: vec![0; ny * nc],
+        flags: Vec::new(),
+        facilities: vec![
+            FacilityStats {
+                count: 0,
+                capacity: 0.0
+            };
+            n_cat
+        ],
+        n_categories: n_cat,
+        tables: Vec::new(),
+    });
+
+    // --- spatial assignment to the finest level ---------------------------------------------
+    // Sorted by id so that a point in an overlap goes to the lowest id.
+    let mut order: Vec<usize> = (0..finest.areas.len()).collect();
+    order.sort_by(|&a, &b| finest.areas[a].id.cmp(&finest.areas[b].id));
+    let mut polys = Vec::with_capacity(order.len());
+    for &i in &order {
+        let a = &finest.areas[i];
+        polys.push(a.geometry.clone().ok_or_else(|| {
+            level_err(
+                &finest.key,
+                format!("area {:?} of the finest level has no geometry", a.id),
+            )
+        })?);
+    }
+    let grid = GridIndex::build(&polys);
+    let to_area = |k: u32| -> u32 {
+        if k == OUTSIDE {
+            OUTSIDE
+        } else {
+            order[k as usize] as u32
+        }
+    };
+    let assignment: Vec<u32> = grid
+        .assign(&pts.x, &pts.y)
+        .into_iter()
+        .map(to_area)
+        .collect();
+    let mut report = AssignmentReport {
+        points: pts.len(),
+        ..Default::default()
+    };
+    for (i, &a) in assignment.iter().enumerate() {
+        if a == OUTSIDE {
+            report.outside += 1;
+            if report.outside_examples.len() < OUTSIDE_EXAMPLES {
+                report.outside_examples.push(ReportedPoint {
+                    key: pts
+                        .keys
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("row {}", i + 1)),
+                    x: pts.x[i],
+                    y: pts.y[i],
+                });
+            }
+        }
+    }
+    report.assigned = report.points - report.outside;
+
+    // --- sums on the finest level ------------------------------------------------------------
+    let cols: Vec<&[u32]> = pts.columns.iter().map(|c| c.values.as_slice()).collect();
+    let n0 = finest.areas.len();
+    let sums = sum_by_area(&assignment, n0, &cols);
+    {
+        let l0 = &mut levels[0];
+        for a in 0..n0 {
+            for (j, &(y, k)) in col_pos.iter().enumerate() {
+                l0.counts[layout.cell(a, y, k)] = sums[a * cols.len() + j];
+            }
+        }
+        for (f, fac) in dataset.facilities.iter().enumerate() {
+            let asg = grid.assign(&fac.x, &fac.y);
+            let mut outside = 0;
+            for (i, &k) in asg.iter().enumerate() {
+                if k == OUTSIDE {
+                    outside += 1;
+                    continue;
+                }
+                let s = &mut l0.facilities[to_area(k) as usize * n_cat + f];
+                s.count += 1;
+                s.capacity += fac.capacity.get(i).copied().flatten().unwrap_or(0.0);
+            }
+            if outside > 0 {
+                report
+                    .facilities_outside
+                    .push((fac.category.clone(), outside));
+            }
+        }
+    }
+
+    // --- roll-up ------------------------------------------------------------------------------
+    for li in 0..levels.len() - 1 {
+        let (lo, hi) = levels.split_at_mut(li + 1);
+        let child = &lo[li];
+        let up = &mut hi[0];
+        let derive_area = up.areas.iter().any(|a| a.geometry.is_none());
+        let mut child_area = vec![0.0; up.areas.len()];
+        for (a, p) in child.parent.iter().enumerate() {
+            let Some(p) = *p else { continue };
+            let n = ny * nc;
+            for k in 0..n {
+                up.counts[p * n + k] += child.counts[a * n + k];
+            }
+            for f in 0..n_cat {
+                let c = child.facility(a, f);
+                let s = &mut up.facilities[p * n_cat + f];
+                s.count += c.count;
+                s.capacity += c.capacity;
+            }
+            child_area[p] += child.areas[a].area_m2;
+        }
+        if derive_area {
+            for (area, sum) in up.areas.iter_mut().zip(child_area) {
+                if area.geometry.is_none() {
+                    area.area_m2 = sum;
+                }
+            }
+        }
+    }
+
+    // --- tables --------------------------------------------------------------------------------
+    for (t, table) in dataset.tables.iter().enumerate() {
+        let li = dataset
+            .levels
+            .iter()
+            .position(|l| l.key == table.level)
+            .ok_or_else(|| EngineError::Table {
+                table: table.name.clone(),
+                message: format!("level {:?} does not exist", table.level),
+            })?;
+        let mut rows = vec![None; levels[li].areas.len()];
+        let mut unmatched = Vec::new();
+        for (r, id) in table.ids.iter().enumerate() {
+            match id_maps[li].get(id.as_str()) {
+                Some(&a) => {
+                    if rows[a].is_some() {
+                        return Err(EngineError::Table {
+                            table: table.name.clone(),
+                            message: format!("id {id:?} appears twice"),
+                        });
+                    }
+                    rows[a] = Some(r);
+                }
+                None => unmatched.push(id.clone()),
+            }
+        }
+        if !unmatched.is_empty() {
+            report
+                .unmatched_table_ids
+                .push((table.name.clone(), unmatched));
+        }
+        levels[li].tables.push(JoinedTable { table: t, rows });
+    }
+
+    // --- disclosure control --------------------------------------------------------------------
+    let col_index = |name: &str| -> Result<usize, EngineError> {
+        count_columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| EngineError::Disclosure {
+                message: format!(
+                    "additive relation names unknown count column {name:?} (available: {})",
+                    count_columns.join(", ")
+                ),
+            })
+    };
+    let additive = analysis
+        .disclosure
+        .additive
+        .iter()
+        .map(|r| {
+            Ok(ColumnRelation {
+                total: col_index(&r.total)?,
+                parts: r
+                    .parts
+                    .iter()
+                    .map(|p| col_index(p))
+                    .collect::<Result<_, _>>()?,
+            })
+        })
+        .collect::<Result<Vec<_>, EngineError>>()?;
+    let flags = {
+        let cells: Vec<LevelCells<'_>> = levels
+            .iter()
+            .map(|l| LevelCells {
+                values: &l.counts,
+                parent: &l.parent,
+            })
+            .collect();
+        disclosure::suppress(&cells, &layout, &additive, analysis.disclosure.threshold)
+    };
+    for (l, f) in levels.iter_mut().zip(flags) {
+        l.flags = f;
+    }
+
+    // --- indicators ------------------------------------------------------------------------------
+    let categories: Vec<String> = dataset
+        .facilities
+        .iter()
+        .map(|f| f.category.clone())
+        .collect();
+    let names = Names {
+        counts: &count_columns,
+        facilities: &categories,
+        tables: &dataset.tables,
+    };
+    let formulas = indicators::compile(&analysis.indicators, &names)?;
+    let evals: Vec<Vec<Eval>> = levels
+        .iter()
+        .map(|l| indicators::compute_level(&formulas, l, &years, &dataset.tables))
+        .collect();
+    let ni = formulas.len();
+
+    // --- indices ---------------------------------------------------------------------------------
+    // index_values[index][level] = Some(per year: Option<per area values>)
+    let mut index_values: Vec<(usize, Vec<Option<Vec<IndexValue>>>)> = Vec::new();
+    for idx in &analysis.indices {
+        let li = dataset
+            .levels
+            .iter()
+            .position(|l| l.key == idx.level)
+            .ok_or_else(|| EngineError::Index {
+                index: idx.id.clone(),
+                message: format!("level {:?} does not exist", idx.level),
+            })?;
+        let pos = |id: &String| -> Result<usize, EngineError> {
+            analysis
+                .indicators
+                .iter()
+                .position(|i| &i.id == id)
+                .ok_or_else(|| EngineError::UnknownOperand {
+                    indicator: idx.id.clone(),
+                    operand: id.clone(),
+                    hint: "status and dynamics name indicator ids".into(),
+                })
+        };
+        let st: Vec<usize> = idx.status.iter().map(pos).collect::<Result<_, _>>()?;
+        let dy: Vec<usize> = idx.dynamics.iter().map(pos).collect::<Result<_, _>>()?;
+        let pop_op = indicators::parse_operand(&idx.id, &idx.population, &names)?;
+        if matches!(
+            pop_op,
+            Operand::FacilityCount(_) | Operand::FacilityCapacity(_)
+        ) {
+            return Err(EngineError::Index {
+                index: idx.id.clone(),
+                message: format!(
+                    "population {:?} must be a count or table column",
+                    idx.population
+                ),
+            });
+        }
+        let level = &levels[li];
+        let ev = &evals[li];
+        let n_areas = level.areas.len();
+        let ids: Vec<String> = level.areas.iter().map(|a| a.id.clone()).collect();
+        let mut per_year = vec![None; ny];
+        for y in 0..ny {
+            let truth = |i: usize| -> Vec<IndicatorValue> {
+                (0..n_areas)
+                    .map(|a| ev[(a * ny + y) * ni + i].truth())
+                    .collect()
+            };
+            let st_vals: Vec<Vec<IndicatorValue>> = st.iter().map(|&i| truth(i)).collect();
+            let wanted = if idx.years.is_empty() {
+                (0..n_areas).any(|a| st_vals.iter().all(|v| v[a].value.is_some()))
+            } else {
+                idx.years.contains(&years[y])
+            };
+            if !wanted {
+                continue;
+            }
+            let dy_vals: Vec<Vec<IndicatorValue>> = dy.iter().map(|&i| truth(i)).collect();
+            let pop: Vec<Option<f64>> = (0..n_areas)
+                .map(|a| {
+                    indicators::operand(pop_op, level, a, y, &years, &dataset.tables)
+                        .value
+                        .ok()
+                })
+                .collect();
+            let s_ii: Vec<IndexIndicator<'_>> = as_input(&analysis.indicators, &st, &st_vals);
+            let d_ii: Vec<IndexIndicator<'_>> = as_input(&analysis.indicators, &dy, &dy_vals);
+            let mut vals = compute_index(idx, &ids, &pop, &s_ii, &d_ii)?;
+            // A contribution is a linear transform of the indicator value: leave out those of
+            // indicators whose published value is suppressed.
+            // Contributions are in the order of `st` / `dy`.
+            let suppressed = |a: usize, i: usize| {
+                ev[(a * ny + y) * ni + i].published().reason == Some(NullReason::Suppressed)
+            };
+            for (a, v) in vals.iter_mut().enumerate() {
+                if !v.status_contributions.is_empty() {
+                    let keep: Vec<bool> = st.iter().map(|&i| !suppressed(a, i)).collect();
+                    let mut k = keep.iter();
+                    v.status_contributions
+                        .retain(|_| *k.next().unwrap_or(&true));
+                }
+                if !v.dynamics_contributions.is_empty() {
+                    let keep: Vec<bool> = dy.iter().map(|&i| !suppressed(a, i)).collect();
+                    let mut k = keep.iter();
+                    v.dynamics_contributions
+                        .retain(|_| *k.next().unwrap_or(&true));
+                }
+            }
+            per_year[y] = Some(vals);
+        }
+        index_values.push((li, per_year));
+    }
+
+    // --- assemble ----------------------------------------------------------------------------------
+    let mut out_levels = Vec::with_capacity(levels.len());
+    for (li, l) in levels.into_iter().enumerate() {
+        let ev = &evals[li];
+        let mut areas = l.areas;
+        for (a, area) in areas.iter_mut().enumerate() {
+            area.facilities = (0..n_cat).map(|f| l.facilities[a * n_cat + f]).collect();
+            area.years = (0..ny)
+                .map(|y| AreaYear {
+                    year: years[y],
+                    counts: (0..nc)
+                        .map(|c| {
+                            let i = layout.cell(a, y, c);
+                            match l.flags[i] {
+                                CountFlag::Published => Count::published(l.counts[i]),
+                                flag => Count { value: None, flag },
+                            }
+                        })
+                        .collect(),
+                    indicators: (0..ni)
+                        .map(|i| ev[(a * ny + y) * ni + i].published())
+                        .collect(),
+                    indices: index_values
+                        .iter()
+                        .map(|(il, per_year)| {
+                            if *il != li {
+                                return None;
+                            }
+                            per_year[y].as_ref().map(|v| v[a].clone())
+                        })
+                        .collect(),
+                })
+                .collect();
+        }
+        out_levels.push(LevelResult {
+            key: l.key,
+            title: l.title,
+            areas,
+        });
+    }
+    Ok(AggregateResult {
+        working_epsg: dataset.working_epsg,
+        years,
+        count_columns,
+        facility_categories: categories,
+        facility_titles: dataset.facilities.iter().map(|f| f.title.clone()).collect(),
+        indicators: analysis.indicators.clone(),
+        indices: analysis.indices.clone(),
+        disclosure: analysis.disclosure.clone(),
+        levels: out_levels,
+        report,
+    })
+}

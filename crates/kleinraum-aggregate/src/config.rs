@@ -31,6 +31,7 @@ pub enum IndicatorKind {
     /// numerator / denominator × 100, in %.
     Share,
     /// numerator / denominator × 1000, per 1,000.
+    #[serde(rename = "rate_per_1000")]
     RatePer1000,
     /// numerator / area in km².
     DensityKm2,

@@ -17,6 +17,7 @@ pub mod indicators;
 pub mod model;
 pub mod result;
 pub mod spatial;
+pub mod synthetic;
 
 pub use config::{AnalysisConfig, DisclosureConfig, IndexConfig, IndicatorConfig};
 pub use model::{Area, AreaTable, Dataset, FacilityLayer, Level, PointLayer};

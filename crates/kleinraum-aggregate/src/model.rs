@@ -80,6 +80,23 @@ impl PointLayer {
         self.x.is_empty()
     }
 
+    /// Reorders every per-point array by `perm` (point `k` of the result is point `perm[k]`
+    /// of the input). Used once at load with [`crate::spatial::morton_order`].
+    pub fn reorder(&mut self, perm: &[u32]) {
+        assert_eq!(perm.len(), self.len());
+        fn apply<T: Clone>(v: &mut Vec<T>, perm: &[u32]) {
+            if v.len() == perm.len() {
+                *v = perm.iter().map(|&i| v[i as usize].clone()).collect();
+            }
+        }
+        apply(&mut self.x, perm);
+        apply(&mut self.y, perm);
+        apply(&mut self.keys, perm);
+        for c in &mut self.columns {
+            apply(&mut c.values, perm);
+        }
+    }
+
     /// The distinct years of the count columns, ascending.
     pub fn years(&self) -> Vec<i32> {
         let mut y: Vec<i32> = self.columns.iter().map(|c| c.year).collect();

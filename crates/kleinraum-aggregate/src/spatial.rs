@@ -116,6 +116,8 @@ struct Edge {
     bx: f64,
     by: f64,
     poly: u32,
+    /// L1 length, for the rounding bound of the orientation tests (fits the struct's padding).
+    len: f32,
 }
 
 /// Outcome of the segment test in one boundary cell.
@@ -169,6 +171,8 @@ impl GridIndex {
                             bx: b.x,
                             by: b.y,
                             poly: pi as u32,
+                            // Rounded up so the bound never shrinks.
+                            len: ((b.x - a.x).abs() + (b.y - a.y).abs()) as f32 * 1.000_001,
                         });
                     }
                 }
@@ -248,6 +252,7 @@ impl GridIndex {
                 bx: 0.0,
                 by: 0.0,
                 poly: 0,
+                len: 0.0,
             };
             offset as usize
         ];
@@ -413,6 +418,8 @@ impl GridIndex {
         let sdy = py - cy;
         let sl = sdx.abs() + sdy.abs();
         let mut k = 0;
+        // Centre-set polygons seen with an edge in this cell (the rest contain the whole cell).
+        let mut seen_mask = 0u64;
         while k < edges.len() {
             let poly = edges[k].poly;
             let mut parity = false;
@@ -428,29 +435,47 @@ impl GridIndex {
                 }
                 let ex = e.bx - e.ax;
                 let ey = e.by - e.ay;
-                let el = ex.abs() + ey.abs();
-                let d1 = ex * (cy - e.ay) - ey * (cx - e.ax);
-                let d2 = ex * (py - e.ay) - ey * (px - e.ax);
-                let d3 = sdx * (e.ay - cy) - sdy * (e.ax - cx);
-                let d4 = sdx * (e.by - cy) - sdy * (e.bx - cx);
+                let el = f64::from(e.len);
                 // Rounding of these products is far below this bound for metric coordinates;
                 // anything closer to zero is treated as "on the line" and decided exactly.
                 let eps = 1e-11 * el * (el + sl) + 1e-8 * (el + sl);
-                if d1.abs() <= eps || d2.abs() <= eps || d3.abs() <= eps || d4.abs() <= eps {
+                let d1 = ex * (cy - e.ay) - ey * (cx - e.ax);
+                let d2 = ex * (py - e.ay) - ey * (px - e.ax);
+                if d1.abs() <= eps || d2.abs() <= eps {
                     return CellAnswer::Ambiguous;
                 }
-                if (d1 > 0.0) != (d2 > 0.0) && (d3 > 0.0) != (d4 > 0.0) {
+                if (d1 > 0.0) == (d2 > 0.0) {
+                    // Centre and point on the same side of the edge's line: no crossing.
+                    continue;
+                }
+                let d3 = sdx * (e.ay - cy) - sdy * (e.ax - cx);
+                let d4 = sdx * (e.by - cy) - sdy * (e.bx - cx);
+                if d3.abs() <= eps || d4.abs() <= eps {
+                    return CellAnswer::Ambiguous;
+                }
+                if (d3 > 0.0) != (d4 > 0.0) {
                     parity = !parity;
                 }
             }
-            let in_centre = set.binary_search(&poly).is_ok();
+            let in_centre = match set.iter().position(|&q| q == poly) {
+                Some(pos) => {
+                    seen_mask |= 1u64 << pos.min(63);
+                    true
+                }
+                None => false,
+            };
             if (in_centre != parity) && poly < best {
                 best = poly;
             }
         }
         // Polygons containing the centre without an edge in the cell contain the whole cell.
-        for &p in set {
-            if p < best && !edges.iter().any(|e| e.poly == p) {
+        for (pos, &p) in set.iter().enumerate() {
+            let seen = if pos < 63 {
+                seen_mask & (1u64 << pos) != 0
+            } else {
+                edges.iter().any(|e| e.poly == p)
+            };
+            if p < best && !seen {
                 best = p;
             }
         }

@@ -7,7 +7,7 @@ use geo::{Coord, LineString, MultiPolygon, Polygon};
 pub struct Rng(pub u64);
 impl Rng {
     /// Next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -15,7 +15,7 @@ impl Rng {
     }
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -61,10 +61,8 @@ pub fn random_partition(seed: u64, n: usize, wiggle: usize) -> Vec<MultiPolygon<
         }
     }
     // Shared edge between two lattice vertices, keyed canonically.
-    let mut edge_cache: std::collections::HashMap<
-        ((usize, usize), (usize, usize)),
-        Vec<Coord<f64>>,
-    > = Default::default();
+    type EdgeKey = ((usize, usize), (usize, usize));
+    let mut edge_cache: std::collections::HashMap<EdgeKey, Vec<Coord<f64>>> = Default::default();
     let mut edge = |a: (usize, usize), b: (usize, usize), rng: &mut Rng| -> Vec<Coord<f64>> {
         let (k, rev) = if a <= b {
             ((a, b), false)

@@ -2,6 +2,7 @@
 //! (`demo.toml`, `berlin.toml`). Unknown keys are rejected with their name; paths are resolved
 //! once, at load.
 
+use crate::error::LoadError;
 use kleinraum_aggregate::config::{AnalysisConfig, DisclosureConfig, IndexConfig, IndicatorConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -45,11 +46,218 @@ pub struct ProjectConfig {
     pub base_dir: PathBuf,
 }
 
+fn unique<'a>(items: impl Iterator<Item = &'a str>, what: &str) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for it in items {
+        if !seen.insert(it) {
+            return Err(format!("{what} {it:?} is used twice; it must be unique"));
+        }
+    }
+    Ok(())
+}
+
+fn check_epsg(code: u32, key: &str) -> Result<(), String> {
+    if code == 0 || code > 999_999 {
+        return Err(format!("{key} = {code} is not an EPSG code"));
+    }
+    Ok(())
+}
+
+/// True for a CSV source (`.csv`, `.csv.gz`, any case).
+pub fn is_csv(source: &str) -> bool {
+    let l = source.to_ascii_lowercase();
+    l.ends_with(".csv") || l.ends_with(".csv.gz")
+}
+
 fn default_title() -> String {
     "kleinraum".into()
 }
 
 impl ProjectConfig {
+    /// Reads a config file: parses it (unknown keys are errors naming the key and line), sets
+    /// `base_dir` to the file's directory, resolves every source path and validates the
+    /// cross-references. Every error names the file and the key.
+    pub fn load(path: &Path) -> Result<ProjectConfig, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        ProjectConfig::from_toml(&text, path, &base_dir)
+    }
+
+    /// Parses and validates config text; `path` is used in messages, relative source paths
+    /// resolve against `base_dir`.
+    pub fn from_toml(text: &str, path: &Path, base_dir: &Path) -> Result<ProjectConfig, LoadError> {
+        let err = |message: String| LoadError::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut cfg: ProjectConfig = toml::from_str(text)
+            .map_err(|e| err(format!("invalid config: {}", e.to_string().trim_end())))?;
+        cfg.base_dir = base_dir.to_path_buf();
+        cfg.resolve_paths().map_err(err)?;
+        cfg.validate().map_err(err)?;
+        Ok(cfg)
+    }
+
+    fn resolve_paths(&mut self) -> Result<(), String> {
+        let base = self.base_dir.clone();
+        let fix = |s: &mut String, key: String| -> Result<(), String> {
+            *s = resolve_path(s, &base).map_err(|e| format!("{key}: {e}"))?;
+            Ok(())
+        };
+        for l in &mut self.levels {
+            if let Some(s) = &mut l.source {
+                fix(s, format!("level {:?}: source", l.key))?;
+            }
+        }
+        if let Some(p) = &mut self.points {
+            fix(&mut p.source, "points.source".into())?;
+            for (i, j) in p.join.iter_mut().enumerate() {
+                fix(&mut j.source, format!("points.join[{}].source", i + 1))?;
+            }
+        }
+        for f in &mut self.facilities {
+            fix(
+                &mut f.source,
+                format!("facilities {:?}: source", f.category),
+            )?;
+        }
+        for t in &mut self.tables {
+            fix(&mut t.source, format!("table {:?}: source", t.name))?;
+        }
+        Ok(())
+    }
+
+    /// Checks the cross-references the schema cannot express.
+    fn validate(&self) -> Result<(), String> {
+        if !matches!(self.working_crs, 25832 | 25833) {
+            return Err(format!(
+                "working_crs = {}: must be 25832 (ETRS89 / UTM 32N) or 25833 (ETRS89 / UTM 33N), a metric CRS for areas and distances",
+                self.working_crs
+            ));
+        }
+        if self.levels.is_empty() {
+            return Err(
+                "no [[level]]: at least the finest level with a boundary source is needed".into(),
+            );
+        }
+        unique(self.levels.iter().map(|l| l.key.as_str()), "level key")?;
+        if self.levels[0].source.is_none() {
+            return Err(format!(
+                "level {:?} (the first, finest level) needs a `source` with boundaries",
+                self.levels[0].key
+            ));
+        }
+        let n = self.levels.len();
+        for (i, l) in self.levels.iter().enumerate() {
+            let key = &l.key;
+            if l.parent_field.is_some() && l.parent_prefix.is_some() {
+                return Err(format!(
+                    "level {key:?}: set either parent_field or parent_prefix, not both"
+                ));
+            }
+            if i + 1 < n && l.parent_field.is_none() && l.parent_prefix.is_none() {
+                return Err(format!(
+                    "level {key:?}: a coarser level ({:?}) follows, so parent_field or parent_prefix is needed",
+                    self.levels[i + 1].key
+                ));
+            }
+            if l.parent_prefix == Some(0) {
+                return Err(format!("level {key:?}: parent_prefix must be at least 1"));
+            }
+            if l.source.is_none() && l.parent_field.is_some() {
+                return Err(format!(
+                    "level {key:?}: parent_field needs a source; for a derived level use parent_prefix"
+                ));
+            }
+            if let Some(c) = l.crs {
+                check_epsg(c, &format!("level {key:?}: crs"))?;
+            }
+        }
+        if let Some(p) = &self.points {
+            if is_csv(&p.source) {
+                if p.x.is_none() || p.y.is_none() {
+                    return Err("points: a CSV source needs `x` and `y` column names".into());
+                }
+                if p.crs.is_none() {
+                    return Err(
+                        "points: a CSV source needs `crs` (EPSG code of x/y, e.g. 25833 or 4326)"
+                            .into(),
+                    );
+                }
+            }
+            if !p.counts.is_empty() && p.year.is_none() {
+                return Err("points: `counts` needs `year`".into());
+            }
+            if let Some(c) = p.crs {
+                check_epsg(c, "points.crs")?;
+            }
+        }
+        unique(
+            self.facilities.iter().map(|f| f.category.as_str()),
+            "facilities category",
+        )?;
+        for f in &self.facilities {
+            if is_csv(&f.source) && (f.x.is_none() || f.y.is_none() || f.crs.is_none()) {
+                return Err(format!(
+                    "facilities {:?}: a CSV source needs `x`, `y` and `crs`",
+                    f.category
+                ));
+            }
+        }
+        unique(self.tables.iter().map(|t| t.name.as_str()), "table name")?;
+        for t in &self.tables {
+            if !self.levels.iter().any(|l| l.key == t.level) {
+                return Err(format!(
+                    "table {:?}: level {:?} is not a configured level key (have: {})",
+                    t.name,
+                    t.level,
+                    self.level_keys()
+                ));
+            }
+        }
+        unique(
+            self.indicators.iter().map(|i| i.id.as_str()),
+            "indicator id",
+        )?;
+        unique(self.indices.iter().map(|i| i.id.as_str()), "index id")?;
+        for ix in &self.indices {
+            if !self.levels.iter().any(|l| l.key == ix.level) {
+                return Err(format!(
+                    "index {:?}: level {:?} is not a configured level key (have: {})",
+                    ix.id,
+                    ix.level,
+                    self.level_keys()
+                ));
+            }
+            for (what, ids) in [("status", &ix.status), ("dynamics", &ix.dynamics)] {
+                for id in ids {
+                    if !self.indicators.iter().any(|i| &i.id == id) {
+                        return Err(format!(
+                            "index {:?}: {what} indicator {id:?} is not a configured indicator id",
+                            ix.id
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn level_keys(&self) -> String {
+        self.levels
+            .iter()
+            .map(|l| l.key.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The analysis sections, for the engine.
     pub fn analysis(&self) -> AnalysisConfig {
         AnalysisConfig {
@@ -291,7 +499,11 @@ pub fn resolve_path(raw: &str, base_dir: &Path) -> Result<String, String> {
                 used_shared_default = true;
                 out.push_str(&shared_data_default(base_dir));
             }
-            _ => return Err(format!("environment variable {name} is not set (path {raw:?})")),
+            _ => {
+                return Err(format!(
+                    "environment variable {name} is not set (path {raw:?})"
+                ));
+            }
         }
         rest = &after[end + 1..];
     }

@@ -76,3 +76,48 @@ pub struct RawLayer {
     /// The features.
     pub features: Vec<RawFeature>,
 }
+
+/// Reads any supported layer: `.geojson`/`.json` (also gzipped) with the GeoJSON reader,
+/// `.shp` with the Shapefile reader, anything else (GeoPackage, `PG:` connection strings, …)
+/// through GDAL/OGR when the `gdal` feature is on.
+///
+/// `layer` selects a layer of a multi-layer source (GDAL only); `encoding` is the DBF encoding
+/// of a Shapefile without `.cpg`.
+pub fn read_layer(
+    source: &str,
+    layer: Option<&str>,
+    encoding: Option<&str>,
+) -> Result<RawLayer, crate::LoadError> {
+    let lower = source.to_ascii_lowercase();
+    let is_conn = crate::config::is_connection_string(source);
+    if !is_conn
+        && [".geojson", ".json", ".geojson.gz", ".json.gz"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+    {
+        return crate::gj::read(std::path::Path::new(source));
+    }
+    if !is_conn && lower.ends_with(".shp") {
+        return crate::shp::read(std::path::Path::new(source), encoding);
+    }
+    if !is_conn && (lower.ends_with(".csv") || lower.ends_with(".csv.gz")) {
+        return Err(crate::LoadError::Format {
+            path: source.into(),
+            message: "a CSV file is not a geometry layer; give its coordinate columns with `x`, `y` and `crs`".into(),
+        });
+    }
+    read_other(source, layer)
+}
+
+#[cfg(feature = "gdal")]
+fn read_other(source: &str, layer: Option<&str>) -> Result<RawLayer, crate::LoadError> {
+    crate::ogr::read(source, layer)
+}
+
+#[cfg(not(feature = "gdal"))]
+fn read_other(source: &str, _layer: Option<&str>) -> Result<RawLayer, crate::LoadError> {
+    Err(crate::LoadError::Format {
+        path: source.into(),
+        message: "unsupported format: without the `gdal` feature kleinraum reads GeoJSON (.geojson, .json, .geojson.gz), Shapefile (.shp) and CSV; rebuild with `--features gdal` for GeoPackage, PostGIS and other OGR sources".into(),
+    })
+}

@@ -1,1 +1,1004 @@
-//! (to be written)
+//! A whole project: every source the config names, read, checked and reprojected into the
+//! domain types of `kleinraum_aggregate::model`.
+//!
+//! Fatal problems (a missing file, a missing column, no CRS) are `LoadError`s. Row-level
+//! problems (a bad coordinate, a duplicate id, a join key without a point) are collected as
+//! [`Diagnostic`]s: `kleinraum check` lists them, [`load_project_strict`] refuses to go on.
+//! Nothing is dropped without a diagnostic.
+
+use crate::config::{
+    CountSource, FacilitySource, LevelSource, PointSource, ProjectConfig, TableSource, is_csv,
+};
+use crate::crs::Reprojector;
+use crate::error::{Diagnostic, LoadError};
+use crate::features::{PropValue, RawLayer, read_layer};
+use crate::table::{CsvTable, NotANumber, parse_count};
+use geo::{Geometry, MultiPolygon};
+use kleinraum_aggregate::model::{
+    Area, AreaTable, CountColumn, Dataset, FacilityLayer, Level, PointLayer,
+};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// Loads everything the config names. Row-level problems go to `diags`; the dataset holds every
+/// row that could be read.
+pub fn load_project(
+    cfg: &ProjectConfig,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Dataset, LoadError> {
+    let w = cfg.working_crs;
+    let mut levels: Vec<Level> = Vec::with_capacity(cfg.levels.len());
+    for src in &cfg.levels {
+        let level = load_level(src, w, levels.last(), diags)?;
+        levels.push(level);
+    }
+    check_hierarchy(cfg, &levels, diags);
+    let points = match &cfg.points {
+        Some(p) => load_points(p, w, diags)?,
+        None => PointLayer::default(),
+    };
+    let mut facilities = Vec::with_capacity(cfg.facilities.len());
+    for f in &cfg.facilities {
+        facilities.push(load_facilities(f, w, diags)?);
+    }
+    let mut tables = Vec::with_capacity(cfg.tables.len());
+    for t in &cfg.tables {
+        let known: Option<std::collections::HashSet<&str>> = levels
+            .iter()
+            .find(|l| l.key == t.level)
+            .map(|l| l.areas.iter().map(|a| a.id.as_str()).collect());
+        let csv = CsvTable::open(Path::new(&t.source), &t.csv)?;
+        tables.push(load_table_from(t, &csv, known.as_ref(), diags)?);
+    }
+    Ok(Dataset {
+        working_epsg: w,
+        levels,
+        points,
+        facilities,
+        tables,
+    })
+}
+
+/// Like [`load_project`], but any row-level problem is an error (`LoadError::Rows`).
+pub fn load_project_strict(cfg: &ProjectConfig) -> Result<Dataset, LoadError> {
+    let mut diags = Vec::new();
+    let ds = load_project(cfg, &mut diags)?;
+    match diags.first() {
+        None => Ok(ds),
+        Some(first) => Err(LoadError::Rows {
+            path: first.path.clone().into(),
+            count: diags.len(),
+            first: first.to_string(),
+        }),
+    }
+}
+
+fn crs_err(path: &str) -> impl Fn(String) -> LoadError + '_ {
+    move |message| LoadError::Crs {
+        path: path.into(),
+        message,
+    }
+}
+
+fn require_field(layer: &RawLayer, field: &str) -> Result<(), LoadError> {
+    if layer.fields.iter().any(|f| f == field) {
+        Ok(())
+    } else {
+        Err(LoadError::MissingField {
+            path: layer.source.clone().into(),
+            field: field.to_string(),
+            available: layer.fields.join(", "),
+        })
+    }
+}
+
+fn text_of(props: &BTreeMap<String, PropValue>, field: &str) -> Option<String> {
+    props
+        .get(field)
+        .and_then(PropValue::as_text)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn attributes(props: &BTreeMap<String, PropValue>) -> BTreeMap<String, String> {
+    props
+        .iter()
+        .filter_map(|(k, v)| v.as_text().map(|t| (k.clone(), t)))
+        .collect()
+}
+
+fn prefix(id: &str, n: usize) -> Option<String> {
+    (id.chars().count() >= n).then(|| id.chars().take(n).collect())
+}
+
+/// Loads one hierarchy level. `finer` is the previous (finer) level, needed when this level has
+/// no source and is derived from the finer level's parent ids.
+pub fn load_level(
+    src: &LevelSource,
+    working_epsg: u32,
+    finer: Option<&Level>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Level, LoadError> {
+    let Some(source) = &src.source else {
+        return Ok(derived_level(src, finer));
+    };
+    let layer = read_layer(source, src.layer.as_deref(), src.encoding.as_deref())?;
+    if layer.features.is_empty() {
+        return Err(LoadError::Format {
+            path: source.into(),
+            message: format!("level {:?}: the source has no features", src.key),
+        });
+    }
+    require_field(&layer, &src.id_field)?;
+    if let Some(f) = &src.name_field {
+        require_field(&layer, f)?;
+    }
+    if let Some(f) = &src.parent_field {
+        require_field(&layer, f)?;
+    }
+    let epsg = layer.epsg.or(src.crs).ok_or_else(|| LoadError::NoCrs {
+        path: source.into(),
+    })?;
+    let reproj = Reprojector::new(epsg, working_epsg).map_err(crs_err(source))?;
+
+    let mut areas: Vec<Area> = Vec::with_capacity(layer.features.len());
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(layer.features.len());
+    let diag = |row: usize, field: &str, value: &str, message: String| Diagnostic {
+        path: source.clone(),
+        row,
+        field: field.to_string(),
+        value: value.to_string(),
+        message,
+    };
+    for (i, f) in layer.features.into_iter().enumerate() {
+        let n = i + 1;
+        let Some(id) = text_of(&f.props, &src.id_field) else {
+            diags.push(diag(
+                n,
+                &src.id_field,
+                "",
+                "empty id; the feature is skipped".into(),
+            ));
+            continue;
+        };
+        if let Some(first) = seen.get(&id) {
+            diags.push(diag(
+                n,
+                &src.id_field,
+                &id,
+                format!("duplicate id (first at feature {first}); the feature is skipped"),
+            ));
+            continue;
+        }
+        let mut mp: MultiPolygon<f64> = match f.geometry {
+            Some(Geometry::Polygon(p)) => MultiPolygon(vec![p]),
+            Some(Geometry::MultiPolygon(mp)) => mp,
+            Some(other) => {
+                diags.push(diag(
+                    n,
+                    "geometry",
+                    &id,
+                    format!(
+                        "area {id}: expected a Polygon or MultiPolygon, found {}; the feature is skipped",
+                        geometry_kind(&other)
+                    ),
+                ));
+                continue;
+            }
+            None => {
+                diags.push(diag(
+                    n,
+                    "geometry",
+                    &id,
+                    format!("area {id} has no geometry; the feature is skipped"),
+                ));
+                continue;
+            }
+        };
+        reproj
+            .transform_multipolygon(&mut mp)
+            .map_err(|message| LoadError::Feature {
+                path: source.into(),
+                feature: format!("{n} (id {id})"),
+                field: "geometry".into(),
+                message,
+            })?;
+        for p in crate::check::geometry_problems(&mp) {
+            diags.push(diag(
+                n,
+                "geometry",
+                &format!("{:.1} {:.1}", p.x, p.y),
+                format!("area {id}: {}", p.message),
+            ));
+        }
+        let name = src
+            .name_field
+            .as_ref()
+            .and_then(|nf| text_of(&f.props, nf))
+            .unwrap_or_else(|| id.clone());
+        let parent = if let Some(pf) = &src.parent_field {
+            let p = text_of(&f.props, pf);
+            if p.is_none() {
+                diags.push(diag(n, pf, "", format!("area {id}: empty parent id")));
+            }
+            p
+        } else if let Some(k) = src.parent_prefix {
+            let p = prefix(&id, k);
+            if p.is_none() {
+                diags.push(diag(
+                    n,
+                    &src.id_field,
+                    &id,
+                    format!("id is shorter than parent_prefix = {k}"),
+                ));
+            }
+            p
+        } else {
+            None
+        };
+        seen.insert(id.clone(), n);
+        areas.push(Area {
+            id,
+            name,
+            parent,
+            geometry: Some(mp),
+            attributes: attributes(&f.props),
+        });
+    }
+    Ok(Level {
+        key: src.key.clone(),
+        title: src.title.clone(),
+        areas,
+    })
+}
+
+/// A level without a boundary source: one area per distinct parent id of the finer level,
+/// ascending, named by its id, without geometry.
+fn derived_level(src: &LevelSource, finer: Option<&Level>) -> Level {
+    let ids: BTreeSet<&str> = finer
+        .map(|f| f.areas.iter().filter_map(|a| a.parent.as_deref()).collect())
+        .unwrap_or_default();
+    let areas = ids
+        .into_iter()
+        .map(|id| Area {
+            id: id.to_string(),
+            name: id.to_string(),
+            parent: src.parent_prefix.and_then(|k| prefix(id, k)),
+            geometry: None,
+            attributes: BTreeMap::new(),
+        })
+        .collect();
+    Level {
+        key: src.key.clone(),
+        title: src.title.clone(),
+        areas,
+    }
+}
+
+/// Every parent id must exist on the next level.
+fn check_hierarchy(cfg: &ProjectConfig, levels: &[Level], diags: &mut Vec<Diagnostic>) {
+    for i in 0..levels.len().saturating_sub(1) {
+        let coarser: std::collections::HashSet<&str> =
+            levels[i + 1].areas.iter().map(|a| a.id.as_str()).collect();
+        let src = &cfg.levels[i];
+        for (n, a) in levels[i].areas.iter().enumerate() {
+            if let Some(p) = &a.parent
+                && !coarser.contains(p.as_str())
+            {
+                diags.push(Diagnostic {
+                    path: src.source.clone().unwrap_or_default(),
+                    row: n + 1,
+                    field: src
+                        .parent_field
+                        .clone()
+                        .unwrap_or_else(|| src.id_field.clone()),
+                    value: p.clone(),
+                    message: format!(
+                        "area {}: parent {p:?} is not an area of level {:?}",
+                        a.id,
+                        levels[i + 1].key
+                    ),
+                });
+            }
+        }
+    }
+}
+
+fn geometry_kind(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) => "Line",
+        Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+    }
+}
+
+/// The single point of a Point or one-point MultiPoint geometry.
+fn single_point(g: &Option<Geometry<f64>>) -> Result<(f64, f64), String> {
+    match g {
+        Some(Geometry::Point(p)) => Ok((p.x(), p.y())),
+        Some(Geometry::MultiPoint(mp)) if mp.0.len() == 1 => Ok((mp.0[0].x(), mp.0[0].y())),
+        Some(Geometry::MultiPoint(mp)) => Err(format!(
+            "expected one point, found a MultiPoint with {} points",
+            mp.0.len()
+        )),
+        Some(other) => Err(format!("expected a Point, found {}", geometry_kind(other))),
+        None => Err("no geometry".into()),
+    }
+}
+
+/// Points as read, before the joins: coordinates in the source CRS.
+struct PointsRead {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    keys: Vec<String>,
+    columns: Vec<CountColumn>,
+    epsg: u32,
+}
+
+/// Loads the address points, their own counts and every joined count file.
+pub fn load_points(
+    p: &PointSource,
+    working_epsg: u32,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<PointLayer, LoadError> {
+    let pb = crate::progress::bar(1 + p.join.len() as u64, "loading points");
+    // Decompress and decode every CSV file at once: the expensive part, and independent.
+    let (main_table, join_tables) = rayon::join(
+        || is_csv(&p.source).then(|| CsvTable::open(Path::new(&p.source), &p.csv)),
+        || {
+            p.join
+                .par_iter()
+                .map(|j| CsvTable::open(Path::new(&j.source), &j.csv))
+                .collect::<Vec<_>>()
+        },
+    );
+    let read = match main_table {
+        Some(t) => read_points_csv(p, &t?, diags)?,
+        None => read_points_layer(p, diags)?,
+    };
+    pb.inc(1);
+    let PointsRead {
+        mut x,
+        mut y,
+        keys,
+        mut columns,
+        epsg,
+    } = read;
+    let reproj = Reprojector::new(epsg, working_epsg).map_err(crs_err(&p.source))?;
+    reproj
+        .transform_xy(&mut x, &mut y)
+        .map_err(crs_err(&p.source))?;
+
+    // Key → point index. A duplicate key makes joins ambiguous: reported, the first one wins.
+    let mut index: FxHashMap<&str, u32> =
+        FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
+    for (i, k) in keys.iter().enumerate() {
+        match index.entry(k.as_str()) {
+            std::collections::hash_map::Entry::Occupied(e) => diags.push(Diagnostic {
+                path: p.source.clone(),
+                row: i + 1,
+                field: p.key.clone(),
+                value: k.clone(),
+                message: format!(
+                    "point {}: duplicate key (first at point {}); joins use the first",
+                    i + 1,
+                    e.get() + 1
+                ),
+            }),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i as u32);
+            }
+        }
+    }
+    let n = keys.len();
+    let joined: Vec<JoinResult> = p
+        .join
+        .par_iter()
+        .zip(join_tables)
+        .map(|(j, t)| {
+            let r = read_join(j, &t?, &keys, &index, n);
+            pb.inc(1);
+            r
+        })
+        .collect();
+    let mut origin: HashMap<(String, i32), String> = columns
+        .iter()
+        .map(|c| ((c.name.clone(), c.year), p.source.clone()))
+        .collect();
+    for (j, r) in p.join.iter().zip(joined) {
+        let (cols, d) = r?;
+        diags.extend(d);
+        for c in cols {
+            if let Some(prev) = origin.insert((c.name.clone(), c.year), j.source.clone()) {
+                return Err(LoadError::Format {
+                    path: j.source.clone().into(),
+                    message: format!(
+                        "count column {:?} for year {} is already loaded from {prev}; give each year's file its own `year` or pick columns with `counts`",
+                        c.name, c.year
+                    ),
+                });
+            }
+            columns.push(c);
+        }
+    }
+    pb.finish_and_clear();
+    let mut layer = PointLayer {
+        x,
+        y,
+        keys,
+        columns,
+    };
+    // Stored in Morton order: points outlive many boundary definitions, and every spatial
+    // join over neighbouring points runs several times faster (cache locality).
+    let order = kleinraum_aggregate::spatial::morton_order(&layer.x, &layer.y);
+    layer.reorder(&order);
+    Ok(layer)
+}
+
+fn read_points_csv(
+    p: &PointSource,
+    t: &CsvTable,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<PointsRead, LoadError> {
+    let kc = t.column(&p.key)?;
+    let xname = p.x.as_deref().unwrap_or("x");
+    let yname = p.y.as_deref().unwrap_or("y");
+    let (xc, yc) = (t.column(xname)?, t.column(yname)?);
+    let count_cols = p
+        .counts
+        .iter()
+        .map(|c| t.column(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let year = p.year.unwrap_or(0);
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    let mut keys = Vec::new();
+    let mut values: Vec<Vec<u32>> = vec![Vec::new(); count_cols.len()];
+    let mut local = Vec::new();
+    t.for_each_row(diags, |r| {
+        let key = r.text(kc).trim();
+        if key.is_empty() {
+            local.push(t.diag(r.line, &p.key, "", "empty key; the row is skipped"));
+            return;
+        }
+        let coord = |c: usize, name: &str, local: &mut Vec<Diagnostic>| {
+            let v = r.text(c);
+            match t.parse_f64(v) {
+                Ok(Some(f)) => Some(f),
+                Ok(None) => {
+                    local.push(t.diag(
+                        r.line,
+                        name,
+                        v,
+                        format!("point {key}: empty coordinate; the row is skipped"),
+                    ));
+                    None
+                }
+                Err(NotANumber) => {
+                    local.push(t.diag(
+                        r.line,
+                        name,
+                        v,
+                        format!("point {key}: not a number; the row is skipped"),
+                    ));
+                    None
+                }
+            }
+        };
+        let (Some(vx), Some(vy)) = (coord(xc, xname, &mut local), coord(yc, yname, &mut local))
+        else {
+            return;
+        };
+        x.push(vx);
+        y.push(vy);
+        keys.push(key.to_string());
+        for (vals, (&c, name)) in values.iter_mut().zip(count_cols.iter().zip(&p.counts)) {
+            let v = r.text(c);
+            vals.push(parse_count(v).unwrap_or_else(|m| {
+                local.push(t.diag(r.line, name, v, format!("point {key}: {m}; counted as 0")));
+                0
+            }));
+        }
+    })?;
+    diags.extend(local);
+    Ok(PointsRead {
+        x,
+        y,
+        keys,
+        columns: p
+            .counts
+            .iter()
+            .zip(values)
+            .map(|(name, values)| CountColumn {
+                name: name.clone(),
+                year,
+                values,
+            })
+            .collect(),
+        epsg: p.crs.unwrap_or(0),
+    })
+}
+
+fn read_points_layer(
+    p: &PointSource,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<PointsRead, LoadError> {
+    let layer = read_layer(&p.source, p.layer.as_deref(), None)?;
+    require_field(&layer, &p.key)?;
+    for c in &p.counts {
+        require_field(&layer, c)?;
+    }
+    let epsg = layer.epsg.or(p.crs).ok_or_else(|| LoadError::NoCrs {
+        path: p.source.clone().into(),
+    })?;
+    let year = p.year.unwrap_or(0);
+    let mut out = PointsRead {
+        x: Vec::new(),
+        y: Vec::new(),
+        keys: Vec::new(),
+        columns: p
+            .counts
+            .iter()
+            .map(|c| CountColumn {
+                name: c.clone(),
+                year,
+                values: Vec::new(),
+            })
+            .collect(),
+        epsg,
+    };
+    let d = |row: usize, field: &str, value: String, message: String| Diagnostic {
+        path: p.source.clone(),
+        row,
+        field: field.into(),
+        value,
+        message,
+    };
+    for (i, f) in layer.features.iter().enumerate() {
+        let n = i + 1;
+        let Some(key) = text_of(&f.props, &p.key) else {
+            diags.push(d(
+                n,
+                &p.key,
+                String::new(),
+                "empty key; the feature is skipped".into(),
+            ));
+            continue;
+        };
+        let (x, y) = match single_point(&f.geometry) {
+            Ok(xy) => xy,
+            Err(m) => {
+                diags.push(d(
+                    n,
+                    "geometry",
+                    key.clone(),
+                    format!("point {key}: {m}; the feature is skipped"),
+                ));
+                continue;
+            }
+        };
+        out.x.push(x);
+        out.y.push(y);
+        for col in out.columns.iter_mut() {
+            let v = f.props.get(&col.name).cloned().unwrap_or(PropValue::Null);
+            let text = v.as_text().unwrap_or_default();
+            let parsed = match v {
+                PropValue::Int(i) if i >= 0 && i <= i64::from(u32::MAX) => Ok(i as u32),
+                PropValue::Float(x) if x >= 0.0 && x.fract() == 0.0 && x <= f64::from(u32::MAX) => {
+                    Ok(x as u32)
+                }
+                _ => parse_count(&text),
+            };
+            col.values.push(parsed.unwrap_or_else(|m| {
+                diags.push(d(
+                    n,
+                    &col.name,
+                    text.clone(),
+                    format!("point {key}: {m}; counted as 0"),
+                ));
+                0
+            }));
+        }
+        out.keys.push(key);
+    }
+    Ok(out)
+}
+
+/// The count columns of one join file and its diagnostics.
+type JoinResult = Result<(Vec<CountColumn>, Vec<Diagnostic>), LoadError>;
+
+/// Reads one count file joined on the point key. Points without a row get 0.
+fn read_join(
+    j: &CountSource,
+    t: &CsvTable,
+    keys: &[String],
+    index: &FxHashMap<&str, u32>,
+    n_points: usize,
+) -> JoinResult {
+    let kc = t.column(&j.key)?;
+    let names: Vec<String> = if j.counts.is_empty() {
+        t.headers.iter().filter(|h| **h != j.key).cloned().collect()
+    } else {
+        j.counts.clone()
+    };
+    let cols = names
+        .iter()
+        .map(|c| t.column(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut values: Vec<Vec<u32>> = vec![vec![0; n_points]; cols.len()];
+    let mut seen_line: Vec<u32> = vec![0; n_points];
+    let mut diags = Vec::new();
+    let mut local = Vec::new();
+    let mut cursor = 0usize;
+    t.for_each_row(&mut diags, |r| {
+        let key = r.text(kc).trim();
+        // Count files are usually sorted like the coordinate file: look a few points ahead
+        // of the previous match before hashing (sequential memory instead of random access).
+        let ahead = keys
+            .get(cursor..(cursor + 8).min(keys.len()))
+            .unwrap_or_default()
+            .iter()
+            .position(|k| k == key)
+            .map(|o| (cursor + o) as u32);
+        let Some(idx) = ahead.or_else(|| index.get(key).copied()) else {
+            local.push(t.diag(
+                r.line,
+                &j.key,
+                key,
+                "key matches no point of the coordinate file; the row's counts are not used",
+            ));
+            return;
+        };
+        let idx = idx as usize;
+        if seen_line[idx] != 0 {
+            local.push(t.diag(
+                r.line,
+                &j.key,
+                key,
+                format!(
+                    "duplicate key (first at line {}); this row is not used",
+                    seen_line[idx]
+                ),
+            ));
+            return;
+        }
+        seen_line[idx] = r.line as u32;
+        cursor = idx + 1;
+        for ((vals, &c), name) in values.iter_mut().zip(&cols).zip(&names) {
+            let v = r.text(c);
+            match parse_count(v) {
+                Ok(x) => vals[idx] = x,
+                Err(m) => {
+                    local.push(t.diag(r.line, name, v, format!("point {key}: {m}; counted as 0")))
+                }
+            }
+        }
+    })?;
+    diags.extend(local);
+    let columns = names
+        .into_iter()
+        .zip(values)
+        .map(|(name, values)| CountColumn {
+            name,
+            year: j.year,
+            values,
+        })
+        .collect();
+    Ok((columns, diags))
+}
+
+/// One facility as read (source CRS).
+struct FacilityRow {
+    x: f64,
+    y: f64,
+    id: String,
+    name: String,
+    capacity: Option<f64>,
+    attributes: BTreeMap<String, String>,
+}
+
+/// Loads one facility category.
+pub fn load_facilities(
+    f: &FacilitySource,
+    working_epsg: u32,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<FacilityLayer, LoadError> {
+    let (rows, epsg) = if is_csv(&f.source) {
+        read_facilities_csv(f, diags)?
+    } else {
+        read_facilities_layer(f, diags)?
+    };
+    let reproj = Reprojector::new(epsg, working_epsg).map_err(crs_err(&f.source))?;
+    let mut pts: Vec<(f64, f64)> = rows.iter().map(|r| (r.x, r.y)).collect();
+    reproj
+        .transform_coords(&mut pts)
+        .map_err(crs_err(&f.source))?;
+    let mut out = FacilityLayer {
+        category: f.category.clone(),
+        title: f.title.clone(),
+        ..Default::default()
+    };
+    for (r, (x, y)) in rows.into_iter().zip(pts) {
+        out.x.push(x);
+        out.y.push(y);
+        out.ids.push(r.id);
+        out.names.push(r.name);
+        out.capacity.push(r.capacity);
+        out.attributes.push(r.attributes);
+    }
+    Ok(out)
+}
+
+fn capacity_of(v: &PropValue) -> Result<Option<f64>, NotANumber> {
+    match v {
+        PropValue::Null => Ok(None),
+        PropValue::Int(i) => Ok(Some(*i as f64)),
+        PropValue::Float(x) => Ok(Some(*x)),
+        PropValue::Bool(_) => Err(NotANumber),
+        PropValue::Text(s) if s.trim().is_empty() => Ok(None),
+        PropValue::Text(_) => v.as_f64().map(Some).ok_or(NotANumber),
+    }
+}
+
+fn read_facilities_layer(
+    f: &FacilitySource,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(Vec<FacilityRow>, u32), LoadError> {
+    let layer = read_layer(&f.source, f.layer.as_deref(), None)?;
+    for field in f
+        .id_field
+        .iter()
+        .chain(&f.name_field)
+        .chain(&f.capacity_field)
+        .chain(f.filter.keys())
+    {
+        require_field(&layer, field)?;
+    }
+    let epsg = layer.epsg.or(f.crs).ok_or_else(|| LoadError::NoCrs {
+        path: f.source.clone().into(),
+    })?;
+    let mut rows = Vec::with_capacity(layer.features.len());
+    for (i, feat) in layer.features.iter().enumerate() {
+        let n = i + 1;
+        let keep = f.filter.iter().all(|(k, want)| {
+            feat.props
+                .get(k)
+                .and_then(PropValue::as_text)
+                .is_some_and(|t| t.trim() == want.trim())
+        });
+        if !keep {
+            continue;
+        }
+        let id = f
+            .id_field
+            .as_ref()
+            .and_then(|k| text_of(&feat.props, k))
+            .unwrap_or_else(|| n.to_string());
+        let (x, y) = match single_point(&feat.geometry) {
+            Ok(xy) => xy,
+            Err(m) => {
+                diags.push(Diagnostic {
+                    path: f.source.clone(),
+                    row: n,
+                    field: "geometry".into(),
+                    value: id.clone(),
+                    message: format!("facility {id}: {m}; the feature is skipped"),
+                });
+                continue;
+            }
+        };
+        let capacity = match &f.capacity_field {
+            None => None,
+            Some(cf) => {
+                let v = feat.props.get(cf).cloned().unwrap_or(PropValue::Null);
+                capacity_of(&v).unwrap_or_else(|NotANumber| {
+                    diags.push(Diagnostic {
+                        path: f.source.clone(),
+                        row: n,
+                        field: cf.clone(),
+                        value: v.as_text().unwrap_or_default(),
+                        message: format!("facility {id}: capacity is not a number; left empty"),
+                    });
+                    None
+                })
+            }
+        };
+        rows.push(FacilityRow {
+            x,
+            y,
+            name: f
+                .name_field
+                .as_ref()
+                .and_then(|k| text_of(&feat.props, k))
+                .unwrap_or_default(),
+            id,
+            capacity,
+            attributes: attributes(&feat.props),
+        });
+    }
+    Ok((rows, epsg))
+}
+
+fn read_facilities_csv(
+    f: &FacilitySource,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(Vec<FacilityRow>, u32), LoadError> {
+    let t = CsvTable::open(Path::new(&f.source), &f.csv)?;
+    let xname = f.x.as_deref().unwrap_or("x");
+    let yname = f.y.as_deref().unwrap_or("y");
+    let (xc, yc) = (t.column(xname)?, t.column(yname)?);
+    let idc = f.id_field.as_ref().map(|c| t.column(c)).transpose()?;
+    let namec = f.name_field.as_ref().map(|c| t.column(c)).transpose()?;
+    let capc = f.capacity_field.as_ref().map(|c| t.column(c)).transpose()?;
+    let filters = f
+        .filter
+        .iter()
+        .map(|(k, v)| Ok((t.column(k)?, v.trim().to_string())))
+        .collect::<Result<Vec<_>, LoadError>>()?;
+    let mut rows = Vec::new();
+    let mut local = Vec::new();
+    t.for_each_row(diags, |r| {
+        if !filters.iter().all(|(c, want)| r.text(*c).trim() == want) {
+            return;
+        }
+        let id = idc
+            .map(|c| r.text(c).trim().to_string())
+            .unwrap_or_else(|| r.line.to_string());
+        let num = |c: usize, name: &str, local: &mut Vec<Diagnostic>| match t.parse_f64(r.text(c)) {
+            Ok(v) => v,
+            Err(NotANumber) => {
+                local.push(t.diag(
+                    r.line,
+                    name,
+                    r.text(c),
+                    format!("facility {id}: not a number"),
+                ));
+                None
+            }
+        };
+        let (Some(x), Some(y)) = (num(xc, xname, &mut local), num(yc, yname, &mut local)) else {
+            local.push(t.diag(
+                r.line,
+                xname,
+                r.text(xc),
+                format!("facility {id}: no usable coordinates; the row is skipped"),
+            ));
+            return;
+        };
+        let capacity =
+            capc.and_then(|c| num(c, f.capacity_field.as_deref().unwrap_or(""), &mut local));
+        let attributes = t
+            .headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.clone(), r.text(i).to_string()))
+            .collect();
+        rows.push(FacilityRow {
+            x,
+            y,
+            name: namec
+                .map(|c| r.text(c).trim().to_string())
+                .unwrap_or_default(),
+            id,
+            capacity,
+            attributes,
+        });
+    })?;
+    diags.extend(local);
+    Ok((rows, f.crs.unwrap_or(0)))
+}
+
+/// Loads an area table: ids as text, the chosen columns as numbers (`missing` values → None).
+pub fn load_table(t: &TableSource, diags: &mut Vec<Diagnostic>) -> Result<AreaTable, LoadError> {
+    let csv = CsvTable::open(Path::new(&t.source), &t.csv)?;
+    load_table_from(t, &csv, None, diags)
+}
+
+fn load_table_from(
+    t: &TableSource,
+    csv: &CsvTable,
+    known_ids: Option<&std::collections::HashSet<&str>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<AreaTable, LoadError> {
+    let idc = csv.column(&t.id_field)?;
+    let rows = csv.rows(diags)?;
+    let missing: Vec<String> = t.missing.iter().map(|m| m.trim().to_string()).collect();
+    let missing_num: Vec<f64> = missing
+        .iter()
+        .filter_map(|m| csv.parse_f64(m).ok().flatten())
+        .collect();
+    let is_missing = |v: &str| {
+        let v = v.trim();
+        v.is_empty()
+            || missing.iter().any(|m| m == v)
+            || csv
+                .parse_f64(v)
+                .ok()
+                .flatten()
+                .is_some_and(|x| missing_num.contains(&x))
+    };
+    let cols: Vec<(String, usize)> = if t.columns.is_empty() {
+        // Every column whose values are all numbers (or missing).
+        csv.headers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != idc)
+            .filter(|(i, _)| {
+                rows.iter()
+                    .all(|(_, r)| is_missing(&r[*i]) || csv.parse_f64(&r[*i]).is_ok())
+            })
+            .map(|(i, h)| (h.clone(), i))
+            .collect()
+    } else {
+        t.columns
+            .iter()
+            .map(|c| Ok((c.clone(), csv.column(c)?)))
+            .collect::<Result<_, LoadError>>()?
+    };
+    let mut out = AreaTable {
+        name: t.name.clone(),
+        level: t.level.clone(),
+        year: t.year,
+        ids: Vec::with_capacity(rows.len()),
+        columns: cols
+            .iter()
+            .map(|(n, _)| (n.clone(), Vec::with_capacity(rows.len())))
+            .collect(),
+    };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (line, r) in &rows {
+        let id = r[idc].trim().to_string();
+        if id.is_empty() {
+            diags.push(csv.diag(*line, &t.id_field, "", "empty id; the row is skipped"));
+            continue;
+        }
+        if let Some(first) = seen.get(&id) {
+            diags.push(csv.diag(
+                *line,
+                &t.id_field,
+                &id,
+                format!("duplicate id (first at line {first}); the row is skipped"),
+            ));
+            continue;
+        }
+        seen.insert(id.clone(), *line);
+        if known_ids.is_some_and(|k| !k.contains(id.as_str())) {
+            diags.push(csv.diag(
+                *line,
+                &t.id_field,
+                &id,
+                format!("id matches no area of level {:?}", t.level),
+            ));
+        }
+        for ((name, c), (_, vals)) in cols.iter().zip(out.columns.iter_mut()) {
+            let v = &r[*c];
+            vals.push(if is_missing(v) {
+                None
+            } else {
+                match csv.parse_f64(v) {
+                    Ok(x) => x,
+                    Err(NotANumber) => {
+                        diags.push(csv.diag(
+                            *line,
+                            name,
+                            v,
+                            format!("area {id}: not a number; left empty"),
+                        ));
+                        None
+                    }
+                }
+            });
+        }
+        out.ids.push(id);
+    }
+    Ok(out)
+}

@@ -1,1 +1,394 @@
-//! (to be written)
+//! CSV reader for the files planners actually have: `.csv` or `.csv.gz`; `,` `;` or tab;
+//! decimal point or comma; UTF-8 (with or without BOM) or Windows-1252.
+//!
+//! The file is decoded once into a UTF-8 byte buffer; records are then streamed from it as
+//! `csv::ByteRecord`s (one reused buffer, no per-field `String`), so 400k-row files load in a
+//! fraction of a second.
+
+use crate::config::CsvOptions;
+use crate::error::{Diagnostic, LoadError};
+use std::path::{Path, PathBuf};
+
+/// How decimal numbers are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decimal {
+    /// `12.5`
+    Point,
+    /// `12,5`
+    Comma,
+    /// Decide per value: `12,5` is accepted when the delimiter is not a comma.
+    Detect,
+}
+
+/// A decoded CSV file: header and the data as UTF-8 bytes.
+#[derive(Debug, Clone)]
+pub struct CsvTable {
+    /// The file, for messages.
+    pub path: PathBuf,
+    /// Column names (trimmed), in file order.
+    pub headers: Vec<String>,
+    /// The field delimiter in use.
+    pub delimiter: u8,
+    /// The decimal separator rule in use.
+    pub decimal: Decimal,
+    /// Name of the text encoding the file was decoded from.
+    pub encoding: &'static str,
+    data: Vec<u8>,
+}
+
+/// One data row as streamed by [`CsvTable::for_each_row`].
+pub struct Row<'a> {
+    /// Line number in the file (the header is line 1).
+    pub line: usize,
+    /// The fields; the count equals the header's (rows with another count become diagnostics).
+    pub record: &'a csv::ByteRecord,
+}
+
+impl Row<'_> {
+    /// Field `i` as text (the buffer is valid UTF-8 and fields are split at ASCII bytes).
+    pub fn text(&self, i: usize) -> &str {
+        std::str::from_utf8(self.record.get(i).unwrap_or_default()).unwrap_or("")
+    }
+}
+
+impl CsvTable {
+    /// Opens and decodes a file (gzip when it starts with the gzip magic bytes).
+    pub fn open(path: &Path, opts: &CsvOptions) -> Result<CsvTable, LoadError> {
+        let raw = crate::gj::read_maybe_gz(path)?;
+        CsvTable::from_bytes(path, raw, opts)
+    }
+
+    /// Decodes CSV bytes; `path` is used in messages only.
+    pub fn from_bytes(path: &Path, raw: Vec<u8>, opts: &CsvOptions) -> Result<CsvTable, LoadError> {
+        let fmt_err = |message: String| LoadError::Format {
+            path: path.to_path_buf(),
+            message,
+        };
+        let (data, encoding) = decode(raw, opts.encoding.as_deref()).map_err(fmt_err)?;
+        let header_end = memchr_newline(&data);
+        let header_line = &data[..header_end];
+        let delimiter = match opts.delimiter.as_deref() {
+            Some(d) => parse_delimiter(d).map_err(fmt_err)?,
+            None => detect_delimiter(header_line),
+        };
+        let decimal = match opts.decimal.as_deref() {
+            None => Decimal::Detect,
+            Some(".") => Decimal::Point,
+            Some(",") => Decimal::Comma,
+            Some(other) => {
+                return Err(fmt_err(format!(
+                    "csv.decimal must be \".\" or \",\", not {other:?}"
+                )));
+            }
+        };
+        if data.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(fmt_err("the file is empty (no header line)".into()));
+        }
+        let mut rdr = reader(delimiter, &data);
+        let mut rec = csv::ByteRecord::new();
+        rdr.read_byte_record(&mut rec)
+            .map_err(|e| fmt_err(format!("cannot read the header line: {e}")))?;
+        let headers = rec
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).trim().to_string())
+            .collect();
+        Ok(CsvTable {
+            path: path.to_path_buf(),
+            headers,
+            delimiter,
+            decimal,
+            encoding,
+            data,
+        })
+    }
+
+    /// The path as text, for diagnostics.
+    pub fn path_str(&self) -> String {
+        self.path.to_string_lossy().into_owned()
+    }
+
+    /// Index of a column by name, or `MissingField` listing the available columns (with a hint
+    /// when the header looks split at the wrong delimiter).
+    pub fn column(&self, name: &str) -> Result<usize, LoadError> {
+        if let Some(i) = self.headers.iter().position(|h| h == name) {
+            return Ok(i);
+        }
+        let mut available = self.headers.join(", ");
+        let other_delims: Vec<char> = [b',', b';', b'\t']
+            .into_iter()
+            .filter(|d| *d != self.delimiter)
+            .map(char::from)
+            .collect();
+        if self.headers.len() <= 1 && self.headers.iter().any(|h| h.contains(&other_delims[..])) {
+            available.push_str(&format!(
+                " — the header has only one column: the delimiter is probably not {:?}; set csv = {{ delimiter = \"…\" }} or leave it out to detect it",
+                char::from(self.delimiter)
+            ));
+        }
+        Err(LoadError::MissingField {
+            path: self.path.clone(),
+            field: name.to_string(),
+            available,
+        })
+    }
+
+    /// Streams the data rows. A row with the wrong number of fields becomes a diagnostic and is
+    /// not passed on; blank lines are skipped. A malformed file (broken quoting) is an error.
+    pub fn for_each_row(
+        &self,
+        diags: &mut Vec<Diagnostic>,
+        mut f: impl FnMut(&Row<'_>),
+    ) -> Result<(), LoadError> {
+        let mut rdr = reader(self.delimiter, &self.data);
+        let mut rec = csv::ByteRecord::new();
+        let mut first = true;
+        loop {
+            match rdr.read_byte_record(&mut rec) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    return Err(LoadError::Format {
+                        path: self.path.clone(),
+                        message: format!("malformed CSV: {e}"),
+                    });
+                }
+            }
+            if first {
+                first = false;
+                continue;
+            }
+            let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+            if rec.len() != self.headers.len() {
+                if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                diags.push(Diagnostic {
+                    path: self.path_str(),
+                    row: line,
+                    field: String::new(),
+                    value: String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(80)])
+                        .into_owned(),
+                    message: format!(
+                        "row has {} fields, the header has {}",
+                        rec.len(),
+                        self.headers.len()
+                    ),
+                });
+                continue;
+            }
+            f(&Row { line, record: &rec });
+        }
+        Ok(())
+    }
+
+    /// All data rows as text (line number, fields). Convenient for small files.
+    pub fn rows(
+        &self,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<(usize, Vec<String>)>, LoadError> {
+        let mut out = Vec::new();
+        self.for_each_row(diags, |r| {
+            out.push((
+                r.line,
+                (0..r.record.len()).map(|i| r.text(i).to_string()).collect(),
+            ));
+        })?;
+        Ok(out)
+    }
+
+    /// Parses a decimal number according to the decimal rule. Empty → `Ok(None)`.
+    pub fn parse_f64(&self, v: &str) -> Result<Option<f64>, NotANumber> {
+        parse_decimal(v, self.decimal, self.delimiter)
+    }
+
+    /// A diagnostic for this file.
+    pub fn diag(
+        &self,
+        line: usize,
+        field: &str,
+        value: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            path: self.path_str(),
+            row: line,
+            field: field.to_string(),
+            value: value.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A value that is not a number (the caller reports it with row and field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotANumber;
+
+/// Parses a decimal number. Empty → `Ok(None)`; unparsable → `Err(NotANumber)`.
+pub fn parse_decimal(v: &str, decimal: Decimal, delimiter: u8) -> Result<Option<f64>, NotANumber> {
+    let t = v.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let comma_ok = match decimal {
+        Decimal::Point => false,
+        Decimal::Comma => true,
+        Decimal::Detect => delimiter != b',',
+    };
+    let parsed = if decimal == Decimal::Comma || (comma_ok && t.contains(',')) {
+        if t.matches(',').count() > 1 {
+            return Err(NotANumber);
+        }
+        // With a decimal comma, a point can only be a thousands separator ("1.234,5").
+        t.replace('.', "").replace(',', ".").parse::<f64>()
+    } else {
+        t.parse::<f64>()
+    };
+    match parsed {
+        Ok(x) if x.is_finite() => Ok(Some(x)),
+        _ => Err(NotANumber),
+    }
+}
+
+/// Parses a count: a non-negative integer that fits in u32. Surrounding blanks are allowed.
+pub fn parse_count(v: &str) -> Result<u32, &'static str> {
+    let t = v.trim().as_bytes();
+    if t.is_empty() {
+        return Err("empty count (write 0 for none)");
+    }
+    let mut n: u64 = 0;
+    for &b in t {
+        if !b.is_ascii_digit() {
+            return Err(if b == b'-' {
+                "negative count"
+            } else {
+                "not a non-negative integer"
+            });
+        }
+        n = n * 10 + u64::from(b - b'0');
+        if n > u64::from(u32::MAX) {
+            return Err("count too large");
+        }
+    }
+    Ok(n as u32)
+}
+
+fn reader(delimiter: u8, data: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data)
+}
+
+fn memchr_newline(data: &[u8]) -> usize {
+    data.iter().position(|b| *b == b'\n').unwrap_or(data.len())
+}
+
+fn parse_delimiter(d: &str) -> Result<u8, String> {
+    match d {
+        "," => Ok(b','),
+        ";" => Ok(b';'),
+        "\t" | "tab" | "\\t" => Ok(b'\t'),
+        "|" => Ok(b'|'),
+        other => Err(format!(
+            "csv.delimiter must be \",\", \";\" or \"\\t\", not {other:?}"
+        )),
+    }
+}
+
+/// The most frequent of `,` `;` tab in the header line, outside quotes. Ties and none: `,`.
+pub fn detect_delimiter(header: &[u8]) -> u8 {
+    let (mut c, mut s, mut t) = (0usize, 0usize, 0usize);
+    let mut quoted = false;
+    for &b in header {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => c += 1,
+            b';' if !quoted => s += 1,
+            b'\t' if !quoted => t += 1,
+            _ => {}
+        }
+    }
+    if s > c && s >= t {
+        b';'
+    } else if t > c && t > s {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// Decodes to UTF-8 without BOM. Configured encoding wins; otherwise valid UTF-8 is kept and
+/// anything else is read as Windows-1252 (the usual export of German office software).
+fn decode(mut raw: Vec<u8>, configured: Option<&str>) -> Result<(Vec<u8>, &'static str), String> {
+    let enc = match configured {
+        Some(label) => Some(
+            encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+                format!("unknown csv.encoding {label:?} (use \"utf-8\" or \"windows-1252\")")
+            })?,
+        ),
+        None => None,
+    };
+    let has_bom = raw.starts_with(&[0xEF, 0xBB, 0xBF]);
+    match enc {
+        Some(e) if e != encoding_rs::UTF_8 => {
+            let (text, _, had_errors) = e.decode(&raw);
+            if had_errors {
+                return Err(format!("the file is not valid {}", e.name()));
+            }
+            Ok((text.into_owned().into_bytes(), e.name()))
+        }
+        _ => {
+            if has_bom {
+                raw.drain(..3);
+            }
+            match std::str::from_utf8(&raw) {
+                Ok(_) => Ok((raw, "UTF-8")),
+                Err(e) if enc.is_some() => Err(format!(
+                    "the file is not valid UTF-8 (byte {}); set csv.encoding = \"windows-1252\" if it is a Windows export",
+                    e.valid_up_to()
+                )),
+                Err(_) => {
+                    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&raw);
+                    Ok((text.into_owned().into_bytes(), "windows-1252"))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_detected_from_header() {
+        assert_eq!(detect_delimiter(b"a;b;c"), b';');
+        assert_eq!(detect_delimiter(b"a,b,c"), b',');
+        assert_eq!(detect_delimiter(b"a\tb"), b'\t');
+        assert_eq!(detect_delimiter(b"\"a;b\",c"), b',');
+    }
+
+    #[test]
+    fn decimals_and_counts() {
+        assert_eq!(parse_decimal("12,5", Decimal::Detect, b';'), Ok(Some(12.5)));
+        assert_eq!(
+            parse_decimal("12,5", Decimal::Detect, b','),
+            Err(NotANumber)
+        );
+        assert_eq!(
+            parse_decimal("1.234,5", Decimal::Comma, b';'),
+            Ok(Some(1234.5))
+        );
+        assert_eq!(
+            parse_decimal("-9999", Decimal::Point, b','),
+            Ok(Some(-9999.0))
+        );
+        assert_eq!(parse_decimal(" ", Decimal::Point, b','), Ok(None));
+        assert_eq!(parse_decimal("x1", Decimal::Point, b','), Err(NotANumber));
+        assert_eq!(parse_count("17"), Ok(17));
+        assert!(parse_count("1.5").is_err());
+        assert!(parse_count("-1").is_err());
+        assert!(parse_count("").is_err());
+    }
+}

@@ -1,1 +1,571 @@
-//! (to be written)
+//! Writers for an [`AggregateResult`]: CSV (plain and for Excel), GeoJSON, GeoPackage.
+//!
+//! Every writer renders the same table: one row per (level, area, year) with the columns
+//! `level,id,name,year,<count columns…>,<cat>_count,<cat>_capacity…,<indicator ids…>` and per
+//! index `<id>_status_value,<id>_status_class,<id>_dynamics_value,<id>_dynamics_class,
+//! <id>_group,<id>_attention` (see [`columns`]). Suppressed counts and indicators are empty
+//! (CSV), `·` (Excel) or `null` plus `<col>_flag` (GeoJSON); their values never reach an
+//! output because the result holds `None` for them.
+
+use crate::crs::Reprojector;
+use kleinraum_aggregate::result::{AggregateResult, AreaResult, CountFlag, IndexValue, NullReason};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Decimal places of index values (the official MSS tables publish 2; one more keeps ranks).
+const INDEX_DECIMALS: usize = 3;
+/// Decimal places of CRS84 coordinates (≈ 1 cm).
+const COORD_DECIMALS: f64 = 1e7;
+
+/// A writer failure, naming the output file.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The file cannot be written.
+    #[error("{path}: cannot write: {source}")]
+    Io {
+        /// Output file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Geometry cannot be reprojected.
+    #[error("{path}: reprojection: {message}")]
+    Crs {
+        /// Output file.
+        path: PathBuf,
+        /// PROJ's message with the coordinate.
+        message: String,
+    },
+    /// GDAL failed.
+    #[error("{path}: GDAL: {message}")]
+    Gdal {
+        /// Output file.
+        path: PathBuf,
+        /// GDAL's message.
+        message: String,
+    },
+    /// The extension names no supported format.
+    #[error("{path}: unknown output format (use .csv, .geojson or .gpkg)")]
+    UnknownFormat {
+        /// Output file.
+        path: PathBuf,
+    },
+}
+
+/// One cell of the output table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No value (no data, undefined, not computed).
+    Empty,
+    /// Withheld by disclosure control.
+    Suppressed,
+    /// Integer.
+    Int(u64),
+    /// Number with the decimals to show.
+    Num(f64, usize),
+    /// Text.
+    Text(String),
+    /// Yes/no.
+    Bool(bool),
+}
+
+/// The column names of every output, in order.
+pub fn columns(r: &AggregateResult) -> Vec<String> {
+    let mut c: Vec<String> = ["level", "id", "name", "year"].map(String::from).to_vec();
+    c.extend(r.count_columns.iter().cloned());
+    for cat in &r.facility_categories {
+        c.push(format!("{cat}_count"));
+        c.push(format!("{cat}_capacity"));
+    }
+    c.extend(r.indicators.iter().map(|i| i.id.clone()));
+    for ix in &r.indices {
+        for s in [
+            "status_value",
+            "status_class",
+            "dynamics_value",
+            "dynamics_class",
+            "group",
+            "attention",
+        ] {
+            c.push(format!("{}_{s}", ix.id));
+        }
+    }
+    c
+}
+
+/// Number of leading columns before the counts.
+const KEY_COLUMNS: usize = 4;
+
+fn index_cells(v: Option<&IndexValue>) -> [Cell; 6] {
+    let num = |x: Option<f64>| x.map_or(Cell::Empty, |x| Cell::Num(x, INDEX_DECIMALS));
+    let int = |x: Option<u8>| x.map_or(Cell::Empty, |x| Cell::Int(u64::from(x)));
+    match v {
+        Some(v) if v.reason.is_none() => [
+            num(v.status_value),
+            int(v.status_class),
+            num(v.dynamics_value),
+            int(v.dynamics_class),
+            v.group.clone().map_or(Cell::Empty, Cell::Text),
+            Cell::Bool(v.attention),
+        ],
+        _ => [
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+        ],
+    }
+}
+
+/// The cells of one area in one year (by year index), aligned with [`columns`].
+pub fn row(r: &AggregateResult, level: &str, area: &AreaResult, year: usize) -> Vec<Cell> {
+    let ay = &area.years[year];
+    let mut out = vec![
+        Cell::Text(level.to_string()),
+        Cell::Text(area.id.clone()),
+        Cell::Text(area.name.clone()),
+        Cell::Int(u64::try_from(ay.year).unwrap_or(0)),
+    ];
+    out.extend(ay.counts.iter().map(|c| match (c.flag, c.value) {
+        (CountFlag::Published, Some(v)) => Cell::Int(v),
+        (CountFlag::Suppressed | CountFlag::SecondarySuppressed, _) => Cell::Suppressed,
+        _ => Cell::Empty,
+    }));
+    for f in &area.facilities {
+        out.push(Cell::Int(f.count));
+        out.push(Cell::Num(f.capacity, 0));
+    }
+    for (v, def) in ay.indicators.iter().zip(&r.indicators) {
+        out.push(match (v.value, v.reason) {
+            (Some(x), _) => Cell::Num(x, usize::from(def.decimals)),
+            (None, Some(NullReason::Suppressed)) => Cell::Suppressed,
+            (None, _) => Cell::Empty,
+        });
+    }
+    for v in &ay.indices {
+        out.extend(index_cells(v.as_ref()));
+    }
+    out
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes the table as CSV. Plain: `,`, decimal point, UTF-8, empty cells for suppressed
+/// and undefined values. `excel`: `;`, decimal comma, UTF-8 BOM, `·` for suppressed values.
+pub fn write_csv(r: &AggregateResult, path: &Path, excel: bool) -> Result<(), WriteError> {
+    let file = std::fs::File::create(path).map_err(io_err(path))?;
+    let mut w = std::io::BufWriter::new(file);
+    if excel {
+        w.write_all("\u{feff}".as_bytes()).map_err(io_err(path))?;
+    }
+    let mut cw = csv::WriterBuilder::new()
+        .delimiter(if excel { b';' } else { b',' })
+        .from_writer(w);
+    let csv_err = |e: csv::Error| WriteError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    cw.write_record(columns(r)).map_err(csv_err)?;
+    for level in &r.levels {
+        for area in &level.areas {
+            for y in 0..area.years.len() {
+                let cells = row(r, &level.key, area, y);
+                let rec: Vec<String> = cells
+                    .into_iter()
+                    .map(|c| match c {
+                        Cell::Empty => String::new(),
+                        Cell::Suppressed if excel => "·".into(),
+                        Cell::Suppressed => String::new(),
+                        Cell::Int(v) => v.to_string(),
+                        Cell::Num(x, d) => {
+                            let s = format!("{x:.d$}");
+                            if excel { s.replace('.', ",") } else { s }
+                        }
+                        Cell::Text(t) => t,
+                        Cell::Bool(b) => if b { "1" } else { "0" }.into(),
+                    })
+                    .collect();
+                cw.write_record(&rec).map_err(csv_err)?;
+            }
+        }
+    }
+    cw.flush().map_err(io_err(path))?;
+    Ok(())
+}
+
+fn round_coord(v: f64) -> f64 {
+    (v * COORD_DECIMALS).round() / COORD_DECIMALS
+}
+
+/// Rounds a number to `d` decimals for JSON (so 12.345000000000001 does not appear).
+fn round_to(x: f64, d: usize) -> f64 {
+    let f = 10f64.powi(i32::try_from(d).unwrap_or(6));
+    (x * f).round() / f
+}
+
+fn flag_name(f: CountFlag) -> &'static str {
+    match f {
+        CountFlag::Published => "published",
+        CountFlag::Suppressed => "suppressed",
+        CountFlag::SecondarySuppressed => "secondary_suppressed",
+        CountFlag::NoData => "no_data",
+    }
+}
+
+/// Writes a GeoJSON FeatureCollection (RFC 7946: CRS84, coordinates rounded to 7 decimals), one
+/// feature per (level, area, year) with the table's columns as properties, plus `<col>_flag`
+/// for each count that is not published (`suppressed`, `secondary_suppressed`, `no_data`).
+/// Areas without geometry (derived levels, the whole city) have `"geometry": null`.
+pub fn write_geojson(r: &AggregateResult, path: &Path) -> Result<(), WriteError> {
+    use serde_json::{Map, Value, json};
+    let proj = Reprojector::new(r.working_epsg, 4326).map_err(|message| WriteError::Crs {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let cols = columns(r);
+    let file = std::fs::File::create(path).map_err(io_err(path))?;
+    let mut w = std::io::BufWriter::new(file);
+    w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        .map_err(io_err(path))?;
+    let mut first = true;
+    for level in &r.levels {
+        for area in &level.areas {
+            // Reproject once per area, not once per year.
+            let geometry = match &area.geometry {
+                None => Value::Null,
+                Some(g) => {
+                    let mut g = g.clone();
+                    proj.transform_multipolygon(&mut g)
+                        .map_err(|message| WriteError::Crs {
+                            path: path.to_path_buf(),
+                            message: format!("area {}: {message}", area.id),
+                        })?;
+                    let ring = |ls: &geo::LineString<f64>| -> Value {
+                        Value::Array(
+                            ls.0.iter()
+                                .map(|c| json!([round_coord(c.x), round_coord(c.y)]))
+                                .collect(),
+                        )
+                    };
+                    let polys: Vec<Value> =
+                        g.0.iter()
+                            .map(|p| {
+                                let mut rings = vec![ring(p.exterior())];
+                                rings.extend(p.interiors().iter().map(ring));
+                                Value::Array(rings)
+                            })
+                            .collect();
+                    json!({"type": "MultiPolygon", "coordinates": polys})
+                }
+            };
+            for y in 0..area.years.len() {
+                let cells = row(r, &level.key, area, y);
+                let mut props = Map::new();
+                for (i, (name, cell)) in cols.iter().zip(cells).enumerate() {
+                    let v = match cell {
+                        Cell::Empty | Cell::Suppressed => Value::Null,
+                        Cell::Int(v) => json!(v),
+                        Cell::Num(x, d) => json!(round_to(x, d)),
+                        Cell::Text(t) => Value::String(t),
+                        Cell::Bool(b) => Value::Bool(b),
+                    };
+                    props.insert(name.clone(), v);
+                    let c = i.wrapping_sub(KEY_COLUMNS);
+                    if c < r.count_columns.len() {
+                        let flag = area.years[y].counts[c].flag;
+                        if flag != CountFlag::Published {
+                            props.insert(format!("{name}_flag"), json!(flag_name(flag)));
+                        }
+                    }
+                }
+                let feature = json!({
+                    "type": "Feature",
+                    "id": format!("{}/{}/{}", level.key, area.id, area.years[y].year),
+                    "geometry": geometry,
+                    "properties": props,
+                });
+                if !first {
+                    w.write_all(b",\n").map_err(io_err(path))?;
+                }
+                first = false;
+                serde_json::to_writer(&mut w, &feature)
+                    .map_err(|e| io_err(path)(std::io::Error::other(e)))?;
+            }
+        }
+    }
+    w.write_all(b"\n]}\n").map_err(io_err(path))?;
+    w.flush().map_err(io_err(path))?;
+    Ok(())
+}
+
+/// Writes a GeoPackage through GDAL: one layer per level (named by the level key) in the
+/// working CRS, with the table's columns as fields. Suppressed and undefined values are NULL.
+#[cfg(feature = "gdal")]
+pub fn write_gpkg(r: &AggregateResult, path: &Path) -> Result<(), WriteError> {
+    use gdal::DriverManager;
+    use gdal::spatial_ref::SpatialRef;
+    use gdal::vector::{
+        Feature, FieldDefn, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal,
+    };
+    let gerr = |e: gdal::errors::GdalError| WriteError::Gdal {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    if path.exists() {
+        // GDAL refuses to create over an existing GeoPackage.
+        std::fs::remove_file(path).map_err(io_err(path))?;
+    }
+    let driver = DriverManager::get_driver_by_name("GPKG").map_err(gerr)?;
+    let mut ds = driver.create_vector_only(path).map_err(gerr)?;
+    let srs = SpatialRef::from_epsg(r.working_epsg).map_err(gerr)?;
+    let cols = columns(r);
+    // Field types from the column groups.
+    let n_counts = r.count_columns.len();
+    let n_fac = 2 * r.facility_categories.len();
+    let n_ind = r.indicators.len();
+    let types: Vec<OGRFieldType::Type> = (0..cols.len())
+        .map(|i| {
+            if i < KEY_COLUMNS {
+                if i == 3 {
+                    OGRFieldType::OFTInteger
+                } else {
+                    OGRFieldType::OFTString
+                }
+            } else if i < KEY_COLUMNS + n_counts {
+                OGRFieldType::OFTInteger64
+            } else if i < KEY_COLUMNS + n_counts + n_fac {
+                if (i - KEY_COLUMNS - n_counts).is_multiple_of(2) {
+                    OGRFieldType::OFTInteger64
+                } else {
+                    OGRFieldType::OFTReal
+                }
+            } else if i < KEY_COLUMNS + n_counts + n_fac + n_ind {
+                OGRFieldType::OFTReal
+            } else {
+                match (i - KEY_COLUMNS - n_counts - n_fac - n_ind) % 6 {
+                    0 | 2 => OGRFieldType::OFTReal,
+                    1 | 3 | 5 => OGRFieldType::OFTInteger,
+                    _ => OGRFieldType::OFTString,
+                }
+            }
+        })
+        .collect();
+    let mut txn = ds.start_transaction().map_err(gerr)?;
+    for level in &r.levels {
+        let layer = txn
+            .create_layer(LayerOptions {
+                name: &level.key,
+                srs: Some(&srs),
+                ty: OGRwkbGeometryType::wkbMultiPolygon,
+                options: None,
+            })
+            .map_err(gerr)?;
+        for (name, ty) in cols.iter().zip(&types) {
+            FieldDefn::new(name, *ty)
+                .and_then(|f| f.add_to_layer(&layer))
+                .map_err(gerr)?;
+        }
+        for area in &level.areas {
+            let geom = match &area.geometry {
+                Some(g) => Some(g.to_gdal().map_err(gerr)?),
+                None => None,
+            };
+            for y in 0..area.years.len() {
+                let mut f = Feature::new(layer.defn()).map_err(gerr)?;
+                if let Some(g) = &geom {
+                    f.set_geometry(g.clone()).map_err(gerr)?;
+                }
+                for (i, cell) in row(r, &level.key, area, y).into_iter().enumerate() {
+                    match cell {
+                        Cell::Empty | Cell::Suppressed => f.set_field_null(i),
+                        Cell::Int(v) if types[i] == OGRFieldType::OFTInteger => {
+                            f.set_field_integer(i, i32::try_from(v).unwrap_or(i32::MAX))
+                        }
+                        Cell::Int(v) => {
+                            f.set_field_integer64(i, i64::try_from(v).unwrap_or(i64::MAX))
+                        }
+                        Cell::Num(x, d) => f.set_field_double(i, round_to(x, d)),
+                        Cell::Text(t) => f.set_field_string(i, &t),
+                        Cell::Bool(b) => f.set_field_integer(i, i32::from(b)),
+                    }
+                    .map_err(gerr)?;
+                }
+                f.create(&layer).map_err(gerr)?;
+            }
+        }
+    }
+    txn.commit().map_err(gerr)?;
+    Ok(())
+}
+
+/// Writes by extension: `.csv` (with `excel` for the Excel dialect), `.geojson`/`.json`,
+/// `.gpkg` (needs the `gdal` feature).
+pub fn write_by_extension(r: &AggregateResult, path: &Path, excel: bool) -> Result<(), WriteError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "csv" => write_csv(r, path, excel),
+        "geojson" | "json" => write_geojson(r, path),
+        #[cfg(feature = "gdal")]
+        "gpkg" => write_gpkg(r, path),
+        _ => Err(WriteError::UnknownFormat {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{MultiPolygon, polygon};
+    use kleinraum_aggregate::model::{Area, CountColumn, Dataset, Level, PointLayer};
+    use std::collections::BTreeMap;
+
+    /// Two 1 km squares in UTM 33N near Berlin; area 01 has 2 children (suppressed), area 02
+    /// has 10 (so 02 is secondarily suppressed in the hierarchy).
+    fn result() -> AggregateResult {
+        let sq = |x0: f64| -> MultiPolygon<f64> {
+            MultiPolygon(vec![
+                polygon![(x: x0, y: 5_820_000.0), (x: x0 + 1000.0, y: 5_820_000.0),
+                (x: x0 + 1000.0, y: 5_821_000.0), (x: x0, y: 5_821_000.0), (x: x0, y: 5_820_000.0)],
+            ])
+        };
+        let area = |id: &str, x0: f64| Area {
+            id: id.into(),
+            name: format!("Gebiet {id}"),
+            parent: None,
+            geometry: Some(sq(x0)),
+            attributes: BTreeMap::new(),
+        };
+        let ds = Dataset {
+            working_epsg: 25833,
+            levels: vec![Level {
+                key: "sr".into(),
+                title: "SR".into(),
+                areas: vec![area("01", 390_000.0), area("02", 391_000.0)],
+            }],
+            points: PointLayer {
+                x: vec![390_500.0, 391_500.0],
+                y: vec![5_820_500.0, 5_820_500.0],
+                keys: vec!["a".into(), "b".into()],
+                columns: vec![
+                    CountColumn {
+                        name: "residents".into(),
+                        year: 2021,
+                        values: vec![40, 60],
+                    },
+                    CountColumn {
+                        name: "kids".into(),
+                        year: 2021,
+                        values: vec![2, 10],
+                    },
+                ],
+            },
+            facilities: vec![],
+            tables: vec![],
+        };
+        let cfg: kleinraum_aggregate::AnalysisConfig = toml::from_str(
+            r#"
+            [[indicator]]
+            id = "kids_share"
+            title = "Kinder"
+            kind = "share"
+            numerator = "kids"
+            denominator = "residents"
+            decimals = 1
+            "#,
+        )
+        .unwrap();
+        kleinraum_aggregate::aggregate::run(&ds, &cfg).unwrap()
+    }
+
+    #[test]
+    fn csv_has_the_contract_columns_and_hides_suppressed_values() {
+        let r = result();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.csv");
+        write_csv(&r, &p, false).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "level,id,name,year,residents,kids,kids_share");
+        assert_eq!(lines[1], "sr,01,Gebiet 01,2021,40,,");
+        assert_eq!(
+            lines[2], "sr,02,Gebiet 02,2021,60,,",
+            "10 is secondarily suppressed"
+        );
+        assert_eq!(lines[3], "gesamt,gesamt,Gesamtstadt,2021,100,12,12.0");
+        assert!(!text.contains(",2,") && !text.contains(",10,"));
+    }
+
+    #[test]
+    fn excel_csv_uses_semicolons_decimal_comma_bom_and_dots_for_suppressed() {
+        let r = result();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.csv");
+        write_csv(&r, &p, true).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with('\u{feff}'));
+        let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(lines[1], "sr;01;Gebiet 01;2021;40;·;·");
+        assert_eq!(lines[3], "gesamt;gesamt;Gesamtstadt;2021;100;12;12,0");
+    }
+
+    #[test]
+    fn geojson_is_crs84_rounded_with_flags_and_no_suppressed_values() {
+        let r = result();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.geojson");
+        write_geojson(&r, &p).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let fs = v["features"].as_array().unwrap();
+        assert_eq!(fs.len(), 3);
+        let p0 = &fs[0]["properties"];
+        assert_eq!(p0["kids"], serde_json::Value::Null);
+        assert_eq!(p0["kids_flag"], "suppressed");
+        assert_eq!(fs[1]["properties"]["kids_flag"], "secondary_suppressed");
+        assert_eq!(p0["residents"], 40);
+        assert!(p0.get("residents_flag").is_none());
+        let c = &fs[0]["geometry"]["coordinates"][0][0][0];
+        let (lon, lat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+        assert!(
+            (13.0..14.0).contains(&lon) && (52.0..53.0).contains(&lat),
+            "{lon} {lat}"
+        );
+        assert_eq!((lon * 1e7).round() / 1e7, lon);
+        assert!(
+            fs[2]["geometry"].is_null(),
+            "the whole city has no geometry"
+        );
+    }
+
+    #[cfg(feature = "gdal")]
+    #[test]
+    fn gpkg_has_one_layer_per_level_with_null_for_suppressed() {
+        use gdal::vector::LayerAccess;
+        let r = result();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.gpkg");
+        write_gpkg(&r, &p).unwrap();
+        let ds = gdal::Dataset::open(&p).unwrap();
+        assert_eq!(ds.layer_count(), 2);
+        let mut l = ds.layer_by_name("sr").unwrap();
+        assert_eq!(l.feature_count(), 2);
+        let f = l.features().next().unwrap();
+        let kids = f.field_index("kids").unwrap();
+        let res = f.field_index("residents").unwrap();
+        assert_eq!(f.field_as_integer64(kids).unwrap(), None);
+        assert_eq!(f.field_as_integer64(res).unwrap(), Some(40));
+        assert!(f.geometry().is_some());
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests of kleinraum-load, one module per theme, compiled into one binary.
+
+mod broken;
+mod common;
+mod config;
+mod crs;
+mod geojson;
+mod levels;
+mod ogr;
+mod project;
+mod shapefile;
+mod table;

@@ -1,0 +1,227 @@
+//! data/berlin.toml end to end on the real data.
+
+use crate::common::repo_root;
+use kleinraum_load::ProjectConfig;
+use kleinraum_load::project::{load_project, load_project_strict};
+
+fn berlin() -> ProjectConfig {
+    ProjectConfig::load(&repo_root().join("data/berlin.toml")).unwrap()
+}
+
+fn sum(ds: &kleinraum_aggregate::model::Dataset, name: &str, year: i32) -> u64 {
+    let c = ds
+        .points
+        .columns
+        .iter()
+        .find(|c| c.name == name && c.year == year)
+        .unwrap_or_else(|| panic!("no column {name} {year}"));
+    c.values.iter().map(|v| u64::from(*v)).sum()
+}
+
+#[test]
+fn berlin_loads_end_to_end() {
+    let cfg = berlin();
+    let t = std::time::Instant::now();
+    let ds = load_project_strict(&cfg).unwrap();
+    eprintln!(
+        "data/berlin.toml loaded in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    assert_eq!(ds.working_epsg, 25833);
+    let sizes: Vec<usize> = ds.levels.iter().map(|l| l.areas.len()).collect();
+    assert_eq!(sizes, [542, 143, 58, 12]);
+
+    let p = &ds.points;
+    assert_eq!(p.len(), 401_032);
+    assert_eq!(p.keys.len(), 401_032);
+    assert_eq!(p.years(), [2020, 2021, 2022, 2023, 2024]);
+    assert_eq!(sum(&ds, "residents", 2024), 3_897_145);
+    assert_eq!(sum(&ds, "residents", 2020), 3_769_962);
+    assert!(p.columns.iter().all(|c| c.values.len() == p.len()));
+    // Address 1 (Ackerstraße 1): x/y as in the file (already EPSG:25833).
+    assert_eq!(p.keys[0], "1");
+    assert_eq!((p.x[0], p.y[0]), (391893.4, 5820878.5));
+
+    let fac = |cat: &str| ds.facilities.iter().find(|f| f.category == cat).unwrap();
+    let kitas = fac("kitas");
+    assert_eq!(kitas.len(), 2880);
+    assert_eq!(kitas.capacity.iter().flatten().sum::<f64>(), 194_979.0);
+    assert_eq!(kitas.ids[0], "01010010");
+    let pflege = fac("pflege");
+    assert_eq!(pflege.len(), 274);
+    assert_eq!(pflege.capacity.iter().flatten().sum::<f64>(), 31_154.0);
+    assert_eq!(fac("schulen").len(), 902);
+    assert_eq!(fac("jugendfreizeit").len(), 407);
+
+    let mss = &ds.tables[0];
+    assert_eq!((mss.name.as_str(), mss.ids.len()), ("mss2021", 542));
+    assert_eq!(mss.ids[0], "01100101");
+    assert_eq!(mss.column("EW").unwrap()[0], Some(3419.0));
+    // -9999 marks the 6 PLR excluded from the index.
+    assert_eq!(
+        mss.column("S1")
+            .unwrap()
+            .iter()
+            .filter(|v| v.is_none())
+            .count(),
+        6
+    );
+}
+
+#[test]
+fn berlin_non_strict_load_has_no_diagnostics() {
+    let mut diags = Vec::new();
+    let ds = load_project(&berlin(), &mut diags).unwrap();
+    assert!(diags.is_empty(), "{:?}", &diags[..diags.len().min(5)]);
+    assert_eq!(ds.levels[0].areas.len(), 542);
+}
+
+/// Release-mode timing: `cargo test -p kleinraum-load --release --test it -- --ignored --nocapture load_time`
+#[test]
+#[ignore = "timing only; run in release mode"]
+fn load_time_berlin() {
+    let cfg = berlin();
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let ds = load_project_strict(&cfg).unwrap();
+        eprintln!(
+            "berlin.toml: {} points, {} levels loaded in {:.3} s",
+            ds.points.len(),
+            ds.levels.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    // Where the time goes.
+    let mut d = Vec::new();
+    let mut levels: Vec<kleinraum_aggregate::model::Level> = Vec::new();
+    for l in &cfg.levels {
+        let t = std::time::Instant::now();
+        let level = kleinraum_load::project::load_level(l, 25833, levels.last(), &mut d).unwrap();
+        eprintln!("  level {}: {:.3} s", l.key, t.elapsed().as_secs_f64());
+        levels.push(level);
+    }
+    let pts = cfg.points.as_ref().unwrap();
+    let t = std::time::Instant::now();
+    let table =
+        kleinraum_load::table::CsvTable::open(std::path::Path::new(&pts.source), &pts.csv).unwrap();
+    eprintln!(
+        "  addresses decompress+decode: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = std::time::Instant::now();
+    let mut n = 0usize;
+    table.for_each_row(&mut d, |r| n += r.record.len()).unwrap();
+    eprintln!(
+        "  addresses csv pass: {:.3} s ({n} fields)",
+        t.elapsed().as_secs_f64()
+    );
+    let t = std::time::Instant::now();
+    kleinraum_load::project::load_points(cfg.points.as_ref().unwrap(), 25833, &mut d).unwrap();
+    eprintln!("  points: {:.3} s", t.elapsed().as_secs_f64());
+    let t = std::time::Instant::now();
+    for f in &cfg.facilities {
+        kleinraum_load::project::load_facilities(f, 25833, &mut d).unwrap();
+    }
+    eprintln!("  facilities: {:.3} s", t.elapsed().as_secs_f64());
+}
+
+#[test]
+fn points_from_lon_lat_columns_in_wgs84_match_the_etrs_laea_columns() {
+    use kleinraum_load::config::{CsvOptions, PointSource};
+    use kleinraum_load::project::load_points;
+    let src = |x: &str, y: &str, crs: u32| PointSource {
+        source: crate::common::data(
+            "berlin-zensus2011-grid/zensus2011_100m_berlin_age_u10_80plus_foreigners.csv",
+        ),
+        layer: None,
+        key: "grid_id".into(),
+        x: Some(x.into()),
+        y: Some(y.into()),
+        crs: Some(crs),
+        csv: CsvOptions::default(),
+        counts: vec!["age_under10".into(), "age_80plus".into()],
+        year: Some(2011),
+        join: Vec::new(),
+    };
+    let mut d = Vec::new();
+    let ll = load_points(&src("lon", "lat", 4326), 25833, &mut d).unwrap();
+    assert_eq!(ll.len(), 31_605);
+    // Suppressed cells are empty: each is reported (counted as 0), nothing else is wrong.
+    assert!(!d.is_empty());
+    assert!(
+        d.iter()
+            .all(|d| d.value.is_empty() && d.field.starts_with("age_")),
+        "{:?}",
+        &d[..3]
+    );
+    let total = |c: usize| {
+        ll.columns[c]
+            .values
+            .iter()
+            .map(|v| u64::from(*v))
+            .sum::<u64>()
+    };
+    assert_eq!((total(0), total(1)), (288_926, 137_492));
+    let laea = load_points(&src("x_mp_3035", "y_mp_3035", 3035), 25833, &mut Vec::new()).unwrap();
+    // lon/lat have 6 decimals (about 0.1 m).
+    let worst = (0..ll.len())
+        .map(|i| (ll.x[i] - laea.x[i]).abs().max((ll.y[i] - laea.y[i]).abs()))
+        .fold(0.0, f64::max);
+    assert!(worst < 0.2, "largest difference {worst:.3} m");
+    assert!((370_000.0..420_000.0).contains(&ll.x[0]));
+}
+
+#[test]
+fn facilities_filter_multipoint_and_reprojection() {
+    use kleinraum_load::config::{CsvOptions, FacilitySource};
+    use kleinraum_load::project::load_facilities;
+    let src = |file: &str, id: &str| FacilitySource {
+        category: "x".into(),
+        title: "X".into(),
+        source: crate::common::data(file),
+        layer: None,
+        id_field: Some(id.into()),
+        name_field: None,
+        capacity_field: None,
+        filter: Default::default(),
+        x: None,
+        y: None,
+        crs: None,
+        csv: CsvOptions::default(),
+    };
+    let mut d = Vec::new();
+    let mut schulen = src(
+        "berlin-social-infrastructure/schulen_2023-10_epsg25833.geojson",
+        "bsn",
+    );
+    schulen
+        .filter
+        .insert("schultyp".into(), "Grundschule".into());
+    assert_eq!(load_facilities(&schulen, 25833, &mut d).unwrap().len(), 376);
+
+    let wgs = load_facilities(
+        &src(
+            "berlin-social-infrastructure/apotheken_2023-07.geojson",
+            "gc_id",
+        ),
+        25833,
+        &mut d,
+    )
+    .unwrap();
+    let utm = load_facilities(
+        &src(
+            "berlin-social-infrastructure/apotheken_2023-07_epsg25833.geojson",
+            "gc_id",
+        ),
+        25833,
+        &mut d,
+    )
+    .unwrap();
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(wgs.len(), 732);
+    assert_eq!(wgs.ids, utm.ids);
+    for i in 0..wgs.len() {
+        assert!((wgs.x[i] - utm.x[i]).abs() < 0.05 && (wgs.y[i] - utm.y[i]).abs() < 0.05);
+    }
+}

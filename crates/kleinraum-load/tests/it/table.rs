@@ -1,0 +1,102 @@
+//! CSV dialects: encodings, delimiters, decimal commas.
+
+use crate::common::write;
+use kleinraum_load::config::CsvOptions;
+use kleinraum_load::table::{CsvTable, Decimal};
+
+#[test]
+fn windows_1252_is_detected_and_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    // "Schloßstraße;12,5" in Windows-1252: ß = 0xDF.
+    let mut bytes = b"strasse;wert\n".to_vec();
+    bytes.extend_from_slice(b"Schlo\xdfstra\xdfe;12,5\n");
+    let p = write(dir.path(), "w.csv", bytes);
+    let t = CsvTable::open(&p, &CsvOptions::default()).unwrap();
+    assert_eq!(t.encoding, "windows-1252");
+    assert_eq!(t.delimiter, b';');
+    let mut d = Vec::new();
+    let rows = t.rows(&mut d).unwrap();
+    assert_eq!(
+        rows,
+        [(2, vec!["Schloßstraße".to_string(), "12,5".to_string()])]
+    );
+    assert_eq!(t.parse_f64(&rows[0].1[1]), Ok(Some(12.5)));
+}
+
+#[test]
+fn utf8_bom_is_stripped_from_the_first_column_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "b.csv",
+        "\u{feff}PLR_ID,name\n01100101,Stülerstraße\n",
+    );
+    let t = CsvTable::open(&p, &CsvOptions::default()).unwrap();
+    assert_eq!(t.headers, ["PLR_ID", "name"]);
+    assert_eq!(t.column("PLR_ID").unwrap(), 0);
+    let rows = t.rows(&mut Vec::new()).unwrap();
+    assert_eq!(rows[0].1, ["01100101", "Stülerstraße"]);
+}
+
+#[test]
+fn configured_dialect_tab_and_decimal_comma_gzip() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"id\tx\n1\t1.234,5\n").unwrap();
+    let p = write(dir.path(), "t.csv.gz", gz.finish().unwrap());
+    let opts = CsvOptions {
+        delimiter: Some("\t".into()),
+        decimal: Some(",".into()),
+        encoding: Some("utf-8".into()),
+    };
+    let t = CsvTable::open(&p, &opts).unwrap();
+    assert_eq!((t.delimiter, t.decimal), (b'\t', Decimal::Comma));
+    assert_eq!(t.parse_f64("1.234,5"), Ok(Some(1234.5)));
+}
+
+#[test]
+fn wrong_field_count_is_a_diagnostic_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "f.csv", "a,b\n1,2\n3\n\n4,5\n");
+    let t = CsvTable::open(&p, &CsvOptions::default()).unwrap();
+    let mut d = Vec::new();
+    let rows = t.rows(&mut d).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].row, 3);
+    assert!(d[0].message.contains("1 fields"), "{}", d[0]);
+}
+
+#[test]
+fn area_table_with_decimal_comma_missing_values_and_detected_columns() {
+    use kleinraum_load::config::TableSource;
+    use kleinraum_load::project::load_table;
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"PLR_ID;Name;Quote;EW\n".to_vec();
+    bytes.extend_from_slice(
+        b"01100101;Stra\xdfe;12,5;3419\n01100102;Gro\xdfer;-9999;1791\n01100103;x;;7\n",
+    );
+    let p = write(dir.path(), "mss.csv", bytes);
+    let src = TableSource {
+        name: "t".into(),
+        level: "plr".into(),
+        source: p.to_string_lossy().into_owned(),
+        id_field: "PLR_ID".into(),
+        year: 2020,
+        columns: Vec::new(),
+        missing: vec!["-9999".into()],
+        csv: CsvOptions::default(),
+    };
+    let mut d = Vec::new();
+    let t = load_table(&src, &mut d).unwrap();
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(t.ids, ["01100101", "01100102", "01100103"]);
+    let names: Vec<&str> = t.columns.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Quote", "EW"], "Name is text, not a number column");
+    assert_eq!(t.column("Quote").unwrap(), [Some(12.5), None, None]);
+    assert_eq!(
+        t.column("EW").unwrap(),
+        [Some(3419.0), Some(1791.0), Some(7.0)]
+    );
+}

@@ -1,0 +1,1081 @@
+//! The HTTP handlers: OGC API – Features Core, CRS, queryables/filter, plus the indicator
+//! catalogue, time series, index ranking and downloads.
+
+use crate::catalog::{Catalog, Collection, CollectionKind, DownloadFormat, default_unit, formula};
+use crate::crs::OutputCrs;
+use crate::error::ApiError;
+use crate::query::{self, Format, negotiate};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// Conformance classes this server implements.
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+];
+
+/// What every handler needs from the request.
+pub struct Ctx {
+    /// `http://host[:port]` as the client addressed us.
+    pub base: String,
+    /// Decoded query pairs.
+    pub pairs: Vec<(String, String)>,
+    /// The `Accept` header.
+    pub accept: Option<String>,
+    /// Request path.
+    pub path: String,
+}
+
+impl Ctx {
+    /// Builds the context from the URI and headers.
+    pub fn new(uri: &Uri, headers: &HeaderMap) -> Ctx {
+        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+        let host = h("x-forwarded-host").or(h("host")).unwrap_or("localhost");
+        let proto = h("x-forwarded-proto").unwrap_or("http");
+        let pairs = uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Ctx {
+            base: format!("{proto}://{host}"),
+            pairs,
+            accept: h("accept").map(str::to_string),
+            path: uri.path().to_string(),
+        }
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+    fn format(&self) -> Result<Format, ApiError> {
+        negotiate(self.get("f"), self.accept.as_deref())
+    }
+    /// Absolute URL of `path` with query pairs.
+    fn url(&self, path: &str, pairs: &[(&str, &str)]) -> String {
+        let mut s = format!("{}{}", self.base, path);
+        if !pairs.is_empty() {
+            let mut ser = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in pairs {
+                ser.append_pair(k, v);
+            }
+            s.push('?');
+            s.push_str(&ser.finish());
+        }
+        s
+    }
+    /// This request's URL with `f` set and other parameters replaced.
+    fn self_url(&self, f: &str, replace: &[(&str, String)]) -> String {
+        let mut pairs: Vec<(&str, &str)> = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| k != "f" && !replace.iter().any(|(r, _)| r == k))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        for (k, v) in replace {
+            pairs.push((k, v.as_str()));
+        }
+        pairs.push(("f", f));
+        self.url(&self.path, &pairs)
+    }
+}
+
+fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
+    json!({"href": href, "rel": rel, "type": ty, "title": title})
+}
+
+fn json_response(ty: &'static str, body: String) -> Response {
+    ([(header::CONTENT_TYPE, ty)], body).into_response()
+}
+
+fn html_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A minimal German HTML page.
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t}</title><style>body{{font-family:system-ui,sans-serif;margin:1.5em;max-width:80em}}\
+         table{{border-collapse:collapse;font-size:.85em}}td,th{{border:1px solid #ccc;padding:.2em .4em;text-align:left}}\
+         nav a{{margin-right:1em}}</style></head><body>\
+         <nav><a href=\"/?f=html\">Start</a><a href=\"/collections?f=html\">Datensätze</a>\
+         <a href=\"/map/\">Karte</a><a href=\"/indicators?f=html\">Indikatoren</a></nav>\
+         <h1>{t}</h1>{body}</body></html>",
+        t = esc(title)
+    )
+}
+
+fn unknown_collection(id: &str) -> ApiError {
+    ApiError::NotFound(format!("unknown collection '{id}'"))
+}
+
+fn find<'a>(cat: &'a Catalog, id: &str) -> Result<&'a Collection, ApiError> {
+    cat.collection(id).ok_or_else(|| unknown_collection(id))
+}
+
+/// `GET /`
+pub async fn landing(
+    State(cat): State<Arc<Catalog>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    let title = format!("kleinraum – {}", cat.settings.title);
+    let description = "Kleinräumige Sozialplanung: Sozialräume mit Bevölkerungszahlen, Indikatoren, \
+                       Indexklassen und Sozialraumgebieten; soziale Infrastruktur. OGC API – Features.";
+    match ctx.format()? {
+        Format::Json => {
+            let body = json!({
+                "title": title,
+                "description": description,
+                "links": [
+                    link(ctx.url("/", &[("f", "json")]), "self", "application/json", "Diese Seite"),
+                    link(ctx.url("/", &[("f", "html")]), "alternate", "text/html", "Diese Seite als HTML"),
+                    link(ctx.url("/api", &[]), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "API-Beschreibung (OpenAPI 3.0)"),
+                    link(ctx.url("/api", &[("f", "html")]), "service-doc", "text/html", "API-Dokumentation"),
+                    link(ctx.url("/conformance", &[]), "conformance", "application/json", "Konformitätsklassen"),
+                    link(ctx.url("/collections", &[]), "data", "application/json", "Datensätze"),
+                    link(ctx.url("/indicators", &[]), "describedby", "application/json", "Indikatorenkatalog"),
+                    link(ctx.url("/map/", &[]), "related", "text/html", "Karte"),
+                ]
+            });
+            Ok(json_response("application/json", body.to_string()))
+        }
+        Format::Html => {
+            let mut b = format!("<p>{}</p><ul>", esc(description));
+            b.push_str("<li><a href=\"/map/\">Karte der Sozialräume</a></li>");
+            b.push_str("<li><a href=\"/collections?f=html\">Datensätze (Collections)</a></li>");
+            b.push_str("<li><a href=\"/indicators?f=html\">Indikatorenkatalog</a></li>");
+            b.push_str("<li><a href=\"/api\">API-Beschreibung (OpenAPI 3.0, JSON)</a></li>");
+            b.push_str("<li><a href=\"/conformance?f=html\">Konformitätsklassen</a></li></ul>");
+            Ok(html_response(page(&title, &b)))
+        }
+    }
+}
+
+/// `GET /conformance`
+pub async fn conformance(uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    match ctx.format()? {
+        Format::Json => Ok(json_response(
+            "application/json",
+            json!({ "conformsTo": CONFORMANCE }).to_string(),
+        )),
+        Format::Html => {
+            let li: String = CONFORMANCE
+                .iter()
+                .map(|c| format!("<li>{c}</li>"))
+                .collect();
+            Ok(html_response(page(
+                "Konformitätsklassen",
+                &format!("<ul>{li}</ul>"),
+            )))
+        }
+    }
+}
+
+fn collection_json(cat: &Catalog, c: &Collection, ctx: &Ctx) -> Value {
+    let p = format!("/collections/{}", c.id);
+    let mut links = vec![
+        link(
+            ctx.url(&p, &[("f", "json")]),
+            "self",
+            "application/json",
+            &c.title,
+        ),
+        link(
+            ctx.url(&p, &[("f", "html")]),
+            "alternate",
+            "text/html",
+            &c.title,
+        ),
+        link(
+            ctx.url(&format!("{p}/items"), &[]),
+            "items",
+            "application/geo+json",
+            "Features",
+        ),
+        link(
+            ctx.url(&format!("{p}/items"), &[("f", "html")]),
+            "items",
+            "text/html",
+            "Features (HTML)",
+        ),
+        link(
+            ctx.url(&format!("{p}/queryables"), &[]),
+            "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+            "application/schema+json",
+            "Abfragbare Eigenschaften",
+        ),
+        link(
+            ctx.url(&format!("{p}/schema"), &[]),
+            "describedby",
+            "application/schema+json",
+            "Schema der Features",
+        ),
+        // GDAL ≤ 3.7 looks for this spelling to read field types from the schema.
+        link(
+            ctx.url(&format!("{p}/schema"), &[]),
+            "describedBy",
+            "application/schema+json",
+            "Schema der Features",
+        ),
+    ];
+    for fmt in c.downloads.keys() {
+        links.push(link(
+            ctx.url(&format!("{p}/download"), &[("format", fmt.key())]),
+            "enclosure",
+            fmt.media_type(),
+            &format!("Download {} (alle Jahre)", fmt.key()),
+        ));
+    }
+    let mut extent = serde_json::Map::new();
+    if let Some(b) = c.extent {
+        extent.insert(
+            "spatial".into(),
+            json!({"bbox": [b], "crs": OutputCrs::Crs84.uri()}),
+        );
+    }
+    if let (Some(first), Some(last)) = (c.years.first(), c.years.last()) {
+        extent.insert(
+            "temporal".into(),
+            json!({
+                "interval": [[format!("{first}-01-01T00:00:00Z"), format!("{last}-12-31T23:59:59Z")]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+            }),
+        );
+    }
+    let mut crs: Vec<&str> = vec![cat.storage_crs.uri()];
+    crs.extend(
+        OutputCrs::ALL
+            .iter()
+            .map(|c| c.uri())
+            .filter(|u| *u != cat.storage_crs.uri()),
+    );
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "itemType": "feature",
+        "links": links,
+        "extent": extent,
+        "crs": crs,
+        "storageCrs": cat.storage_crs.uri(),
+    })
+}
+
+/// `GET /collections`
+pub async fn collections(
+    State(cat): State<Arc<Catalog>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    match ctx.format()? {
+        Format::Json => {
+            let cols: Vec<Value> = cat
+                .collections
+                .iter()
+                .map(|c| collection_json(&cat, c, &ctx))
+                .collect();
+            let body = json!({
+                "links": [
+                    link(ctx.url("/collections", &[("f", "json")]), "self", "application/json", "Datensätze"),
+                    link(ctx.url("/collections", &[("f", "html")]), "alternate", "text/html", "Datensätze"),
+                ],
+                "collections": cols,
+            });
+            Ok(json_response("application/json", body.to_string()))
+        }
+        Format::Html => {
+            let mut b =
+                String::from("<table><tr><th>Datensatz</th><th>Art</th><th>Features</th></tr>");
+            for c in &cat.collections {
+                let kind = match c.kind {
+                    CollectionKind::Areas => "Gebiete",
+                    CollectionKind::Facilities => "Einrichtungen",
+                };
+                let _ = write!(
+                    b,
+                    "<tr><td><a href=\"/collections/{id}?f=html\">{t}</a></td><td>{kind}</td><td>{n}</td></tr>",
+                    id = esc(&c.id),
+                    t = esc(&c.title),
+                    n = c.features.len()
+                );
+            }
+            b.push_str("</table>");
+            Ok(html_response(page("Datensätze", &b)))
+        }
+    }
+}
+
+/// `GET /collections/{id}`
+pub async fn collection(
+    State(cat): State<Arc<Catalog>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    let c = find(&cat, &id)?;
+    match ctx.format()? {
+        Format::Json => Ok(json_response(
+            "application/json",
+            collection_json(&cat, c, &ctx).to_string(),
+        )),
+        Format::Html => {
+            let mut b = format!("<p>{}</p><ul>", esc(&c.description));
+            let _ = write!(
+                b,
+                "<li><a href=\"/collections/{id}/items?f=html\">Features ansehen</a></li>",
+                id = esc(&c.id)
+            );
+            let _ = write!(
+                b,
+                "<li><a href=\"/collections/{id}/queryables?f=html\">Abfragbare Eigenschaften</a></li>",
+                id = esc(&c.id)
+            );
+            for fmt in c.downloads.keys() {
+                let _ = write!(
+                    b,
+                    "<li><a href=\"/collections/{id}/download?format={k}\">Download {k}</a></li>",
+                    id = esc(&c.id),
+                    k = fmt.key()
+                );
+            }
+            b.push_str("</ul>");
+            if !c.years.is_empty() {
+                let _ = write!(
+                    b,
+                    "<p>Jahre: {}</p>",
+                    c.years
+                        .iter()
+                        .map(|y| y.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(html_response(page(&c.title, &b)))
+        }
+    }
+}
+
+fn push_feature(out: &mut String, c: &Collection, fi: usize, ri: usize, crs: OutputCrs) {
+    let f = &c.features[fi];
+    out.push_str("{\"type\":\"Feature\",\"id\":");
+    out.push_str(&serde_json::to_string(&f.id).unwrap_or_default());
+    out.push_str(",\"geometry\":");
+    out.push_str(&f.geometry[crs.index()]);
+    out.push_str(",\"properties\":");
+    out.push_str(&f.rows[ri].json);
+    out.push('}');
+}
+
+fn content_crs(resp: &mut Response, crs: OutputCrs) {
+    if let Ok(v) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        resp.headers_mut().insert("content-crs", v);
+    }
+}
+
+fn html_rows(c: &Collection, sel: &[(usize, usize)]) -> String {
+    let mut b = String::from("<div style=\"overflow-x:auto\"><table><tr>");
+    for f in &c.fields {
+        let _ = write!(b, "<th title=\"{}\">{}</th>", esc(&f.title), esc(&f.name));
+    }
+    b.push_str("</tr>");
+    for &(fi, ri) in sel {
+        let feat = &c.features[fi];
+        b.push_str("<tr>");
+        for (i, v) in feat.rows[ri].values.iter().enumerate() {
+            let text = match v {
+                Value::Null => "–".to_string(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if i == 0 {
+                let _ = write!(
+                    b,
+                    "<td><a href=\"/collections/{}/items/{}?f=html\">{}</a></td>",
+                    esc(&c.id),
+                    esc(&feat.id),
+                    esc(&text)
+                );
+            } else {
+                let _ = write!(b, "<td>{}</td>", esc(&text));
+            }
+        }
+        b.push_str("</tr>");
+    }
+    b.push_str("</table></div>");
+    b
+}
+
+/// `GET /collections/{id}/items`
+pub async fn items(
+    State(cat): State<Arc<Catalog>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    let c = find(&cat, &id)?;
+    let q = query::parse_items(
+        c,
+        &ctx.pairs,
+        ctx.accept.as_deref(),
+        cat.settings.default_limit,
+        cat.settings.max_limit,
+    )?;
+    let sel = query::select(c, &q);
+    let matched = sel.len();
+    let start = q.offset.min(matched);
+    let end = start.saturating_add(q.limit).min(matched);
+    let page_sel = &sel[start..end];
+    let fmt_key = match q.format {
+        Format::Json => "json",
+        Format::Html => "html",
+    };
+    let mut links = vec![
+        link(
+            ctx.self_url(fmt_key, &[]),
+            "self",
+            if q.format == Format::Json {
+                "application/geo+json"
+            } else {
+                "text/html"
+            },
+            "Diese Seite",
+        ),
+        link(
+            ctx.self_url(
+                if q.format == Format::Json {
+                    "html"
+                } else {
+                    "json"
+                },
+                &[],
+            ),
+            "alternate",
+            if q.format == Format::Json {
+                "text/html"
+            } else {
+                "application/geo+json"
+            },
+            "Diese Seite in anderem Format",
+        ),
+        link(
+            ctx.url(&format!("/collections/{}", c.id), &[]),
+            "collection",
+            "application/json",
+            &c.title,
+        ),
+    ];
+    if end < matched {
+        links.push(link(
+            ctx.self_url(
+                "json",
+                &[("offset", end.to_string()), ("limit", q.limit.to_string())],
+            ),
+            "next",
+            "application/geo+json",
+            "Nächste Seite",
+        ));
+    }
+    if start > 0 {
+        let prev = start.saturating_sub(q.limit);
+        links.push(link(
+            ctx.self_url(
+                "json",
+                &[("offset", prev.to_string()), ("limit", q.limit.to_string())],
+            ),
+            "prev",
+            "application/geo+json",
+            "Vorherige Seite",
+        ));
+    }
+    let mut resp = match q.format {
+        Format::Json => {
+            // Assembled from pre-rendered pieces: no per-request serialisation of features.
+            let approx: usize = page_sel
+                .iter()
+                .map(|&(fi, ri)| {
+                    c.features[fi].geometry[q.crs.index()].len()
+                        + c.features[fi].rows[ri].json.len()
+                        + 64
+                })
+                .sum();
+            let mut out = String::with_capacity(approx + 1024);
+            let _ = write!(
+                out,
+                "{{\"type\":\"FeatureCollection\",\"numberMatched\":{matched},\"numberReturned\":{},\"links\":{},\"features\":[",
+                page_sel.len(),
+                Value::Array(links)
+            );
+            for (k, &(fi, ri)) in page_sel.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                push_feature(&mut out, c, fi, ri, q.crs);
+            }
+            out.push_str("]}");
+            json_response("application/geo+json", out)
+        }
+        Format::Html => {
+            let mut b = format!(
+                "<p>{matched} Treffer, angezeigt {} bis {}.</p>",
+                if page_sel.is_empty() { 0 } else { start + 1 },
+                end
+            );
+            for l in &links {
+                let rel = l["rel"].as_str().unwrap_or("");
+                if rel == "next" || rel == "prev" {
+                    let href = l["href"].as_str().unwrap_or("").replace("f=json", "f=html");
+                    let _ = write!(
+                        b,
+                        "<a href=\"{}\">{}</a> ",
+                        esc(&href),
+                        if rel == "next" {
+                            "Weiter →"
+                        } else {
+                            "← Zurück"
+                        }
+                    );
+                }
+            }
+            b.push_str(&html_rows(c, page_sel));
+            html_response(page(&c.title, &b))
+        }
+    };
+    content_crs(&mut resp, q.crs);
+    Ok(resp)
+}
+
+fn find_feature(c: &Collection, fid: &str) -> Result<usize, ApiError> {
+    c.by_id.get(fid).copied().ok_or_else(|| {
+        ApiError::NotFound(format!("unknown feature '{fid}' in collection '{}'", c.id))
+    })
+}
+
+/// `GET /collections/{id}/items/{featureId}`
+pub async fn item(
+    State(cat): State<Arc<Catalog>>,
+    Path((id, fid)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    let c = find(&cat, &id)?;
+    let fi = find_feature(c, &fid)?;
+    for (k, _) in &ctx.pairs {
+        if !["f", "crs", "datetime"].contains(&k.as_str()) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter '{k}' for a single feature"
+            )));
+        }
+    }
+    let format = ctx.format()?;
+    let crs = match ctx.get("crs") {
+        Some(v) => OutputCrs::parse(v)
+            .ok_or_else(|| ApiError::BadRequest(format!("crs '{v}' is not supported")))?,
+        None => OutputCrs::Crs84,
+    };
+    let ri = match c.kind {
+        CollectionKind::Facilities => 0,
+        CollectionKind::Areas => {
+            let (a, b) = match ctx.get("datetime") {
+                Some(v) => query::parse_datetime(v)?,
+                None => (i32::MIN, i32::MAX),
+            };
+            c.years
+                .iter()
+                .rposition(|y| *y >= a && *y <= b)
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!(
+                        "feature '{fid}' has no values in the requested datetime"
+                    ))
+                })?
+        }
+    };
+    let p = format!("/collections/{}/items/{}", c.id, fid);
+    let mut resp = match format {
+        Format::Json => {
+            let mut links = vec![
+                link(
+                    ctx.self_url("json", &[]),
+                    "self",
+                    "application/geo+json",
+                    "Dieses Feature",
+                ),
+                link(
+                    ctx.self_url("html", &[]),
+                    "alternate",
+                    "text/html",
+                    "Dieses Feature als HTML",
+                ),
+                link(
+                    ctx.url(&format!("/collections/{}", c.id), &[]),
+                    "collection",
+                    "application/json",
+                    &c.title,
+                ),
+            ];
+            if c.kind == CollectionKind::Areas {
+                links.push(link(
+                    ctx.url(&format!("{p}/timeseries"), &[]),
+                    "related",
+                    "application/json",
+                    "Zeitreihe",
+                ));
+            }
+            let mut out = String::new();
+            push_feature(&mut out, c, fi, ri, crs);
+            out.pop();
+            let _ = write!(out, ",\"links\":{}}}", Value::Array(links));
+            json_response("application/geo+json", out)
+        }
+        Format::Html => {
+            let f = &c.features[fi];
+            let mut b = String::from("<table>");
+            for (field, v) in c.fields.iter().zip(&f.rows[ri].values) {
+                let text = match v {
+                    Value::Null => "–".to_string(),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let _ = write!(
+                    b,
+                    "<tr><th title=\"{}\">{}</th><td>{}</td></tr>",
+                    esc(&field.name),
+                    esc(&field.title),
+                    esc(&text)
+                );
+            }
+            b.push_str("</table>");
+            html_response(page(&format!("{} – {}", c.title, f.id), &b))
+        }
+    };
+    content_crs(&mut resp, crs);
+    Ok(resp)
+}
+
+fn schema_properties(c: &Collection) -> serde_json::Map<String, Value> {
+    let mut props = serde_json::Map::new();
+    for f in &c.fields {
+        props.insert(
+            f.name.clone(),
+            json!({"title": f.title, "type": f.ty.json_type()}),
+        );
+    }
+    props
+}
+
+/// `GET /collections/{id}/queryables`
+pub async fn queryables(
+    State(cat): State<Arc<Catalog>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    let c = find(&cat, &id)?;
+    match ctx.format()? {
+        Format::Json => {
+            let body = json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": ctx.url(&format!("/collections/{}/queryables", c.id), &[]),
+                "type": "object",
+                "title": c.title,
+                "properties": schema_properties(c),
+                "additionalProperties": false,
+            });
+            Ok(json_response("application/schema+json", body.to_string()))
+        }
+        Format::Html => {
+            let mut b =
+                String::from("<table><tr><th>Name</th><th>Typ</th><th>Beschreibung</th></tr>");
+            for f in &c.fields {
+                let _ = write!(
+                    b,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&f.name),
+                    f.ty.json_type(),
+                    esc(&f.title)
+                );
+            }
+            b.push_str("</table><p>Filter: <code>?filter=status_class &gt;= 3 AND year = 2020</code> (CQL2-Text).</p>");
+            Ok(html_response(page(
+                &format!("{}: abfragbare Eigenschaften", c.title),
+                &b,
+            )))
+        }
+    }
+}
+
+/// `GET /collections/{id}/schema`: a JSON Schema of a feature (GDAL reads field types from it).
+pub async fn schema(
+    State(cat): State<Arc<Catalog>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    let c = find(&cat, &id)?;
+    let body = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": ctx.url(&format!("/collections/{}/schema", c.id), &[]),
+        "title": c.title,
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "string"},
+            "geometry": {"$ref": format!("https://geojson.org/schema/{}.json", c.geometry_type)},
+            "properties": {"type": "object", "properties": schema_properties(c)},
+        }
+    });
+    Ok(json_response("application/schema+json", body.to_string()))
+}
+
+fn series(c: &Collection, fi: usize, name: &str) -> Vec<Value> {
+    let i = c.field(name);
+    c.features[fi]
+        .rows
+        .iter()
+        .map(|r| {
+            i.and_then(|i| r.values.get(i).cloned())
+                .unwrap_or(Value::Null)
+        })
+        .collect()
+}
+
+/// `GET /collections/{id}/items/{featureId}/timeseries`: every year's counts, indicators and
+/// index values of one area (for the map's charts).
+pub async fn timeseries(
+    State(cat): State<Arc<Catalog>>,
+    Path((id, fid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let c = find(&cat, &id)?;
+    if c.kind != CollectionKind::Areas {
+        return Err(ApiError::NotFound(format!(
+            "collection '{id}' holds facilities; time series exist for areas only"
+        )));
+    }
+    let fi = find_feature(c, &fid)?;
+    let r = &cat.result;
+    let first = &c.features[fi].rows[0].values;
+    let mut counts = serde_json::Map::new();
+    let mut flags = serde_json::Map::new();
+    for col in &r.count_columns {
+        counts.insert(col.clone(), Value::Array(series(c, fi, col)));
+        flags.insert(
+            col.clone(),
+            Value::Array(series(c, fi, &format!("{col}_flag"))),
+        );
+    }
+    let mut indicators = serde_json::Map::new();
+    for ind in &r.indicators {
+        indicators.insert(ind.id.clone(), Value::Array(series(c, fi, &ind.id)));
+    }
+    let mut indices = serde_json::Map::new();
+    for idx in r.indices.iter().filter(|i| i.level == c.id) {
+        let mut m = serde_json::Map::new();
+        for part in [
+            "status_value",
+            "status_class",
+            "dynamics_value",
+            "dynamics_class",
+            "group",
+            "attention",
+        ] {
+            m.insert(
+                part.into(),
+                Value::Array(series(c, fi, &format!("{}_{part}", idx.id))),
+            );
+        }
+        indices.insert(idx.id.clone(), Value::Object(m));
+    }
+    let mut facilities = serde_json::Map::new();
+    for cat_key in &r.facility_categories {
+        let get = |n: String| {
+            c.field(&n)
+                .and_then(|i| first.get(i).cloned())
+                .unwrap_or(Value::Null)
+        };
+        facilities.insert(
+            cat_key.clone(),
+            json!({"count": get(format!("{cat_key}_count")), "capacity": get(format!("{cat_key}_capacity"))}),
+        );
+    }
+    let body = json!({
+        "collection": c.id,
+        "id": c.features[fi].id,
+        "name": first.first().and_then(|_| c.field("name").and_then(|i| first.get(i).cloned())),
+        "years": c.years,
+        "counts": counts,
+        "count_flags": flags,
+        "indicators": indicators,
+        "indices": indices,
+        "facilities": facilities,
+    });
+    Ok(json_response("application/json", body.to_string()))
+}
+
+/// `GET /collections/{id}/index?index=ID&year=YYYY`: the areas ranked by status index (most
+/// disadvantaged first), with classes, group, the Sozialraumgebiet flag and the per-indicator
+/// z-values that explain the class.
+pub async fn index_ranking(
+    State(cat): State<Arc<Catalog>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    let c = find(&cat, &id)?;
+    let r = &cat.result;
+    let level = c.level.and_then(|l| r.levels.get(l)).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "collection '{id}' holds facilities; it has no index"
+        ))
+    })?;
+    let available: Vec<(usize, &kleinraum_aggregate::IndexConfig)> = r
+        .indices
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.level == id)
+        .collect();
+    let (ii, idx) = match ctx.get("index") {
+        Some(want) => *available
+            .iter()
+            .find(|(_, i)| i.id == want)
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "index '{want}' is not computed for collection '{id}'; available: {}",
+                    available
+                        .iter()
+                        .map(|(_, i)| i.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
+        None => *available.first().ok_or_else(|| {
+            let levels: Vec<&str> = r.indices.iter().map(|i| i.level.as_str()).collect();
+            ApiError::BadRequest(format!(
+                "collection '{id}' has no index; indices are computed for: {}",
+                levels.join(", ")
+            ))
+        })?,
+    };
+    let has_values = |yi: usize| {
+        level.areas.iter().any(|a| {
+            a.years
+                .get(yi)
+                .and_then(|y| y.indices.get(ii))
+                .and_then(|v| v.as_ref())
+                .is_some_and(|v| v.status_value.is_some())
+        })
+    };
+    let yi = match ctx.get("year") {
+        Some(y) => {
+            let y: i32 = y.parse().map_err(|_| {
+                ApiError::BadRequest(format!("year value should be an integer, got '{y}'"))
+            })?;
+            r.year_index(y).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "year {y} is not in the data (years: {:?})",
+                    r.years
+                ))
+            })?
+        }
+        None => (0..r.years.len())
+            .rev()
+            .find(|&yi| has_values(yi))
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("index '{}' has no values in any year", idx.id))
+            })?,
+    };
+    let mut rows: Vec<(Option<f64>, Value)> = level
+        .areas
+        .iter()
+        .map(|a| {
+            let v = a
+                .years
+                .get(yi)
+                .and_then(|y| y.indices.get(ii))
+                .and_then(|v| v.clone());
+            let sv = v.as_ref().and_then(|v| v.status_value);
+            (
+                sv,
+                json!({
+                    "id": a.id,
+                    "name": a.name,
+                    "status_value": sv,
+                    "status_class": v.as_ref().and_then(|v| v.status_class),
+                    "dynamics_value": v.as_ref().and_then(|v| v.dynamics_value),
+                    "dynamics_class": v.as_ref().and_then(|v| v.dynamics_class),
+                    "group": v.as_ref().and_then(|v| v.group.clone()),
+                    "attention": v.as_ref().map(|v| v.attention),
+                    "reason": v.as_ref().and_then(|v| v.reason),
+                    "status_contributions": v.as_ref().map(|v| v.status_contributions.clone()),
+                    "dynamics_contributions": v.as_ref().map(|v| v.dynamics_contributions.clone()),
+                }),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) => y.total_cmp(&x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    let areas: Vec<Value> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (sv, mut v))| {
+            v["rank"] = if sv.is_some() {
+                json!(i + 1)
+            } else {
+                Value::Null
+            };
+            v
+        })
+        .collect();
+    let body = json!({
+        "collection": id,
+        "index": idx.id,
+        "title": idx.title,
+        "year": r.years[yi],
+        "attention_count": areas.iter().filter(|a| a["attention"] == json!(true)).count(),
+        "areas": areas,
+    });
+    Ok(json_response("application/json", body.to_string()))
+}
+
+/// `GET /indicators`: the indicator and index catalogue.
+pub async fn indicators(
+    State(cat): State<Arc<Catalog>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    let r = &cat.result;
+    let inds: Vec<Value> = r
+        .indicators
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id, "title": i.title, "unit": default_unit(i), "kind": i.kind,
+                "formula": formula(i), "numerator": i.numerator, "denominator": i.denominator,
+                "years": i.years, "source": i.source, "polarity": i.polarity,
+                "description": i.description, "decimals": i.decimals,
+            })
+        })
+        .collect();
+    let idxs: Vec<Value> = r
+        .indices
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id, "title": i.title, "level": i.level, "method": i.method,
+                "years": i.years, "status": i.status, "dynamics": i.dynamics,
+                "min_population": i.min_population, "status_thresholds": i.status_thresholds,
+                "dynamics_thresholds": i.dynamics_thresholds, "attention": i.attention,
+            })
+        })
+        .collect();
+    match ctx.format()? {
+        Format::Json => Ok(json_response(
+            "application/json",
+            json!({
+                "indicators": inds,
+                "indices": idxs,
+                "years": r.years,
+                "count_columns": r.count_columns,
+                "disclosure_threshold": r.disclosure.threshold,
+            })
+            .to_string(),
+        )),
+        Format::Html => {
+            let mut b = String::from(
+                "<table><tr><th>Id</th><th>Titel</th><th>Einheit</th><th>Formel</th><th>Quelle</th><th>Beschreibung</th></tr>",
+            );
+            for i in &r.indicators {
+                let _ = write!(
+                    b,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&i.id),
+                    esc(&i.title),
+                    esc(&default_unit(i)),
+                    esc(&formula(i)),
+                    esc(i.source.as_deref().unwrap_or("")),
+                    esc(i.description.as_deref().unwrap_or(""))
+                );
+            }
+            b.push_str("</table>");
+            Ok(html_response(page("Indikatorenkatalog", &b)))
+        }
+    }
+}
+
+/// `GET /collections/{id}/download?format=geojson|csv|csv-excel|gpkg`: the whole collection,
+/// every year.
+pub async fn download(
+    State(cat): State<Arc<Catalog>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&uri, &headers);
+    let c = find(&cat, &id)?;
+    let f = ctx.get("format").unwrap_or("geojson");
+    let fmt = DownloadFormat::parse(f).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "format '{f}' is not offered; use geojson, csv, csv-excel or gpkg"
+        ))
+    })?;
+    let bytes = c.downloads.get(&fmt).cloned().ok_or_else(|| {
+        ApiError::NotImplemented(format!(
+            "{} download is not available for '{}': this server was built without a GeoPackage writer",
+            fmt.key(),
+            id
+        ))
+    })?;
+    let disposition = format!("attachment; filename=\"{}.{}\"", c.id, fmt.extension());
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(fmt.media_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// Fallback for unknown paths.
+pub async fn not_found(uri: Uri) -> Response {
+    ApiError::NotFound(format!("no resource at '{}'", uri.path())).into_response()
+}

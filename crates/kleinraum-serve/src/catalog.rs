@@ -1,0 +1,1070 @@
+//! The catalog: everything the server answers from, built once at startup.
+//!
+//! All costly work happens in [`Catalog::build`]: geometries are reprojected (through a callback
+//! the binary supplies, so this crate links no PROJ) and rendered to GeoJSON text for every
+//! offered CRS, properties are rendered per area and year, downloads are rendered whole. A
+//! request then only filters and concatenates pre-rendered pieces.
+//!
+//! The catalog is built from an [`AggregateResult`] (publishable: every count passed disclosure
+//! control) and the public facility layers. It never sees address-level points, and it drops the
+//! operator-only assignment report of the result.
+
+use crate::crs::OutputCrs;
+use geo::{Coord, Geometry, LineString, MultiPolygon, Point, Polygon, Rect};
+use kleinraum_aggregate::config::{IndexConfig, IndicatorConfig, IndicatorKind};
+use kleinraum_aggregate::model::FacilityLayer;
+use kleinraum_aggregate::result::{AggregateResult, AreaResult, AreaYear, CountFlag};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Reprojection callback: `(target_epsg, x, y)` in the working CRS → `(x, y)` in the target.
+/// For the geographic target 4326 it returns longitude, latitude (traditional GIS order).
+pub type Reproject<'a> = dyn FnMut(u32, f64, f64) -> Result<(f64, f64), String> + 'a;
+
+/// Why the catalog could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The reprojection callback failed for a coordinate.
+    #[error(
+        "collection {collection}, feature {feature}: cannot reproject ({x}, {y}) to EPSG:{epsg}: {message}"
+    )]
+    Reproject {
+        /// Collection id.
+        collection: String,
+        /// Feature id.
+        feature: String,
+        /// EPSG code of the target.
+        epsg: u32,
+        /// Working-CRS coordinate.
+        x: f64,
+        /// Working-CRS coordinate.
+        y: f64,
+        /// The reprojector's message.
+        message: String,
+    },
+    /// A coordinate is NaN or infinite.
+    #[error("collection {collection}, feature {feature}: coordinate is not finite")]
+    NonFinite {
+        /// Collection id.
+        collection: String,
+        /// Feature id.
+        feature: String,
+    },
+    /// Two collections would get the same id.
+    #[error("collection id {0:?} is used twice (an area level and a facility category?)")]
+    DuplicateCollection(String),
+    /// Two areas of one level share an id.
+    #[error("collection {collection}: feature id {feature:?} occurs twice")]
+    DuplicateFeature {
+        /// Collection id.
+        collection: String,
+        /// Feature id.
+        feature: String,
+    },
+    /// The working CRS is none of the offered ones.
+    #[error("working CRS EPSG:{0} is not supported (use 25832 or 25833)")]
+    WorkingCrs(u32),
+}
+
+/// Server settings that shape responses (from `[server]` in the config).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Service title (the municipality).
+    pub title: String,
+    /// Default page size of `/items`.
+    pub default_limit: usize,
+    /// Maximum page size of `/items`; larger `limit` values are clamped to it.
+    pub max_limit: usize,
+    /// Allowed CORS origins; empty = CORS off.
+    pub cors_origins: Vec<String>,
+    /// Directory with the web map, served at `/map/` (none = no map).
+    pub web_dir: Option<PathBuf>,
+    /// Request timeout.
+    pub timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            title: "kleinraum".into(),
+            default_limit: 100,
+            max_limit: 10_000,
+            cors_origins: Vec::new(),
+            web_dir: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// JSON type of a property (for queryables and the schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Whole number.
+    Integer,
+    /// Floating-point number.
+    Number,
+    /// Text.
+    String,
+    /// true/false.
+    Boolean,
+}
+
+impl FieldType {
+    /// JSON Schema type name.
+    pub fn json_type(self) -> &'static str {
+        match self {
+            FieldType::Integer => "integer",
+            FieldType::Number => "number",
+            FieldType::String => "string",
+            FieldType::Boolean => "boolean",
+        }
+    }
+}
+
+/// One property of a collection's features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Property name.
+    pub name: String,
+    /// German description.
+    pub title: String,
+    /// Type.
+    pub ty: FieldType,
+}
+
+/// What a collection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionKind {
+    /// Areas of a hierarchy level, one feature per area, values of one year.
+    Areas,
+    /// Facility points of one category.
+    Facilities,
+}
+
+/// Download formats of `/collections/{id}/download`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DownloadFormat {
+    /// GeoJSON in CRS84, one feature per area and year.
+    GeoJson,
+    /// CSV, `,` and `.`, UTF-8.
+    Csv,
+    /// CSV for Excel: `;`, decimal comma, UTF-8 BOM, `·` for suppressed counts.
+    CsvExcel,
+    /// GeoPackage (rendered by the binary, which links GDAL).
+    Gpkg,
+}
+
+impl DownloadFormat {
+    /// Parses the `format` parameter.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "geojson" | "json" => Some(Self::GeoJson),
+            "csv" => Some(Self::Csv),
+            "csv-excel" | "excel" => Some(Self::CsvExcel),
+            "gpkg" | "geopackage" => Some(Self::Gpkg),
+            _ => None,
+        }
+    }
+    /// The parameter value.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::GeoJson => "geojson",
+            Self::Csv => "csv",
+            Self::CsvExcel => "csv-excel",
+            Self::Gpkg => "gpkg",
+        }
+    }
+    /// Media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::GeoJson => "application/geo+json",
+            Self::Csv | Self::CsvExcel => "text/csv; charset=utf-8",
+            Self::Gpkg => "application/geopackage+sqlite3",
+        }
+    }
+    /// File extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::GeoJson => "geojson",
+            Self::Csv | Self::CsvExcel => "csv",
+            Self::Gpkg => "gpkg",
+        }
+    }
+}
+
+/// One set of property values: an area in one year, or a facility.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The year (areas only).
+    pub year: Option<i32>,
+    /// The rendered `properties` object.
+    pub json: String,
+    /// Values aligned with [`Collection::fields`], for filtering.
+    pub values: Vec<Value>,
+}
+
+/// One feature with its pre-rendered geometries.
+#[derive(Debug, Clone)]
+pub struct Feature {
+    /// Feature id (the area id with leading zeros, or the facility id).
+    pub id: String,
+    /// GeoJSON geometry text per [`OutputCrs::index`] (`null` when the area has no geometry).
+    pub geometry: [String; 4],
+    /// Geometry for bbox tests per CRS index (EPSG:4326 queries are tested against CRS84).
+    pub shape: [Option<Geometry<f64>>; 4],
+    /// Rows: one per year of the collection (areas), or exactly one (facilities).
+    pub rows: Vec<Row>,
+}
+
+/// One OGC API collection.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    /// Collection id (level key or facility category).
+    pub id: String,
+    /// German title.
+    pub title: String,
+    /// German description.
+    pub description: String,
+    /// Areas or facilities.
+    pub kind: CollectionKind,
+    /// Properties, in output order.
+    pub fields: Vec<Field>,
+    /// Years (areas), ascending; empty for facilities.
+    pub years: Vec<i32>,
+    /// Features.
+    pub features: Vec<Feature>,
+    /// Feature position by id.
+    pub by_id: HashMap<String, usize>,
+    /// Spatial extent in CRS84 (`None` when no feature has geometry).
+    pub extent: Option<[f64; 4]>,
+    /// GeoJSON geometry type of the features.
+    pub geometry_type: &'static str,
+    /// Position of the level in [`AggregateResult::levels`] (areas only).
+    pub level: Option<usize>,
+    /// Pre-rendered downloads.
+    pub downloads: BTreeMap<DownloadFormat, bytes::Bytes>,
+}
+
+impl Collection {
+    /// Position of a field by name.
+    pub fn field(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+}
+
+/// Everything the server serves, immutable after [`Catalog::build`].
+#[derive(Debug)]
+pub struct Catalog {
+    /// Settings.
+    pub settings: Settings,
+    /// Storage (working) CRS.
+    pub storage_crs: OutputCrs,
+    /// Collections: area levels (finest first), then facility categories.
+    pub collections: Vec<Collection>,
+    /// The publishable result, with the operator-only report removed (for time series, index
+    /// rankings and the indicator catalogue).
+    pub result: AggregateResult,
+    /// Hash of everything rendered: part of every ETag.
+    pub version: u64,
+}
+
+/// The unit shown for an indicator when the config gives none.
+pub fn default_unit(ind: &IndicatorConfig) -> String {
+    if let Some(u) = &ind.unit {
+        return u.clone();
+    }
+    match ind.kind {
+        IndicatorKind::Share => "%",
+        IndicatorKind::RatePer1000 => "je 1.000",
+        IndicatorKind::DensityKm2 => "je km²",
+        IndicatorKind::SupplyRate => "je 100",
+        IndicatorKind::Change => "Pp.",
+        IndicatorKind::Value => "",
+    }
+    .to_string()
+}
+
+/// A readable formula for the indicator catalogue.
+pub fn formula(ind: &IndicatorConfig) -> String {
+    let den = ind.denominator.as_deref().unwrap_or("?");
+    match ind.kind {
+        IndicatorKind::Share => format!("{} / {} × 100", ind.numerator, den),
+        IndicatorKind::RatePer1000 => format!("{} / {} × 1000", ind.numerator, den),
+        IndicatorKind::DensityKm2 => format!("{} / Fläche in km²", ind.numerator),
+        IndicatorKind::SupplyRate => format!("{} / {} × 100", ind.numerator, den),
+        IndicatorKind::Change => format!(
+            "{n}(Jahr) − {n}(Jahr − {y})",
+            n = ind.numerator,
+            y = ind.years.unwrap_or(1)
+        ),
+        IndicatorKind::Value => ind.numerator.clone(),
+    }
+}
+
+/// The snake_case name of a count flag.
+pub fn flag_name(f: CountFlag) -> &'static str {
+    match f {
+        CountFlag::Published => "published",
+        CountFlag::Suppressed => "suppressed",
+        CountFlag::SecondarySuppressed => "secondary_suppressed",
+        CountFlag::NoData => "no_data",
+    }
+}
+
+fn push_json_str(buf: &mut String, s: &str) {
+    // serde_json escapes exactly as JSON requires; writing into a String cannot fail.
+    buf.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+}
+
+/// Writes a finite number in shortest form, `null` otherwise.
+pub fn push_num(buf: &mut String, v: f64) {
+    if v.is_finite() {
+        let _ = write!(buf, "{v}");
+    } else {
+        buf.push_str("null");
+    }
+}
+
+fn round_to(v: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    let r = (v * f).round() / f;
+    // -0 would print as "-0"
+    if r == 0.0 { 0.0 } else { r }
+}
+
+fn push_value(buf: &mut String, v: &Value) {
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                push_num(buf, f);
+            } else {
+                let _ = write!(buf, "{n}");
+            }
+        }
+        other => buf.push_str(&other.to_string()),
+    }
+}
+
+fn num_value(v: Option<f64>) -> Value {
+    v.filter(|x| x.is_finite())
+        .and_then(serde_json::Number::from_f64)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+/// Renders a properties object from fields and values.
+fn render_properties(fields: &[Field], values: &[Value]) -> String {
+    let mut s = String::with_capacity(64 * fields.len());
+    s.push('{');
+    for (i, (f, v)) in fields.iter().zip(values).enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        push_json_str(&mut s, &f.name);
+        s.push(':');
+        push_value(&mut s, v);
+    }
+    s.push('}');
+    s
+}
+
+/// Field list of an area level.
+fn area_fields(result: &AggregateResult, level_key: &str) -> Vec<Field> {
+    let f = |name: String, title: String, ty| Field { name, title, ty };
+    let mut v = vec![
+        f("id".into(), "Gebiets-ID".into(), FieldType::String),
+        f("name".into(), "Name".into(), FieldType::String),
+        f(
+            "parent".into(),
+            "ID des übergeordneten Gebiets".into(),
+            FieldType::String,
+        ),
+        f("level".into(), "Ebene".into(), FieldType::String),
+        f(
+            "year".into(),
+            "Jahr (Stichtag 31.12.)".into(),
+            FieldType::Integer,
+        ),
+        f("area_km2".into(), "Fläche in km²".into(), FieldType::Number),
+    ];
+    for c in &result.count_columns {
+        v.push(f(c.clone(), format!("Anzahl {c}"), FieldType::Integer));
+        v.push(f(
+            format!("{c}_flag"),
+            format!(
+                "Veröffentlichungsstatus {c} (published, suppressed, secondary_suppressed, no_data)"
+            ),
+            FieldType::String,
+        ));
+    }
+    for (cat, title) in result
+        .facility_categories
+        .iter()
+        .zip(&result.facility_titles)
+    {
+        v.push(f(
+            format!("{cat}_count"),
+            format!("{title}: Anzahl"),
+            FieldType::Integer,
+        ));
+        v.push(f(
+            format!("{cat}_capacity"),
+            format!("{title}: Kapazität"),
+            FieldType::Number,
+        ));
+    }
+    for ind in &result.indicators {
+        v.push(f(
+            ind.id.clone(),
+            format!("{} ({})", ind.title, default_unit(ind)),
+            FieldType::Number,
+        ));
+    }
+    for idx in result.indices.iter().filter(|i| i.level == level_key) {
+        let t = &idx.title;
+        let id = &idx.id;
+        v.push(f(
+            format!("{id}_status_value"),
+            format!("{t}: Statusindex"),
+            FieldType::Number,
+        ));
+        v.push(f(
+            format!("{id}_status_class"),
+            format!("{t}: Statusklasse (1 hoch … 4 sehr niedrig)"),
+            FieldType::Integer,
+        ));
+        v.push(f(
+            format!("{id}_dynamics_value"),
+            format!("{t}: Dynamikindex"),
+            FieldType::Number,
+        ));
+        v.push(f(
+            format!("{id}_dynamics_class"),
+            format!("{t}: Dynamikklasse (1 positiv, 2 stabil, 3 negativ)"),
+            FieldType::Integer,
+        ));
+        v.push(f(
+            format!("{id}_group"),
+            format!("{t}: Gesamtindex"),
+            FieldType::String,
+        ));
+        v.push(f(
+            format!("{id}_attention"),
+            format!("{t}: Sozialraumgebiet (Gebiet mit besonderem Aufmerksamkeitsbedarf)"),
+            FieldType::Boolean,
+        ));
+    }
+    v
+}
+
+/// Values of one area in one year, aligned with [`area_fields`].
+fn area_values(
+    result: &AggregateResult,
+    level_key: &str,
+    area: &AreaResult,
+    ay: &AreaYear,
+) -> Vec<Value> {
+    let mut v: Vec<Value> = vec![
+        Value::String(area.id.clone()),
+        Value::String(area.name.clone()),
+        area.parent
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
+        Value::String(level_key.to_string()),
+        Value::from(ay.year),
+        num_value(Some(round_to(area.area_m2 / 1e6, 6))),
+    ];
+    for (i, _) in result.count_columns.iter().enumerate() {
+        match ay.counts.get(i) {
+            Some(c) => {
+                v.push(c.value.map(Value::from).unwrap_or(Value::Null));
+                v.push(Value::String(flag_name(c.flag).into()));
+            }
+            None => {
+                v.push(Value::Null);
+                v.push(Value::String(flag_name(CountFlag::NoData).into()));
+            }
+        }
+    }
+    for (i, _) in result.facility_categories.iter().enumerate() {
+        match area.facilities.get(i) {
+            Some(fs) => {
+                v.push(Value::from(fs.count));
+                v.push(num_value(Some(fs.capacity)));
+            }
+            None => {
+                v.push(Value::Null);
+                v.push(Value::Null);
+            }
+        }
+    }
+    for (i, _) in result.indicators.iter().enumerate() {
+        v.push(num_value(ay.indicators.get(i).and_then(|x| x.value)));
+    }
+    for (i, idx) in result.indices.iter().enumerate() {
+        if idx.level != level_key {
+            continue;
+        }
+        match ay.indices.get(i).and_then(|x| x.as_ref()) {
+            Some(iv) => {
+                v.push(num_value(iv.status_value));
+                v.push(iv.status_class.map(Value::from).unwrap_or(Value::Null));
+                v.push(num_value(iv.dynamics_value));
+                v.push(iv.dynamics_class.map(Value::from).unwrap_or(Value::Null));
+                v.push(iv.group.clone().map(Value::String).unwrap_or(Value::Null));
+                v.push(Value::Bool(iv.attention));
+            }
+            None => v.extend(std::iter::repeat_n(Value::Null, 6)),
+        }
+    }
+    v
+}
+
+/// Geometry text and test shape per [`OutputCrs::index`].
+type Rendered = ([String; 4], [Option<Geometry<f64>>; 4]);
+
+/// Reprojects and renders geometries of one feature for every CRS.
+struct GeomRenderer<'r, 'a> {
+    working: OutputCrs,
+    reproject: &'r mut Reproject<'a>,
+}
+
+impl GeomRenderer<'_, '_> {
+    fn coord(
+        &mut self,
+        crs: OutputCrs,
+        c: Coord<f64>,
+        ctx: (&str, &str),
+    ) -> Result<Coord<f64>, BuildError> {
+        if !c.x.is_finite() || !c.y.is_finite() {
+            return Err(BuildError::NonFinite {
+                collection: ctx.0.into(),
+                feature: ctx.1.into(),
+            });
+        }
+        if crs == self.working {
+            return Ok(c);
+        }
+        let epsg = crs.epsg();
+        let (x, y) = (self.reproject)(epsg, c.x, c.y).map_err(|message| BuildError::Reproject {
+            collection: ctx.0.into(),
+            feature: ctx.1.into(),
+            epsg,
+            x: c.x,
+            y: c.y,
+            message,
+        })?;
+        if !x.is_finite() || !y.is_finite() {
+            return Err(BuildError::Reproject {
+                collection: ctx.0.into(),
+                feature: ctx.1.into(),
+                epsg,
+                x: c.x,
+                y: c.y,
+                message: "result is not finite".into(),
+            });
+        }
+        Ok(Coord { x, y })
+    }
+
+    /// Returns geometry text and shape per CRS index.
+    fn render(
+        &mut self,
+        g: Option<&Geometry<f64>>,
+        ctx: (&str, &str),
+    ) -> Result<Rendered, BuildError> {
+        let mut texts: [String; 4] = Default::default();
+        let mut shapes: [Option<Geometry<f64>>; 4] = Default::default();
+        let Some(g) = g else {
+            for t in &mut texts {
+                *t = "null".into();
+            }
+            return Ok((texts, shapes));
+        };
+        // EPSG:4326 is CRS84 with swapped axes: reproject once for both.
+        for crs in [OutputCrs::Crs84, OutputCrs::Epsg25832, OutputCrs::Epsg25833] {
+            let shape = self.transform(g, crs, ctx)?;
+            texts[crs.index()] = render_geometry(&shape, crs.decimals(), false);
+            if crs == OutputCrs::Crs84 {
+                texts[OutputCrs::Epsg4326.index()] = render_geometry(&shape, 7, true);
+            }
+            shapes[crs.index()] = Some(shape);
+        }
+        Ok((texts, shapes))
+    }
+
+    fn transform(
+        &mut self,
+        g: &Geometry<f64>,
+        crs: OutputCrs,
+        ctx: (&str, &str),
+    ) -> Result<Geometry<f64>, BuildError> {
+        Ok(match g {
+            Geometry::Point(p) => Geometry::Point(Point(self.coord(crs, p.0, ctx)?)),
+            Geometry::MultiPolygon(mp) => {
+                let mut polys = Vec::with_capacity(mp.0.len());
+                for p in &mp.0 {
+                    let ext = self.ring(p.exterior(), crs, ctx)?;
+                    let mut ints = Vec::with_capacity(p.interiors().len());
+                    for r in p.interiors() {
+                        ints.push(self.ring(r, crs, ctx)?);
+                    }
+                    polys.push(Polygon::new(ext, ints));
+                }
+                Geometry::MultiPolygon(MultiPolygon(polys))
+            }
+            // The catalog only creates points and multipolygons.
+            other => other.clone(),
+        })
+    }
+
+    fn ring(
+        &mut self,
+        r: &LineString<f64>,
+        crs: OutputCrs,
+        ctx: (&str, &str),
+    ) -> Result<LineString<f64>, BuildError> {
+        let mut out = Vec::with_capacity(r.0.len());
+        for c in &r.0 {
+            out.push(self.coord(crs, *c, ctx)?);
+        }
+        Ok(LineString(out))
+    }
+}
+
+fn push_coord(buf: &mut String, c: Coord<f64>, decimals: i32, swap: bool) {
+    let (a, b) = if swap { (c.y, c.x) } else { (c.x, c.y) };
+    buf.push('[');
+    push_num(buf, round_to(a, decimals));
+    buf.push(',');
+    push_num(buf, round_to(b, decimals));
+    buf.push(']');
+}
+
+/// Renders a point or multipolygon as GeoJSON geometry text.
+pub fn render_geometry(g: &Geometry<f64>, decimals: i32, swap: bool) -> String {
+    let mut s = String::new();
+    match g {
+        Geometry::Point(p) => {
+            s.push_str("{\"type\":\"Point\",\"coordinates\":");
+            push_coord(&mut s, p.0, decimals, swap);
+            s.push('}');
+        }
+        Geometry::MultiPolygon(mp) => {
+            s.push_str("{\"type\":\"MultiPolygon\",\"coordinates\":[");
+            for (pi, p) in mp.0.iter().enumerate() {
+                if pi > 0 {
+                    s.push(',');
+                }
+                s.push('[');
+                for (ri, r) in std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .enumerate()
+                {
+                    if ri > 0 {
+                        s.push(',');
+                    }
+                    s.push('[');
+                    for (ci, c) in r.0.iter().enumerate() {
+                        if ci > 0 {
+                            s.push(',');
+                        }
+                        push_coord(&mut s, *c, decimals, swap);
+                    }
+                    s.push(']');
+                }
+                s.push(']');
+            }
+            s.push_str("]}");
+        }
+        _ => s.push_str("null"),
+    }
+    s
+}
+
+fn bbox_of(g: &Geometry<f64>) -> Option<Rect<f64>> {
+    use geo::BoundingRect;
+    g.bounding_rect()
+}
+
+impl Catalog {
+    /// Builds the catalog: reprojects every geometry once through `reproject`, renders every
+    /// feature, property set and download. `result` must be publishable (it is: disclosure
+    /// control runs in the engine); its operator-only assignment report is dropped here.
+    pub fn build(
+        settings: Settings,
+        result: &AggregateResult,
+        facilities: &[FacilityLayer],
+        reproject: &mut Reproject<'_>,
+    ) -> Result<Catalog, BuildError> {
+        let working = match result.working_epsg {
+            25832 => OutputCrs::Epsg25832,
+            25833 => OutputCrs::Epsg25833,
+            other => return Err(BuildError::WorkingCrs(other)),
+        };
+        let mut result = result.clone();
+        result.report = Default::default();
+        let mut renderer = GeomRenderer { working, reproject };
+        let mut collections: Vec<Collection> = Vec::new();
+        let mut seen = BTreeSet::new();
+
+        for (li, level) in result.levels.iter().enumerate() {
+            if !seen.insert(level.key.clone()) {
+                return Err(BuildError::DuplicateCollection(level.key.clone()));
+            }
+            let fields = area_fields(&result, &level.key);
+            let mut features = Vec::with_capacity(level.areas.len());
+            let mut by_id = HashMap::new();
+            for area in &level.areas {
+                if by_id.insert(area.id.clone(), features.len()).is_some() {
+                    return Err(BuildError::DuplicateFeature {
+                        collection: level.key.clone(),
+                        feature: area.id.clone(),
+                    });
+                }
+                let g = area.geometry.clone().map(Geometry::MultiPolygon);
+                let (geometry, shape) = renderer.render(g.as_ref(), (&level.key, &area.id))?;
+                let rows = area
+                    .years
+                    .iter()
+                    .map(|ay| {
+                        let values = area_values(&result, &level.key, area, ay);
+                        Row {
+                            year: Some(ay.year),
+                            json: render_properties(&fields, &values),
+                            values,
+                        }
+                    })
+                    .collect();
+                features.push(Feature {
+                    id: area.id.clone(),
+                    geometry,
+                    shape,
+                    rows,
+                });
+            }
+            let mut c = Collection {
+                id: level.key.clone(),
+                title: level.title.clone(),
+                description: format!(
+                    "{}: {} Gebiete mit Bevölkerungszahlen, Indikatoren und Indexklassen; \
+                     ein Feature je Gebiet mit den Werten des gewählten Jahres (datetime, \
+                     Standard: das jüngste Jahr)",
+                    level.title,
+                    level.areas.len()
+                ),
+                kind: CollectionKind::Areas,
+                fields,
+                years: result.years.clone(),
+                extent: extent_of(&features),
+                features,
+                by_id,
+                geometry_type: "MultiPolygon",
+                level: Some(li),
+                downloads: BTreeMap::new(),
+            };
+            render_downloads(&mut c);
+            collections.push(c);
+        }
+
+        // Levels without geometry (the synthetic whole city) cover the finest level's extent.
+        let finest = collections.first().and_then(|c| c.extent);
+        for c in &mut collections {
+            if c.extent.is_none() {
+                c.extent = finest;
+            }
+        }
+
+        for layer in facilities {
+            if !seen.insert(layer.category.clone()) {
+                return Err(BuildError::DuplicateCollection(layer.category.clone()));
+            }
+            let mut c = facility_collection(layer, &mut renderer)?;
+            render_downloads(&mut c);
+            collections.push(c);
+        }
+
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for c in &collections {
+            c.id.hash(&mut h);
+            for f in &c.features {
+                f.id.hash(&mut h);
+                f.geometry[0].hash(&mut h);
+                for r in &f.rows {
+                    r.json.hash(&mut h);
+                }
+            }
+        }
+        settings.title.hash(&mut h);
+        let version = h.finish();
+        Ok(Catalog {
+            settings,
+            storage_crs: working,
+            collections,
+            result,
+            version,
+        })
+    }
+
+    /// A collection by id.
+    pub fn collection(&self, id: &str) -> Option<&Collection> {
+        self.collections.iter().find(|c| c.id == id)
+    }
+
+    /// Adds (or replaces) a pre-rendered download, e.g. the GeoPackage the binary renders with
+    /// GDAL. Returns false if the collection does not exist.
+    pub fn set_download(
+        &mut self,
+        collection: &str,
+        format: DownloadFormat,
+        bytes: Vec<u8>,
+    ) -> bool {
+        match self.collections.iter_mut().find(|c| c.id == collection) {
+            Some(c) => {
+                c.downloads.insert(format, bytes::Bytes::from(bytes));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// An index definition by id.
+    pub fn index_config(&self, id: &str) -> Option<&IndexConfig> {
+        self.result.indices.iter().find(|i| i.id == id)
+    }
+}
+
+fn extent_of(features: &[Feature]) -> Option<[f64; 4]> {
+    let mut e: Option<[f64; 4]> = None;
+    for f in features {
+        if let Some(r) = f.shape[0].as_ref().and_then(bbox_of) {
+            let b = [r.min().x, r.min().y, r.max().x, r.max().y];
+            e = Some(match e {
+                None => b,
+                Some(a) => [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ],
+            });
+        }
+    }
+    e.map(|b| b.map(|v| round_to(v, 7)))
+}
+
+fn facility_collection(
+    layer: &FacilityLayer,
+    renderer: &mut GeomRenderer<'_, '_>,
+) -> Result<Collection, BuildError> {
+    // Feature ids: the source ids when they are all present and unique, else row numbers.
+    let unique: BTreeSet<&str> = layer.ids.iter().map(String::as_str).collect();
+    let use_src_ids =
+        layer.ids.len() == layer.len() && unique.len() == layer.len() && !unique.contains("");
+    let mut fields = vec![
+        Field {
+            name: "id".into(),
+            title: "ID".into(),
+            ty: FieldType::String,
+        },
+        Field {
+            name: "name".into(),
+            title: "Name".into(),
+            ty: FieldType::String,
+        },
+        Field {
+            name: "category".into(),
+            title: "Kategorie".into(),
+            ty: FieldType::String,
+        },
+        Field {
+            name: "capacity".into(),
+            title: "Kapazität (Plätze)".into(),
+            ty: FieldType::Number,
+        },
+    ];
+    let reserved: BTreeSet<&str> = ["id", "name", "category", "capacity"].into();
+    let mut attr_keys: BTreeSet<&str> = BTreeSet::new();
+    for a in &layer.attributes {
+        attr_keys.extend(a.keys().map(String::as_str));
+    }
+    // Source attributes colliding with the fixed fields keep their value under `<key>_src`.
+    let attr_names: Vec<(&str, String)> = attr_keys
+        .iter()
+        .map(|k| {
+            (
+                *k,
+                if reserved.contains(k) {
+                    format!("{k}_src")
+                } else {
+                    (*k).to_string()
+                },
+            )
+        })
+        .collect();
+    for (_, n) in &attr_names {
+        fields.push(Field {
+            name: n.clone(),
+            title: n.clone(),
+            ty: FieldType::String,
+        });
+    }
+    let mut features = Vec::with_capacity(layer.len());
+    let mut by_id = HashMap::new();
+    for i in 0..layer.len() {
+        let id = if use_src_ids {
+            layer.ids[i].clone()
+        } else {
+            (i + 1).to_string()
+        };
+        let g = Geometry::Point(Point::new(layer.x[i], layer.y[i]));
+        let (geometry, shape) = renderer.render(Some(&g), (&layer.category, &id))?;
+        let attrs = layer.attributes.get(i);
+        let mut values = vec![
+            Value::String(layer.ids.get(i).cloned().unwrap_or_default()),
+            Value::String(layer.names.get(i).cloned().unwrap_or_default()),
+            Value::String(layer.category.clone()),
+            num_value(layer.capacity.get(i).copied().flatten()),
+        ];
+        for (k, _) in &attr_names {
+            values.push(
+                attrs
+                    .and_then(|a| a.get(*k))
+                    .map(|s| Value::String(s.clone()))
+                    .unwrap_or(Value::Null),
+            );
+        }
+        by_id.insert(id.clone(), features.len());
+        features.push(Feature {
+            id,
+            geometry,
+            shape,
+            rows: vec![Row {
+                year: None,
+                json: render_properties(&fields, &values),
+                values,
+            }],
+        });
+    }
+    Ok(Collection {
+        id: layer.category.clone(),
+        title: layer.title.clone(),
+        description: format!(
+            "{}: {} Einrichtungen (öffentliche Daten)",
+            layer.title,
+            layer.len()
+        ),
+        kind: CollectionKind::Facilities,
+        fields,
+        years: Vec::new(),
+        extent: extent_of(&features),
+        features,
+        by_id,
+        geometry_type: "Point",
+        level: None,
+        downloads: BTreeMap::new(),
+    })
+}
+
+/// Renders GeoJSON (CRS84) and both CSV variants of a whole collection, every year.
+fn render_downloads(c: &mut Collection) {
+    let mut gj = String::from("{\"type\":\"FeatureCollection\",\"name\":");
+    push_json_str(&mut gj, &c.id);
+    gj.push_str(",\"features\":[");
+    let mut first = true;
+    for f in &c.features {
+        for r in &f.rows {
+            if !first {
+                gj.push(',');
+            }
+            first = false;
+            gj.push_str("{\"type\":\"Feature\",\"geometry\":");
+            gj.push_str(&f.geometry[0]);
+            gj.push_str(",\"properties\":");
+            gj.push_str(&r.json);
+            gj.push('}');
+        }
+    }
+    gj.push_str("]}\n");
+    c.downloads
+        .insert(DownloadFormat::GeoJson, bytes::Bytes::from(gj));
+    c.downloads.insert(
+        DownloadFormat::Csv,
+        bytes::Bytes::from(render_csv(c, false)),
+    );
+    c.downloads.insert(
+        DownloadFormat::CsvExcel,
+        bytes::Bytes::from(render_csv(c, true)),
+    );
+}
+
+fn csv_cell(out: &mut String, s: &str, sep: char) {
+    if s.contains(sep) || s.contains('"') || s.contains('\n') || s.contains('\r') {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// CSV of a collection. The Excel variant uses `;`, decimal comma, a UTF-8 BOM and `·` for
+/// suppressed counts (so a planner can tell "suppressed" from "no data").
+pub fn render_csv(c: &Collection, excel: bool) -> String {
+    let sep = if excel { ';' } else { ',' };
+    let mut out = String::new();
+    if excel {
+        out.push('\u{feff}');
+    }
+    for (i, f) in c.fields.iter().enumerate() {
+        if i > 0 {
+            out.push(sep);
+        }
+        csv_cell(&mut out, &f.name, sep);
+    }
+    out.push_str("\r\n");
+    for f in &c.features {
+        for r in &f.rows {
+            for (i, v) in r.values.iter().enumerate() {
+                if i > 0 {
+                    out.push(sep);
+                }
+                match v {
+                    Value::Null => {
+                        if excel {
+                            // The flag field follows the count field.
+                            let suppressed = matches!(
+                                r.values.get(i + 1).and_then(Value::as_str),
+                                Some("suppressed" | "secondary_suppressed")
+                            ) && c
+                                .fields
+                                .get(i + 1)
+                                .is_some_and(|n| n.name.ends_with("_flag"));
+                            if suppressed {
+                                out.push('·');
+                            }
+                        }
+                    }
+                    Value::String(s) => csv_cell(&mut out, s, sep),
+                    Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+                    Value::Number(_) => {
+                        let mut s = String::new();
+                        push_value(&mut s, v);
+                        if excel {
+                            s = s.replace('.', ",");
+                        }
+                        out.push_str(&s);
+                    }
+                    other => csv_cell(&mut out, &other.to_string(), sep),
+                }
+            }
+            out.push_str("\r\n");
+        }
+    }
+    out
+}

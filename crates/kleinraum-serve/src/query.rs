@@ -1,0 +1,382 @@
+//! Query parameters of `/items`, parsed and validated into a typed request
+//! (specific 400 messages, pygeoapi-style), and the selection it describes.
+
+use crate::catalog::{Collection, CollectionKind, FieldType};
+use crate::cql::{self, Expr};
+use crate::crs::OutputCrs;
+use crate::error::ApiError;
+use geo::{Intersects, Rect, coord};
+use serde_json::Value;
+
+/// Response format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON / GeoJSON.
+    Json,
+    /// HTML.
+    Html,
+}
+
+/// Chooses the format from `f` (wins) or the `Accept` header.
+pub fn negotiate(f: Option<&str>, accept: Option<&str>) -> Result<Format, ApiError> {
+    if let Some(f) = f {
+        return match f.to_ascii_lowercase().as_str() {
+            "json" | "geojson" | "application/json" | "application/geo+json" => Ok(Format::Json),
+            "html" | "text/html" => Ok(Format::Html),
+            other => Err(ApiError::BadRequest(format!(
+                "unsupported format f={other}; use f=json or f=html"
+            ))),
+        };
+    }
+    let accept = accept.unwrap_or("");
+    let html = accept.find("text/html");
+    let json = accept.find("json");
+    Ok(match (html, json) {
+        (Some(h), Some(j)) if h < j => Format::Html,
+        (Some(_), None) => Format::Html,
+        _ => Format::Json,
+    })
+}
+
+/// A validated `/items` request.
+#[derive(Debug)]
+pub struct ItemsQuery {
+    /// Page size after clamping to the maximum.
+    pub limit: usize,
+    /// Offset.
+    pub offset: usize,
+    /// Query rectangle in the CRS the shapes are stored in, with that CRS.
+    pub bbox: Option<(Rect<f64>, OutputCrs)>,
+    /// Inclusive year range from `datetime`.
+    pub years: Option<(i32, i32)>,
+    /// Output CRS.
+    pub crs: OutputCrs,
+    /// Property equality filters: (field position, value).
+    pub equals: Vec<(usize, Value)>,
+    /// CQL2 filter.
+    pub filter: Option<Expr>,
+    /// Response format.
+    pub format: Format,
+}
+
+/// Parameters `/items` understands besides property names. `filter-crs` and `skipGeometry`
+/// are not offered.
+const KNOWN: &[&str] = &[
+    "f",
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "datetime",
+    "crs",
+    "filter",
+    "filter-lang",
+];
+
+fn parse_int(name: &str, v: &str) -> Result<i64, ApiError> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("{name} value should be an integer, got '{v}'")))
+}
+
+/// Parses `datetime` into an inclusive year range: an instant (`2024`, `2024-05-01`,
+/// `2024-05-01T00:00:00Z`) or an interval with `/` (open ends `..` or empty).
+pub fn parse_datetime(v: &str) -> Result<(i32, i32), ApiError> {
+    let year_of = |s: &str| -> Result<Option<i32>, ApiError> {
+        let s = s.trim();
+        if s.is_empty() || s == ".." {
+            return Ok(None);
+        }
+        let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let rest = &s[digits.len()..];
+        let ok_rest = rest.is_empty()
+            || (rest.starts_with('-')
+                && rest.len() >= 3
+                && rest[1..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-:.+Z".contains(c)));
+        if digits.len() != 4 || !ok_rest {
+            return Err(ApiError::BadRequest(format!(
+                "datetime '{v}' is not a year, an RFC 3339 date or date-time, or an interval of those"
+            )));
+        }
+        Ok(digits.parse().ok())
+    };
+    let (a, b) = match v.split_once('/') {
+        Some((a, b)) => (year_of(a)?, year_of(b)?),
+        None => {
+            let y = year_of(v)?.ok_or_else(|| {
+                ApiError::BadRequest("datetime must not be empty or '..' alone".into())
+            })?;
+            (Some(y), Some(y))
+        }
+    };
+    let (a, b) = (a.unwrap_or(i32::MIN), b.unwrap_or(i32::MAX));
+    if a > b {
+        return Err(ApiError::BadRequest(format!(
+            "datetime interval '{v}' ends before it starts"
+        )));
+    }
+    Ok((a, b))
+}
+
+/// Parses and validates the query pairs of an `/items` request.
+pub fn parse_items(
+    c: &Collection,
+    pairs: &[(String, String)],
+    accept: Option<&str>,
+    default_limit: usize,
+    max_limit: usize,
+) -> Result<ItemsQuery, ApiError> {
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    // GDAL repeats user parameters (`OAPIF:http://host?crs=…`) next to the ones in our links;
+    // a repetition with the same value is harmless, a conflicting one is an error.
+    for (k, v) in pairs {
+        if pairs.iter().any(|(n, w)| n == k && w != v) {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter '{k}' is given twice with different values"
+            )));
+        }
+    }
+    let format = negotiate(get("f"), accept)?;
+    let limit = match get("limit") {
+        None => default_limit.min(max_limit),
+        Some(v) => {
+            let n = parse_int("limit", v)?;
+            if n < 1 {
+                return Err(ApiError::BadRequest(
+                    "limit value should be strictly positive".into(),
+                ));
+            }
+            // Core allows clamping: a client asking for more gets the maximum and a next link.
+            (n as u64).min(max_limit as u64) as usize
+        }
+    };
+    let offset = match get("offset") {
+        None => 0,
+        Some(v) => {
+            let n = parse_int("offset", v)?;
+            if n < 0 {
+                return Err(ApiError::BadRequest(
+                    "offset value should be positive or zero".into(),
+                ));
+            }
+            n as usize
+        }
+    };
+    let parse_crs = |name: &str, v: &str| {
+        OutputCrs::parse(v).ok_or_else(|| {
+            let list: Vec<&str> = OutputCrs::ALL.iter().map(|c| c.uri()).collect();
+            ApiError::BadRequest(format!(
+                "{name} '{v}' is not supported; supported: {}",
+                list.join(", ")
+            ))
+        })
+    };
+    let crs = match get("crs") {
+        Some(v) => parse_crs("crs", v)?,
+        None => OutputCrs::Crs84,
+    };
+    let bbox_crs = match get("bbox-crs") {
+        Some(v) => parse_crs("bbox-crs", v)?,
+        None => OutputCrs::Crs84,
+    };
+    let bbox = match get("bbox") {
+        None => None,
+        Some(v) => {
+            let nums: Result<Vec<f64>, _> = v.split(',').map(|s| s.trim().parse::<f64>()).collect();
+            let nums = nums.map_err(|_| {
+                ApiError::BadRequest(format!("bbox values must be numbers, got '{v}'"))
+            })?;
+            if nums.iter().any(|n| !n.is_finite()) {
+                return Err(ApiError::BadRequest(
+                    "bbox values must be finite numbers".into(),
+                ));
+            }
+            let (x0, y0, x1, y1) = match nums.len() {
+                4 => (nums[0], nums[1], nums[2], nums[3]),
+                6 => (nums[0], nums[1], nums[3], nums[4]),
+                n => {
+                    return Err(ApiError::BadRequest(format!(
+                        "bbox must have 4 or 6 numbers, got {n}"
+                    )));
+                }
+            };
+            if x0 > x1 || y0 > y1 {
+                return Err(ApiError::BadRequest(
+                    "bbox: the lower corner must not exceed the upper corner".into(),
+                ));
+            }
+            // EPSG:4326 bboxes come as lat,lon: test them against the CRS84 shapes.
+            let (rect, shape_crs) = if bbox_crs == OutputCrs::Epsg4326 {
+                (
+                    Rect::new(coord! {x: y0, y: x0}, coord! {x: y1, y: x1}),
+                    OutputCrs::Crs84,
+                )
+            } else {
+                (
+                    Rect::new(coord! {x: x0, y: y0}, coord! {x: x1, y: y1}),
+                    bbox_crs,
+                )
+            };
+            Some((rect, shape_crs))
+        }
+    };
+    let years = match get("datetime") {
+        Some(v) => Some(parse_datetime(v)?),
+        None => None,
+    };
+    let filter = match get("filter") {
+        None => None,
+        Some(text) => {
+            match get("filter-lang") {
+                None | Some("cql2-text") | Some("cql-text") => {}
+                Some(other) => {
+                    return Err(ApiError::BadRequest(format!(
+                        "filter-lang '{other}' is not supported; use cql2-text"
+                    )));
+                }
+            }
+            let resolve = |n: &str| c.field(n).map(|i| (i, c.fields[i].ty == FieldType::String));
+            Some(cql::parse(text, &resolve).map_err(ApiError::BadRequest)?)
+        }
+    };
+    let mut equals = Vec::new();
+    for (k, v) in pairs {
+        if KNOWN.contains(&k.as_str()) {
+            continue;
+        }
+        let Some(i) = c.field(k) else {
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter '{k}' (neither a standard parameter nor a property of collection '{}')",
+                c.id
+            )));
+        };
+        let val = match c.fields[i].ty {
+            FieldType::String => Value::String(v.clone()),
+            FieldType::Boolean => match v.as_str() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => {
+                    return Err(ApiError::BadRequest(format!(
+                        "property '{k}' is true or false, got '{v}'"
+                    )));
+                }
+            },
+            FieldType::Integer | FieldType::Number => {
+                let n: f64 = v.trim().parse().map_err(|_| {
+                    ApiError::BadRequest(format!("property '{k}' is a number, got '{v}'"))
+                })?;
+                serde_json::Number::from_f64(n)
+                    .map(Value::Number)
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!("property '{k}' is a number, got '{v}'"))
+                    })?
+            }
+        };
+        equals.push((i, val));
+    }
+    Ok(ItemsQuery {
+        limit,
+        offset,
+        bbox,
+        years,
+        crs,
+        equals,
+        filter,
+        format,
+    })
+}
+
+fn value_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// Selects the matching features: (feature position, row position), in collection order.
+///
+/// Area collections show one row per area: the latest year within `datetime` whose values
+/// pass the filters. Without `datetime`, only the latest year is considered — unless a filter
+/// mentions `year`, then every year is (so `year = 2020` selects the 2020 values).
+pub fn select(c: &Collection, q: &ItemsQuery) -> Vec<(usize, usize)> {
+    let year_field = c.field("year");
+    let mentions_year = year_field.is_some_and(|yf| {
+        q.equals.iter().any(|(i, _)| *i == yf)
+            || q.filter.as_ref().is_some_and(|f| f.references(yf))
+    });
+    let candidate_years: Vec<usize> = match c.kind {
+        CollectionKind::Facilities => vec![0],
+        CollectionKind::Areas => {
+            let mut v: Vec<usize> = (0..c.years.len())
+                .filter(|&i| match q.years {
+                    Some((a, b)) => c.years[i] >= a && c.years[i] <= b,
+                    None => true,
+                })
+                .collect();
+            if q.years.is_none() && !mentions_year {
+                v = v.last().copied().into_iter().collect();
+            }
+            v.reverse();
+            v
+        }
+    };
+    let mut out = Vec::new();
+    for (fi, f) in c.features.iter().enumerate() {
+        if let Some((rect, crs)) = &q.bbox {
+            match &f.shape[crs.index()] {
+                Some(s) if s.intersects(rect) => {}
+                _ => continue,
+            }
+        }
+        for &ri in &candidate_years {
+            let Some(row) = f.rows.get(ri) else { continue };
+            let eq_ok = q
+                .equals
+                .iter()
+                .all(|(i, v)| row.values.get(*i).is_some_and(|x| value_eq(x, v)));
+            if eq_ok && q.filter.as_ref().is_none_or(|e| e.eval(&row.values)) {
+                out.push((fi, ri));
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_forms() {
+        assert_eq!(parse_datetime("2024").unwrap(), (2024, 2024));
+        assert_eq!(
+            parse_datetime("2024-12-31T00:00:00Z").unwrap(),
+            (2024, 2024)
+        );
+        assert_eq!(parse_datetime("2021/2023").unwrap(), (2021, 2023));
+        assert_eq!(parse_datetime("../2022").unwrap(), (i32::MIN, 2022));
+        assert_eq!(parse_datetime("2022/..").unwrap(), (2022, i32::MAX));
+        assert!(parse_datetime("abc").is_err());
+        assert!(parse_datetime("2024/2020").is_err());
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        assert_eq!(
+            negotiate(None, Some("text/html,application/xhtml+xml")).unwrap(),
+            Format::Html
+        );
+        assert_eq!(
+            negotiate(None, Some("application/geo+json, application/json")).unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            negotiate(Some("html"), Some("application/json")).unwrap(),
+            Format::Html
+        );
+        assert!(negotiate(Some("xml"), None).is_err());
+    }
+}

@@ -1,0 +1,320 @@
+//! End-to-end tests of `kleinraum check`: the built binary on the real Berlin data (found
+//! through `KLEINRAUM_SHARED_DATA`, default `../shared/data` beside the repository) and on tiny
+//! broken fixtures written to a temporary directory.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared data folder: `$KLEINRAUM_SHARED_DATA`, else `../shared/data` beside the repo.
+fn shared_data() -> PathBuf {
+    let p = match std::env::var("KLEINRAUM_SHARED_DATA") {
+        Ok(v) if !v.is_empty() => PathBuf::from(v),
+        _ => repo().join("../shared/data"),
+    };
+    p.canonicalize()
+        .unwrap_or_else(|e| panic!("shared data folder {} not found: {e}", p.display()))
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn check(config: &Path, extra: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kleinraum"))
+        .current_dir(repo())
+        .env("KLEINRAUM_SHARED_DATA", shared_data())
+        .arg("check")
+        .arg(config)
+        .args(extra)
+        .output()
+        .expect("kleinraum runs");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn check_json(config: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(extra);
+    let r = check(config, &args);
+    let v: Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("--json output is JSON ({e}); stderr: {}", r.stderr));
+    assert_eq!(
+        v["exit_code"].as_i64(),
+        Some(r.code as i64),
+        "exit code in report"
+    );
+    (r.code, v)
+}
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/check").join(name)
+}
+
+fn level<'a>(report: &'a Value, key: &str) -> &'a Value {
+    report["levels"]
+        .as_array()
+        .expect("levels")
+        .iter()
+        .find(|l| l["key"] == key)
+        .unwrap_or_else(|| panic!("level {key} in report"))
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64()
+        .unwrap_or_else(|| panic!("number expected, got {v}"))
+}
+
+/// Prints a level's overlap/gap figures (visible with `--nocapture`).
+fn print_coverage(label: &str, report: &Value) {
+    for l in report["levels"].as_array().expect("levels") {
+        let c = &l["coverage"];
+        if c.is_null() {
+            continue;
+        }
+        eprintln!(
+            "{label} {}: overlaps {} ({:.3} m²) + {} below tolerance ({:.3} m²); gaps {} ({:.3} m²) + {} below ({:.3} m²)",
+            l["key"],
+            c["overlaps"]["count"],
+            f(&c["overlaps"]["total_area_m2"]),
+            c["overlaps"]["below_tolerance_count"],
+            f(&c["overlaps"]["below_tolerance_area_m2"]),
+            c["gaps"]["count"],
+            f(&c["gaps"]["total_area_m2"]),
+            c["gaps"]["below_tolerance_count"],
+            f(&c["gaps"]["below_tolerance_area_m2"]),
+        );
+    }
+}
+
+fn in_berlin(loc: &Value) {
+    let (lon, lat) = (f(&loc["lon"]), f(&loc["lat"]));
+    assert!(
+        (13.0..13.8).contains(&lon) && (52.3..52.7).contains(&lat),
+        "{loc}"
+    );
+    assert!((360_000.0..420_000.0).contains(&f(&loc["x"])), "{loc}");
+}
+
+#[test]
+fn berlin_lor_2021_with_addresses_is_clean() {
+    let (code, r) = check_json(&repo().join("data/berlin.toml"), &[]);
+    print_coverage("LOR 2021", &r);
+    assert_eq!(code, 0, "{:?}", r["blocking"]);
+    assert_eq!(r["counts"]["points"], 401_032);
+    assert_eq!(r["counts"]["levels"][0]["areas"], 542);
+    for l in r["levels"].as_array().expect("levels") {
+        assert_eq!(
+            l["invalid_geometries"].as_array().map(Vec::len),
+            Some(0),
+            "{}",
+            l["key"]
+        );
+        assert_eq!(l["coverage"]["overlaps"]["count"], 0, "{}", l["key"]);
+    }
+    // The PLR partition is exact: shared edges, no slivers at all.
+    let plr = &level(&r, "planungsraeume")["coverage"];
+    assert_eq!(plr["overlaps"]["below_tolerance_count"], 0);
+    assert_eq!(plr["gaps"]["count"], 0);
+    assert_eq!(plr["gaps"]["below_tolerance_count"], 0);
+    // bezirke.geojson (WGS 84) has one hole of ~574 m² inside Pankow that no Bezirk covers.
+    let bez = &level(&r, "bezirke")["coverage"]["gaps"];
+    assert_eq!(bez["count"], 1);
+    assert!((f(&bez["total_area_m2"]) - 574.0).abs() < 2.0, "{bez}");
+    in_berlin(&bez["listed"][0]["location"]);
+    let pts = &r["points"];
+    assert_eq!(pts["outside"], 0);
+    assert!(
+        f(&pts["on_border"]) >= 1.0,
+        "synthetic points near borders are counted: {pts}"
+    );
+    for fac in r["facilities"].as_array().expect("facilities") {
+        assert_eq!(fac["outside"], 0, "{}", fac["layer"]);
+    }
+    assert_eq!(r["unreadable"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn lor_until_2020_overlap_and_gap_are_found_and_listed() {
+    let cfg = fixture("lor_until_2020.toml");
+    // Default tolerance: the slivers are counted but not listed.
+    let (code, r) = check_json(&cfg, &[]);
+    print_coverage("LOR bis 2020", &r);
+    assert_eq!(code, 0, "{:?}", r["blocking"]);
+    assert_eq!(r["counts"]["levels"][0]["areas"], 448);
+    let plr = &level(&r, "planungsraeume")["coverage"];
+    assert!(f(&plr["overlaps"]["below_tolerance_count"]) >= 1.0, "{plr}");
+    assert!(f(&plr["gaps"]["below_tolerance_count"]) >= 1.0, "{plr}");
+    // The old polygons were drawn differently: some 2021-based points fall outside them.
+    assert!(f(&r["points"]["outside"]) > 0.0);
+    assert!(r["points"]["outside_listed"][0]["key"].is_string());
+
+    // Tolerance 0.01 m²: each overlap is listed as a pair with area and location.
+    let (_, r) = check_json(&cfg, &["--min-area-m2", "0.01"]);
+    let ov = &level(&r, "planungsraeume")["coverage"]["overlaps"];
+    assert!(f(&ov["count"]) >= 1.0, "{ov}");
+    let first = &ov["listed"][0];
+    let pair = [
+        first["a"].as_str().unwrap_or(""),
+        first["b"].as_str().unwrap_or(""),
+    ];
+    assert_eq!(pair, ["04020208", "04061757"], "{first}");
+    let a = f(&first["area_m2"]);
+    assert!(a > 0.05 && a < 0.2, "overlap area {a} m² (GEOS: 0.0994 m²)");
+    in_berlin(&first["location"]);
+    let gaps = &level(&r, "planungsraeume")["coverage"]["gaps"];
+    assert!(f(&gaps["count"]) >= 1.0, "{gaps}");
+    in_berlin(&gaps["listed"][0]["location"]);
+    assert_eq!(
+        gaps["listed"][0]["neighbours"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn ortsteile_marzahn_self_intersection_blocks() {
+    let (code, r) = check_json(&fixture("ortsteile.toml"), &[]);
+    print_coverage("Ortsteile", &r);
+    assert_eq!(code, 1);
+    let ot = level(&r, "ortsteile");
+    assert_eq!(ot["areas"], 96);
+    let bad = ot["invalid_geometries"].as_array().expect("list");
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(bad[0]["id"], "1001");
+    assert_eq!(bad[0]["name"], "Marzahn");
+    assert_eq!(bad[0]["feature"], 71);
+    let p = &bad[0]["problems"][0];
+    assert_eq!(p["kind"], "self_intersection");
+    // GEOS (shapely explain_validity) puts it at 13.54188071 52.5661006.
+    assert!((f(&p["location"]["lon"]) - 13.541881).abs() < 1e-5, "{p}");
+    assert!((f(&p["location"]["lat"]) - 52.566101).abs() < 1e-5, "{p}");
+    assert!(f(&r["points"]["outside"]) >= 1.0);
+}
+
+#[test]
+fn plz_duplicate_postcode_blocks_and_points_outside_are_listed() {
+    let (code, r) = check_json(&fixture("plz.toml"), &[]);
+    print_coverage("PLZ", &r);
+    assert_eq!(code, 1);
+    let plz = level(&r, "plz");
+    let dup = plz["duplicate_ids"].as_array().expect("list");
+    assert_eq!(dup.len(), 1);
+    assert_eq!(dup[0]["id"], "14193");
+    assert_eq!(dup[0]["features"], serde_json::json!([176, 186]));
+    let ov = &plz["coverage"]["overlaps"];
+    assert!(f(&ov["count"]) >= 20.0, "{ov}");
+    assert!(f(&ov["listed"][0]["area_m2"]) > 50.0);
+    in_berlin(&ov["listed"][0]["location"]);
+    assert!(f(&plz["coverage"]["gaps"]["count"]) >= 50.0);
+    let pts = &r["points"];
+    let outside = f(&pts["outside"]);
+    assert!(outside >= 1.0, "{pts}");
+    assert_eq!(
+        pts["outside_listed"].as_array().map(Vec::len),
+        Some((outside as usize).min(10))
+    );
+    in_berlin(&pts["outside_listed"][0]["location"]);
+}
+
+const SQUARE: &str =
+    r#"[[[390000,5820000],[390100,5820000],[390100,5820100],[390000,5820100],[390000,5820000]]]"#;
+const BOW_TIE: &str =
+    r#"[[[390100,5820000],[390200,5820100],[390200,5820000],[390100,5820100],[390100,5820000]]]"#;
+
+fn write_bow_tie_project(dir: &Path) -> PathBuf {
+    let geojson = format!(
+        r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"urn:ogc:def:crs:EPSG::25833"}}}},
+"features":[
+{{"type":"Feature","properties":{{"id":"A1","name":"Quadrat"}},"geometry":{{"type":"Polygon","coordinates":{SQUARE}}}}},
+{{"type":"Feature","properties":{{"id":"B2","name":"Fliege"}},"geometry":{{"type":"Polygon","coordinates":{BOW_TIE}}}}}
+]}}"#
+    );
+    std::fs::write(dir.join("areas.geojson"), geojson).expect("write geojson");
+    let toml = r#"
+title = "Fliege"
+working_crs = 25833
+[[level]]
+key = "gebiete"
+title = "Gebiete"
+source = "areas.geojson"
+id_field = "id"
+name_field = "name"
+"#;
+    let cfg = dir.join("fliege.toml");
+    std::fs::write(&cfg, toml).expect("write config");
+    cfg
+}
+
+#[test]
+fn bow_tie_polygon_exits_1_naming_feature_and_location() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_bow_tie_project(dir.path());
+
+    let r = check(&cfg, &[]);
+    assert_eq!(r.code, 1, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("id B2 \"Fliege\" (feature 2)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("exterior ring crosses itself at x 390,150.00 y 5,820,050.00"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("[blocking] gebiete: 1 invalid geometry"),
+        "{}",
+        r.stdout
+    );
+
+    let (code, v) = check_json(&cfg, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["verdict"], "blocking");
+    let bad = &level(&v, "gebiete")["invalid_geometries"];
+    assert_eq!(bad.as_array().map(Vec::len), Some(1));
+    assert_eq!(bad[0]["id"], "B2");
+    assert_eq!(bad[0]["feature"], 2);
+    let loc = &bad[0]["problems"][0]["location"];
+    assert_eq!((f(&loc["x"]), f(&loc["y"])), (390_150.0, 5_820_050.0));
+    in_berlin(loc);
+    // The loader's own geometry diagnostic is not listed a second time as an unreadable row.
+    assert_eq!(
+        v["unreadable"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        v["unreadable"]
+    );
+}
+
+#[test]
+fn missing_source_file_is_fatal_with_exit_code_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("fehlt.toml");
+    std::fs::write(
+        &cfg,
+        "title = \"Fehlt\"\nworking_crs = 25833\n[[level]]\nkey = \"a\"\ntitle = \"A\"\nsource = \"gibt_es_nicht.geojson\"\nid_field = \"id\"\n",
+    )
+    .expect("write config");
+    let r = check(&cfg, &[]);
+    assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("gibt_es_nicht.geojson"), "{}", r.stderr);
+    let (code, v) = check_json(&cfg, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(v["verdict"], "fatal");
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("gibt_es_nicht.geojson"))
+    );
+}

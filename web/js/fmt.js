@@ -1,0 +1,19 @@
+// German number formatting for the UI and exports.
+
+const cache = new Map();
+function nf(decimals) {
+  if (!cache.has(decimals)) cache.set(decimals, new Intl.NumberFormat('de-DE', { maximumFractionDigits: decimals, minimumFractionDigits: 0 }));
+  return cache.get(decimals);
+}
+
+/** `v` with at most `decimals` decimals, German separators; "–" for null. */
+export function num(v, decimals = 2) {
+  if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '–';
+  if (typeof v !== 'number') return String(v);
+  return nf(decimals).format(v);
+}
+
+/** HTML-escapes text. */
+export function esc(s) {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}

@@ -1,0 +1,278 @@
+// The Steckbrief (profile) panel of one area: residents and age structure, every indicator
+// with the city value and the rank, the index with the per-indicator contributions that
+// explain the class, a time series chart and the facilities inside.
+
+import * as api from './api.js';
+import { state, ctx, variable, selectArea, highlight } from './main.js';
+import { STATUS_CLASSES, DYNAMICS_CLASSES } from './classify.js';
+import { num, esc } from './fmt.js';
+
+const $ = (id) => document.getElementById(id);
+let returnFocus = null;
+let shown = null;
+let chart = null;
+
+const AGE_GROUPS = [
+  ['age_below_6', 'unter 6'],
+  ['age_6_15', '6 bis unter 15'],
+  ['age_15_18', '15 bis unter 18'],
+  ['age_18_27', '18 bis unter 27'],
+  ['age_27_45', '27 bis unter 45'],
+  ['age_45_55', '45 bis unter 55'],
+  ['age_55_65', '55 bis unter 65'],
+  ['age_above_65', '65 und älter'],
+];
+
+const FLAG_TEXT = {
+  suppressed: '· (geheim gehalten: weniger als {t})',
+  secondary_suppressed: '· (geheim gehalten, damit kein kleiner Wert erschlossen werden kann)',
+  no_data: '– (keine Daten für dieses Jahr)',
+};
+
+/** Id of the area whose profile is shown (null when closed). */
+export function profileArea() {
+  return $('profile').hidden ? null : shown;
+}
+
+/** Closes the panel; `restoreFocus` returns the keyboard focus to where it was. */
+export function closeProfile(restoreFocus) {
+  const p = $('profile');
+  if (p.hidden) return;
+  p.hidden = true;
+  shown = null;
+  highlight(null);
+  state.area = null;
+  if (chart) {
+    chart.destroy();
+    chart = null;
+  }
+  history.replaceState(null, '', location.hash.replace(/([#&])a=[^&]*&?/, '$1').replace(/&$/, ''));
+  if (restoreFocus && returnFocus && document.contains(returnFocus)) returnFocus.focus();
+  else if (restoreFocus) document.getElementById('map').focus();
+}
+
+function count(p, col) {
+  const v = p[col];
+  const flag = p[`${col}_flag`];
+  if (v !== null && v !== undefined) return num(v, 0);
+  const t = FLAG_TEXT[flag] || '–';
+  return t.replace('{t}', String(ctx.cat.disclosure_threshold ?? 3));
+}
+
+function rankOf(id, col) {
+  const vals = ctx.features
+    .map((f) => [f.properties.id, f.properties[col]])
+    .filter(([, v]) => typeof v === 'number' && Number.isFinite(v))
+    .sort((a, b) => b[1] - a[1]);
+  const i = vals.findIndex(([fid]) => fid === id);
+  return i < 0 ? null : { rank: i + 1, of: vals.length };
+}
+
+function ageSection(p, ts) {
+  // the selected year's age counts; if that year has none, the nearest year that has them
+  let yi = ts.years.indexOf(state.year);
+  const has = (i) => AGE_GROUPS.some(([c]) => ts.counts[c] && ts.counts[c][i] !== null && ts.counts[c][i] !== undefined);
+  let note = '';
+  if (yi < 0 || !has(yi)) {
+    const cand = ts.years.map((y, i) => i).filter(has).sort((a, b) => Math.abs(ts.years[a] - state.year) - Math.abs(ts.years[b] - state.year));
+    if (!cand.length) return `<p class="meta">Keine Altersgliederung verfügbar.</p>`;
+    yi = cand[0];
+    note = `<p class="meta">Für ${state.year} liegt keine Altersgliederung vor; gezeigt: ${ts.years[yi]}.</p>`;
+  }
+  const total = ts.counts.residents ? ts.counts.residents[yi] : null;
+  let h = note + `<table aria-label="Altersgliederung ${ts.years[yi]}"><thead><tr><th>Alter</th><th class="num">Anzahl</th><th class="num">Anteil</th><th></th></tr></thead><tbody>`;
+  for (const [col, label] of AGE_GROUPS) {
+    const v = ts.counts[col] ? ts.counts[col][yi] : null;
+    const flag = ts.count_flags[col] ? ts.count_flags[col][yi] : 'no_data';
+    const share = v !== null && total ? (100 * v) / total : null;
+    const shown = v !== null ? num(v, 0) : (FLAG_TEXT[flag] || '–').replace('{t}', String(ctx.cat.disclosure_threshold ?? 3));
+    h += `<tr><td>${label}</td><td class="num">${esc(shown)}</td><td class="num">${share === null ? '' : num(share, 1) + ' %'}</td><td><span class="agebar" style="width:${share === null ? 0 : Math.min(100, share * 2.5)}px"></span></td></tr>`;
+  }
+  return h + '</tbody></table>';
+}
+
+function indicatorSection(p, city) {
+  const cur = variable();
+  let h = `<table aria-label="Indikatoren ${state.year}"><thead><tr><th>Indikator</th><th class="num">Wert</th><th class="num">Stadt</th><th class="num" title="Rang unter den Gebieten dieser Ebene, höchster Wert = 1">Rang</th></tr></thead><tbody>`;
+  for (const ind of ctx.cat.indicators) {
+    const v = p[ind.id];
+    const r = v === null || v === undefined ? null : rankOf(p.id, ind.id);
+    const cv = city ? city[ind.id] : null;
+    const sel = cur && cur.id === ind.id ? ' class="sel"' : '';
+    h += `<tr${sel} data-indicator="${esc(ind.id)}"><td><button type="button" class="linklike" data-show="${esc(ind.id)}" title="Auf der Karte zeigen">${esc(ind.title)}</button>${ind.unit ? ' <span class="meta">' + esc(ind.unit) + '</span>' : ''}</td>`;
+    h += `<td class="num" data-value>${num(v, ind.decimals ?? 2)}</td><td class="num">${num(cv, ind.decimals ?? 2)}</td><td class="num">${r ? `${r.rank}/${r.of}` : '–'}</td></tr>`;
+  }
+  return h + '</tbody></table><p class="meta">Stadt = Wert der Gesamtstadt im selben Jahr; Rang: höchster Wert = 1.</p>';
+}
+
+function classLabel(list, v) {
+  return list.find((c) => c.value === v)?.label ?? '–';
+}
+
+async function indexSection(id) {
+  const idxs = ctx.cat.indices.filter((i) => i.level === state.level);
+  let h = '';
+  for (const idx of idxs) {
+    const rank = await api.indexRanking(state.level, idx.id);
+    const a = rank.areas.find((x) => x.id === id);
+    if (!a) continue;
+    h += `<h4>${esc(idx.title)} ${rank.year}</h4>`;
+    if (a.status_value === null) {
+      const why = a.reason === 'excluded' ? 'vom Index ausgeschlossen' : a.reason === 'below_min_population' ? `weniger als ${idx.min_population} Einwohner:innen` : 'nicht berechnet';
+      h += `<p class="meta">Kein Indexwert: ${esc(why)}.</p>`;
+      continue;
+    }
+    h += `<p>Statusindex <b>${num(a.status_value, 2)}</b> → Klasse ${a.status_class} (${classLabel(STATUS_CLASSES, a.status_class)}); Dynamikindex <b>${num(a.dynamics_value, 2)}</b> → ${a.dynamics_class} (${classLabel(DYNAMICS_CLASSES, a.dynamics_class)}); Gesamtindex <b>${esc(a.group)}</b>; Rang ${a.rank} von ${rank.areas.filter((x) => x.rank).length}.`;
+    h += a.attention ? ' <span class="badge srg">Sozialraumgebiet</span>' : '';
+    h += '</p>';
+    const contrib = (list, title) => {
+      if (!list || !list.length) return '';
+      let t = `<table aria-label="${esc(title)}"><thead><tr><th>${esc(title)}</th><th class="num">z-Wert</th><th></th></tr></thead><tbody>`;
+      for (const c of list) {
+        const ind = ctx.cat.indicators.find((i) => i.id === c.indicator);
+        const w = Math.min(60, Math.abs(c.z) * 15);
+        t += `<tr><td>${esc(ind ? ind.title : c.indicator)}</td><td class="num">${num(c.z, 2)}</td><td><span class="bar${c.z < 0 ? ' neg' : ''}" style="width:${w}px"></span></td></tr>`;
+      }
+      return t + '</tbody></table>';
+    };
+    h += contrib(a.status_contributions, 'Beitrag zum Statusindex');
+    h += contrib(a.dynamics_contributions, 'Beitrag zur Dynamik');
+    h += `<p class="meta">z-Werte: Abweichung vom Mittel der Gebiete in Standardabweichungen (positiv = ungünstiger). Klassengrenzen des Statusindex: ${idx.status_thresholds.map((x) => num(x, 1)).join(' / ')}; der Statusindex ist die standardisierte Summe der z-Werte.</p>`;
+  }
+  return h ? `<h3>Index</h3>${h}` : '';
+}
+
+function pointInFeature(pt, geom) {
+  const [x, y] = pt;
+  const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.type === 'MultiPolygon' ? geom.coordinates : [];
+  let inside = false;
+  for (const poly of polys)
+    for (const ring of poly)
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        const [xi, yi] = ring[i];
+        const [xj, yj] = ring[j];
+        if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+      }
+  return inside;
+}
+
+async function facilitySection(f) {
+  const p = f.properties;
+  let h = '<h3>Einrichtungen im Gebiet</h3><table><thead><tr><th>Art</th><th class="num">Anzahl</th><th class="num">Kapazität</th></tr></thead><tbody>';
+  for (const c of ctx.facilityCats) {
+    h += `<tr><td>${esc(c.title)}</td><td class="num">${num(p[`${c.id}_count`], 0)}</td><td class="num">${p[`${c.id}_capacity`] ? num(p[`${c.id}_capacity`], 0) : '–'}</td></tr>`;
+  }
+  h += '</tbody></table>';
+  // the list: facilities whose point lies in the polygon (same result as the server's count
+  // except for points exactly on a border)
+  const lists = await Promise.all(
+    ctx.facilityCats.map(async (c) => {
+      if (!p[`${c.id}_count`]) return '';
+      if (!ctx.facilityData.has(c.id)) ctx.facilityData.set(c.id, api.allItems(c.id));
+      const feats = (await ctx.facilityData.get(c.id)).filter((x) => x.geometry && pointInFeature(x.geometry.coordinates, f.geometry));
+      if (!feats.length) return '';
+      feats.sort((a, b) => String(a.properties.name).localeCompare(String(b.properties.name), 'de'));
+      return `<details><summary>${esc(c.title)} (${feats.length})</summary><ul>${feats
+        .map((x) => `<li>${esc(x.properties.name || x.properties.id)}${x.properties.capacity !== null && x.properties.capacity !== undefined ? ` – ${num(x.properties.capacity, 0)} Plätze` : ''}</li>`)
+        .join('')}</ul></details>`;
+    }),
+  );
+  return h + lists.join('');
+}
+
+async function drawChart(id) {
+  const v = variable();
+  const el = $('profile-chart');
+  if (!el) return;
+  const col = v.id;
+  const ts = await api.timeseries(state.level, id);
+  const series = (t) => {
+    if (!t) return null;
+    if (t.indicators[col]) return t.indicators[col];
+    for (const [ix, parts] of Object.entries(t.indices || {})) {
+      const part = col.startsWith(ix + '_') ? col.slice(ix.length + 1) : null;
+      if (part && parts[part] && part !== 'group') return parts[part];
+    }
+    return null;
+  };
+  const mine = series(ts);
+  let city = null;
+  if (ctx.levels.some((l) => l.id === 'gesamt')) {
+    try {
+      const cityId = ctx.city.get(state.year)?.id || 'gesamt';
+      city = series(await api.timeseries('gesamt', cityId));
+    } catch {
+      city = null; // no city series for this variable
+    }
+  }
+  const n = mine ? mine.filter((x) => x !== null).length : 0;
+  if (!mine || n === 0) {
+    el.innerHTML = `<p class="meta">Keine Zeitreihe für „${esc(v.title)}“.</p>`;
+    return;
+  }
+  if (chart) chart.destroy();
+  el.innerHTML = '';
+  const width = Math.max(240, el.clientWidth || 340);
+  const data = [ts.years, mine.map((x) => (x === null ? null : x))];
+  const seriesOpts = [{ label: 'Jahr' }, { label: 'Gebiet', stroke: '#7b2a74', width: 2, points: { show: true, size: 6 }, spanGaps: false }];
+  if (city) {
+    data.push(city.map((x) => (x === null ? null : x)));
+    seriesOpts.push({ label: 'Gesamtstadt', stroke: '#4393c3', width: 2, dash: [6, 4], points: { show: true, size: 5 } });
+  }
+  chart = new window.uPlot(
+    {
+      width,
+      height: 170,
+      title: `${v.title}${v.unit ? ' (' + v.unit + ')' : ''}`,
+      scales: { x: { time: false } },
+      axes: [{ values: (u, vals) => vals.map((x) => (Number.isInteger(x) ? String(x) : '')) }, { size: 50, values: (u, vals) => vals.map((x) => num(x, 1)) }],
+      series: seriesOpts,
+      legend: { show: true },
+    },
+    data,
+    el,
+  );
+  if (n === 1) el.insertAdjacentHTML('beforeend', '<p class="meta">Nur ein Jahr mit Werten.</p>');
+}
+
+/** Opens (or refreshes) the profile of area `id` for the current year and variable. */
+export async function openProfile(id) {
+  const f = ctx.byId.get(id);
+  if (!f) return;
+  const panel = $('profile');
+  const wasHidden = panel.hidden;
+  if (wasHidden && document.activeElement && document.activeElement !== document.body) returnFocus = document.activeElement;
+  shown = id;
+  const p = f.properties;
+  const level = ctx.levels.find((l) => l.id === state.level);
+  const city = ctx.city.get(state.year);
+  const srg = ctx.srgIds.has(id);
+  const body = $('profile-body');
+  body.innerHTML =
+    `<h2 id="profile-title">${esc(p.name)}</h2><p class="meta">${esc(level ? level.title : state.level)} · ID ${esc(p.id)}${p.parent ? ' · übergeordnet ' + esc(p.parent) : ''} · Fläche ${num(p.area_km2, 2)} km² · Jahr ${state.year}</p>` +
+    (srg ? `<p><span class="badge srg">Sozialraumgebiet</span> (${esc(ctx.srgInfo.title)} ${ctx.srgInfo.year})</p>` : '') +
+    `<h3>Einwohner:innen</h3><p><b data-residents>${esc(count(p, 'residents'))}</b> am 31.12.${state.year}${city && city.residents ? ` (Gesamtstadt ${num(city.residents, 0)})` : ''}</p>` +
+    '<div id="profile-age"><p class="meta">Lade …</p></div>' +
+    `<h3>Indikatoren ${state.year}</h3>` +
+    indicatorSection(p, city) +
+    '<h3>Zeitreihe</h3><div id="profile-chart" class="chart"></div>' +
+    '<div id="profile-index"></div><div id="profile-fac"></div>';
+  panel.hidden = false;
+  if (wasHidden) panel.focus();
+  body.querySelectorAll('button[data-show]').forEach((b) =>
+    b.addEventListener('click', () => {
+      const sel = document.getElementById('indicator');
+      sel.value = b.dataset.show;
+      sel.dispatchEvent(new Event('change'));
+    }),
+  );
+  const ts = await api.timeseries(state.level, id);
+  if (shown !== id) return;
+  $('profile-age').innerHTML = ageSection(p, ts);
+  const [idxHtml, facHtml] = await Promise.all([indexSection(id), facilitySection(f), drawChart(id)]);
+  if (shown !== id) return;
+  $('profile-index').innerHTML = idxHtml;
+  $('profile-fac').innerHTML = facHtml;
+}
+
+export { selectArea };
