@@ -10,16 +10,46 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Runs the subcommand.
-pub fn run(config: &Path, out: &Path, excel: bool) -> Result<()> {
+pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> {
     let t0 = Instant::now();
     let cfg = ProjectConfig::load(config)
         .with_context(|| format!("reading the config {}", config.display()))?;
     let dataset = load_project_strict(&cfg).context("loading the data")?;
     let t_load = t0.elapsed();
-    let result = aggregate::run(&dataset, &cfg.analysis())
+    let mut stages = Vec::new();
+    let result = aggregate::run_timed(&dataset, &cfg.analysis(), &mut stages)
         .with_context(|| format!("computing {}", config.display()))?;
     let t_run = t0.elapsed() - t_load;
+    let t_write = Instant::now();
     kleinraum_load::write::write_by_extension(&result, out, excel)?;
+    if timings {
+        let n = dataset.points.len() as f64;
+        eprintln!(
+            "  stage load (files, reprojection, point order) {:8.1} ms",
+            t_load.as_secs_f64() * 1e3
+        );
+        for (stage, d) in &stages {
+            eprintln!("  stage {stage:40} {:8.1} ms", d.as_secs_f64() * 1e3);
+        }
+        eprintln!(
+            "  stage write {:42} {:8.1} ms",
+            out.display(),
+            t_write.elapsed().as_secs_f64() * 1e3
+        );
+        let join: f64 = stages
+            .iter()
+            .filter(|(s, _)| {
+                s.starts_with("index build") || s.starts_with("spatial") || s.starts_with("sums")
+            })
+            .map(|(_, d)| d.as_secs_f64())
+            .sum();
+        eprintln!(
+            "timing: join + aggregate {:.1} ms for {} points ({:.1} M points/s)",
+            join * 1e3,
+            dataset.points.len(),
+            n / join / 1e6
+        );
+    }
     eprint!("{}", summary(&result));
     eprintln!(
         "wrote {} (load {:.1} s, aggregate {:.2} s, total {:.1} s)",

@@ -98,13 +98,15 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
             config.display()
         );
     }
-    let catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
+    let mut catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
         .with_context(|| format!("preparing the API for {}", config.display()))?;
+    let gpkg = add_gpkg_downloads(&mut catalog, &result);
     tracing::info!(
         collections = catalog.collections.len(),
         seconds = started.elapsed().as_secs_f64(),
         web_dir = ?catalog.settings.web_dir,
-        "catalog ready (GeoPackage downloads: not available, no writer yet)"
+        gpkg_downloads = gpkg,
+        "catalog ready"
     );
     let bind = bind.unwrap_or_else(|| cfg.server.bind.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -119,4 +121,51 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
             .await
             .context("serving")
     })
+}
+
+/// Renders each area level as a GeoPackage once (GDAL lives in the binary, not in the server
+/// crate) and hands the bytes to the catalog. Returns how many levels got one.
+#[cfg(feature = "gdal")]
+fn add_gpkg_downloads(
+    catalog: &mut Catalog,
+    result: &kleinraum_aggregate::AggregateResult,
+) -> usize {
+    let Ok(dir) = tempfile_dir() else {
+        tracing::warn!("no temporary directory: GeoPackage downloads unavailable");
+        return 0;
+    };
+    let mut n = 0;
+    for level in &result.levels {
+        let mut one = result.clone();
+        one.levels.retain(|l| l.key == level.key);
+        let path = dir.join(format!("{}.gpkg", level.key));
+        let rendered = kleinraum_load::write::write_gpkg(&one, &path)
+            .map_err(|e| e.to_string())
+            .and_then(|()| std::fs::read(&path).map_err(|e| e.to_string()));
+        match rendered {
+            Ok(bytes) => {
+                if catalog.set_download(&level.key, kleinraum_serve::DownloadFormat::Gpkg, bytes) {
+                    n += 1;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(level = %level.key, error = %e, "GeoPackage download unavailable")
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    let _ = std::fs::remove_dir(&dir);
+    n
+}
+
+#[cfg(not(feature = "gdal"))]
+fn add_gpkg_downloads(_: &mut Catalog, _: &kleinraum_aggregate::AggregateResult) -> usize {
+    0
+}
+
+#[cfg(feature = "gdal")]
+fn tempfile_dir() -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("kleinraum-gpkg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }

@@ -41,6 +41,9 @@ enum Command {
         /// CSV for Excel: `;`, decimal comma, UTF-8 BOM, `·` for suppressed values.
         #[arg(long)]
         excel: bool,
+        /// Print the wall time of every stage (load, index build, assignment, sums, …).
+        #[arg(long)]
+        timings: bool,
     },
     /// Serve the OGC API Features and the web map.
     Serve {
@@ -69,7 +72,12 @@ fn main() -> Result<()> {
             let code = cmd_check::run(&config, json, min_area_m2)?;
             std::process::exit(code);
         }
-        Some(Command::Aggregate { config, out, excel }) => cmd_aggregate::run(&config, &out, excel),
+        Some(Command::Aggregate {
+            config,
+            out,
+            excel,
+            timings,
+        }) => cmd_aggregate::run(&config, &out, excel, timings),
         Some(Command::Serve { config, bind }) => cmd_serve::run(config, bind),
         Some(Command::GenerateDemo { out }) => demo::generate(&out),
         None => cmd_serve::run(None, None),

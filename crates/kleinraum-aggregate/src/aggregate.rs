@@ -191,6 +191,35 @@ fn level_err(level: &str, message: String) -> EngineError {
 
 /// Runs the whole engine on a dataset.
 pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResult, EngineError> {
+    run_timed(dataset, analysis, &mut Vec::new())
+}
+
+/// Wall time per stage of a run, for `kleinraum aggregate --timings` and the benchmark.
+pub type StageTimes = Vec<(&'static str, std::time::Duration)>;
+
+struct Stopwatch<'a> {
+    last: std::time::Instant,
+    stages: &'a mut StageTimes,
+}
+
+impl Stopwatch<'_> {
+    fn lap(&mut self, stage: &'static str) {
+        let now = std::time::Instant::now();
+        self.stages.push((stage, now - self.last));
+        self.last = now;
+    }
+}
+
+/// As [`run`], recording the wall time of each stage into `stages`.
+pub fn run_timed(
+    dataset: &Dataset,
+    analysis: &AnalysisConfig,
+    stages: &mut StageTimes,
+) -> Result<AggregateResult, EngineError> {
+    let mut sw = Stopwatch {
+        last: std::time::Instant::now(),
+        stages,
+    };
     let pts = &dataset.points;
     let Some(finest) = dataset.levels.first() else {
         return Err(level_err("(none)", "the dataset has no levels".into()));
@@ -261,6 +290,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
         }
     }
 
+    sw.lap("checks on the inputs");
     // --- levels and hierarchy -------------------------------------------------------------
     let n_cat = dataset.facilities.len();
     let mut levels: Vec<LevelData> = Vec::with_capacity(dataset.levels.len() + 1);
@@ -369,6 +399,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
         tables: Vec::new(),
     });
 
+    sw.lap("levels and hierarchy");
     // --- spatial assignment to the finest level ---------------------------------------------
     // Sorted by id so that a point in an overlap goes to the lowest id.
     let mut order: Vec<usize> = (0..finest.areas.len()).collect();
@@ -384,6 +415,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
         })?);
     }
     let grid = GridIndex::build(&polys);
+    sw.lap("index build");
     let to_area = |k: u32| -> u32 {
         if k == OUTSIDE {
             OUTSIDE
@@ -418,6 +450,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
     }
     report.assigned = report.points - report.outside;
 
+    sw.lap("spatial assignment to the finest level");
     // --- sums on the finest level ------------------------------------------------------------
     let cols: Vec<&[u32]> = pts.columns.iter().map(|c| c.values.as_slice()).collect();
     let n0 = finest.areas.len();
@@ -449,6 +482,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
         }
     }
 
+    sw.lap("sums on the finest level");
     // --- roll-up ------------------------------------------------------------------------------
     for li in 0..levels.len() - 1 {
         let (lo, hi) = levels.split_at_mut(li + 1);
@@ -479,6 +513,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
         }
     }
 
+    sw.lap("roll-up");
     // --- tables --------------------------------------------------------------------------------
     for (t, table) in dataset.tables.iter().enumerate() {
         let li = dataset
@@ -513,6 +548,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
         levels[li].tables.push(JoinedTable { table: t, rows });
     }
 
+    sw.lap("tables");
     // --- disclosure control --------------------------------------------------------------------
     let col_index = |name: &str| -> Result<usize, EngineError> {
         count_columns
@@ -554,6 +590,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
         l.flags = f;
     }
 
+    sw.lap("disclosure control");
     // --- indicators ------------------------------------------------------------------------------
     let categories: Vec<String> = dataset
         .facilities
@@ -572,6 +609,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
         .collect();
     let ni = formulas.len();
 
+    sw.lap("indicators");
     // --- indices ---------------------------------------------------------------------------------
     // index_values[index][level] = Some(per year: Option<per area values>)
     let mut index_values: Vec<(usize, Vec<Option<Vec<IndexValue>>>)> = Vec::new();
@@ -666,6 +704,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
         index_values.push((li, per_year));
     }
 
+    sw.lap("indices");
     // --- assemble ----------------------------------------------------------------------------------
     let mut out_levels = Vec::with_capacity(levels.len());
     for (li, l) in levels.into_iter().enumerate() {
@@ -706,6 +745,7 @@ pub fn run(dataset: &Dataset, analysis: &AnalysisConfig) -> Result<AggregateResu
             areas,
         });
     }
+    sw.lap("assemble");
     Ok(AggregateResult {
         working_epsg: dataset.working_epsg,
         years,

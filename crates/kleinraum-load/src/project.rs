@@ -35,10 +35,14 @@ pub fn load_project(
         levels.push(level);
     }
     check_hierarchy(cfg, &levels, diags);
-    let points = match &cfg.points {
+    let mut points = match &cfg.points {
         Some(p) => load_points(p, w, diags)?,
         None => PointLayer::default(),
     };
+    // The dataset keeps its points in Morton order: they outlive many boundary definitions,
+    // and each spatial join over neighbouring points runs several times faster (locality).
+    let order = kleinraum_aggregate::spatial::morton_order(&points.x, &points.y);
+    points.reorder(&order);
     let mut facilities = Vec::with_capacity(cfg.facilities.len());
     for f in &cfg.facilities {
         facilities.push(load_facilities(f, w, diags)?);
@@ -431,17 +435,12 @@ pub fn load_points(
         }
     }
     pb.finish_and_clear();
-    let mut layer = PointLayer {
+    Ok(PointLayer {
         x,
         y,
         keys,
         columns,
-    };
-    // Stored in Morton order: points outlive many boundary definitions, and every spatial
-    // join over neighbouring points runs several times faster (cache locality).
-    let order = kleinraum_aggregate::spatial::morton_order(&layer.x, &layer.y);
-    layer.reorder(&order);
-    Ok(layer)
+    })
 }
 
 fn read_points_csv(

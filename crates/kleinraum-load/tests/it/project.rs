@@ -39,9 +39,19 @@ fn berlin_loads_end_to_end() {
     assert_eq!(sum(&ds, "residents", 2024), 3_897_145);
     assert_eq!(sum(&ds, "residents", 2020), 3_769_962);
     assert!(p.columns.iter().all(|c| c.values.len() == p.len()));
-    // Address 1 (Ackerstraße 1): x/y as in the file (already EPSG:25833).
-    assert_eq!(p.keys[0], "1");
-    assert_eq!((p.x[0], p.y[0]), (391893.4, 5820878.5));
+    // Address 1 (Ackerstraße 1): x/y as in the file (already EPSG:25833). The dataset stores
+    // points in Morton order, so look it up by key.
+    let a1 = p.keys.iter().position(|k| k == "1").unwrap();
+    assert_eq!((p.x[a1], p.y[a1]), (391893.4, 5820878.5));
+    // Morton order: consecutive points are mostly close together.
+    let near = (1..p.len())
+        .filter(|&i| (p.x[i] - p.x[i - 1]).abs() + (p.y[i] - p.y[i - 1]).abs() < 500.0)
+        .count();
+    assert!(
+        near * 10 > p.len() * 9,
+        "only {near} of {} steps < 500 m",
+        p.len()
+    );
 
     let fac = |cat: &str| ds.facilities.iter().find(|f| f.category == cat).unwrap();
     let kitas = fac("kitas");
