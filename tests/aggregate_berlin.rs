@@ -420,14 +420,7 @@ fn the_binary_writes_the_contract_csv() {
     }
     expected.extend(r.indicators.iter().map(|i| i.id.clone()));
     for ix in ["mss", "mss_amtlich"] {
-        for s in [
-            "status_value",
-            "status_class",
-            "dynamics_value",
-            "dynamics_class",
-            "group",
-            "attention",
-        ] {
+        for s in kleinraum_aggregate::result::INDEX_FIELDS {
             expected.push(format!("{ix}_{s}"));
         }
     }

@@ -98,6 +98,17 @@ pub struct Contribution {
     pub z: f64,
 }
 
+/// Output field suffixes of an index, in order: `<index id>_<suffix>` in every table, layer
+/// and API response.
+pub const INDEX_FIELDS: [&str; 6] = [
+    "status_value",
+    "status_class",
+    "dynamics_value",
+    "dynamics_class",
+    "group",
+    "attention",
+];
+
 /// One area's composite index for one year.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexValue {

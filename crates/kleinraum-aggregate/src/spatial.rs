@@ -656,7 +656,10 @@ pub fn morton_order(xs: &[f64], ys: &[f64]) -> Vec<u32> {
 }
 
 /// Distance from `p` to the segment `a`–`b`.
-pub(crate) fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
+///
+/// # Units
+/// Those of the coordinates (metres in the working CRS).
+pub fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
     let d = b - a;
     let len2 = d.x * d.x + d.y * d.y;
     let t = if len2 == 0.0 {

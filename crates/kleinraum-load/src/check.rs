@@ -1458,9 +1458,10 @@ fn gap_neighbours(
                     .chain(p.interiors())
                     .any(|ring| {
                         ring.lines().any(|l| {
-                            samples
-                                .iter()
-                                .any(|&c| segment_distance(c, l.start, l.end) <= NEAR)
+                            samples.iter().any(|&c| {
+                                kleinraum_aggregate::spatial::segment_distance(c, l.start, l.end)
+                                    <= NEAR
+                            })
                         })
                     })
             })
@@ -1468,17 +1469,6 @@ fn gap_neighbours(
         .collect();
     out.sort_unstable();
     out
-}
-
-fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
-    let d = b - a;
-    let len2 = d.x * d.x + d.y * d.y;
-    let t = if len2 == 0.0 {
-        0.0
-    } else {
-        (((p.x - a.x) * d.x + (p.y - a.y) * d.y) / len2).clamp(0.0, 1.0)
-    };
-    ((p.x - a.x - t * d.x).powi(2) + (p.y - a.y - t * d.y).powi(2)).sqrt()
 }
 
 /// Points outside every area and points on a border.

@@ -79,14 +79,7 @@ pub fn columns(r: &AggregateResult) -> Vec<String> {
     }
     c.extend(r.indicators.iter().map(|i| i.id.clone()));
     for ix in &r.indices {
-        for s in [
-            "status_value",
-            "status_class",
-            "dynamics_value",
-            "dynamics_class",
-            "group",
-            "attention",
-        ] {
+        for s in kleinraum_aggregate::result::INDEX_FIELDS {
             c.push(format!("{}_{s}", ix.id));
         }
     }

@@ -802,14 +802,7 @@ pub async fn timeseries(
     let mut indices = serde_json::Map::new();
     for idx in r.indices.iter().filter(|i| i.level == c.id) {
         let mut m = serde_json::Map::new();
-        for part in [
-            "status_value",
-            "status_class",
-            "dynamics_value",
-            "dynamics_class",
-            "group",
-            "attention",
-        ] {
+        for part in kleinraum_aggregate::result::INDEX_FIELDS {
             m.insert(
                 part.into(),
                 Value::Array(series(c, fi, &format!("{}_{part}", idx.id))),
