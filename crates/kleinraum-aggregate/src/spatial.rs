@@ -130,7 +130,7 @@ impl GridIndex {
     /// Builds the index over the polygons (working CRS, metres). The slice order is the
     /// priority where polygons overlap.
     pub fn build(polys: &[MultiPolygon<f64>]) -> Self {
-        Self::build_with_density(polys, 2.0)
+        Self::build_with_density(polys, 4.0)
     }
 
     /// As [`GridIndex::build`], with the number of grid cells per polygon edge (more cells:
