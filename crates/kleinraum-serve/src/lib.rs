@@ -20,6 +20,7 @@ pub mod cql;
 pub mod crs;
 pub mod error;
 pub mod openapi;
+pub mod precompressed;
 pub mod query;
 
 pub use catalog::{BuildError, Catalog, DownloadFormat, Settings};
@@ -76,6 +77,12 @@ pub fn app(state: Arc<Catalog>) -> Router {
             error::problem(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "internal error")
         }))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.settings.timeout))
+        // Whole levels and downloads compressed once, then served from memory (inside the
+        // general compression layer, which leaves encoded responses alone).
+        .layer(middleware::from_fn_with_state(
+            Arc::new(precompressed::GzipCache::new(256 * 1024 * 1024)),
+            precompressed::precompress,
+        ))
         // Fastest level: a 5.7 MB level compresses in tens of ms instead of ~0.4 s at default.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .layer(

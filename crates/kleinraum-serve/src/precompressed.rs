@@ -1,0 +1,233 @@
+//! A cache of gzip-compressed response bodies.
+//!
+//! The served data never change while the process runs, so the same request always yields the
+//! same body. Compressing a whole Berlin level (5.7 MB) costs ~50 ms per request; here it is
+//! done once per distinct request and then served from memory. Responses that are not `200`,
+//! already encoded, or small pass through untouched; the general compression layer outside
+//! still handles those.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Bodies smaller than this are left to the streaming compression layer.
+const MIN_BYTES: usize = 16 * 1024;
+/// Largest body rendered into the cache (the biggest download is well below this).
+const MAX_BODY: usize = 512 * 1024 * 1024;
+
+/// The cache, bounded in total size: once full, further responses are compressed per request.
+#[derive(Debug)]
+pub struct GzipCache {
+    entries: Mutex<HashMap<String, (HeaderMap, Bytes)>>,
+    used: Mutex<usize>,
+    capacity: usize,
+}
+
+impl GzipCache {
+    /// An empty cache holding at most `capacity` compressed bytes.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            used: Mutex::new(0),
+            capacity,
+        }
+    }
+}
+
+/// Whether the client accepts gzip (`gzip` listed without `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let q_zero = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+        })
+}
+
+fn gzipped(headers: &HeaderMap, body: &Bytes) -> Response {
+    let mut res = Response::new(Body::from(body.clone()));
+    *res.headers_mut() = headers.clone();
+    res
+}
+
+/// Middleware: serve a cached gzip body, or render, compress and remember it.
+pub async fn precompress(
+    State(cache): State<Arc<GzipCache>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.method() != Method::GET || !accepts_gzip(req.headers()) {
+        return next.run(req).await;
+    }
+    // The body depends on the URI and on content negotiation (Accept).
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let key = format!("{}\n{accept}", req.uri());
+    if let Some((headers, body)) = cache.entries.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        // A hit bypasses the ETag layer inside, so answer conditional requests here.
+        if let (Some(tag), Some(inm)) = (
+            headers.get(header::ETAG),
+            req.headers().get(header::IF_NONE_MATCH),
+        ) && inm.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == "*" || t.trim().as_bytes() == tag.as_bytes())
+        }) {
+            let mut res = Response::new(Body::empty());
+            *res.status_mut() = StatusCode::NOT_MODIFIED;
+            res.headers_mut().insert(header::ETAG, tag.clone());
+            return res;
+        }
+        return gzipped(&headers, &body);
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::OK || res.headers().contains_key(header::CONTENT_ENCODING) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if bytes.len() < MIN_BYTES {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    let compressed = {
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::with_capacity(bytes.len() / 3),
+            flate2::Compression::fast(),
+        );
+        match enc.write_all(&bytes).and_then(|()| enc.finish()) {
+            Ok(v) => Bytes::from(v),
+            Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+        }
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    parts
+        .headers
+        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let (Ok(mut used), Ok(mut map)) = (cache.used.lock(), cache.entries.lock())
+        && *used + compressed.len() <= cache.capacity
+    {
+        *used += compressed.len();
+        map.insert(key, (parts.headers.clone(), compressed.clone()));
+    }
+    Response::from_parts(parts, Body::from(compressed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::routing::get;
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower::ServiceExt;
+
+    static RENDERED: AtomicUsize = AtomicUsize::new(0);
+
+    async fn big() -> Response {
+        RENDERED.fetch_add(1, Ordering::SeqCst);
+        let body: String = (0..20_000).map(|i| format!("{i},")).collect();
+        let mut res = Response::new(Body::from(body));
+        res.headers_mut()
+            .insert(header::ETAG, HeaderValue::from_static("W/\"v1\""));
+        res
+    }
+
+    async fn send(app: &Router, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, Bytes) {
+        let mut req = Request::builder().uri("/big");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = res.into_parts();
+        (
+            parts.status,
+            parts.headers,
+            axum::body::to_bytes(body, usize::MAX).await.unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn large_bodies_are_compressed_once_and_served_from_the_cache() {
+        let cache = Arc::new(GzipCache::new(1 << 20));
+        let app = Router::new()
+            .route("/big", get(big))
+            .layer(axum::middleware::from_fn_with_state(cache, precompress));
+        let (s, h, plain) = send(&app, &[]).await;
+        assert_eq!((s, h.get(header::CONTENT_ENCODING)), (StatusCode::OK, None));
+        let before = RENDERED.load(Ordering::SeqCst);
+        let mut bodies = Vec::new();
+        for _ in 0..3 {
+            let (s, h, gz) = send(&app, &[("accept-encoding", "gzip, br")]).await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(h[header::CONTENT_ENCODING], "gzip");
+            assert_eq!(h[header::ETAG], "W/\"v1\"");
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(gz.as_ref())
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(
+                out,
+                plain.as_ref(),
+                "gzip body decodes to the identity body"
+            );
+            assert!(gz.len() < plain.len() / 2);
+            bodies.push(gz);
+        }
+        assert_eq!(
+            RENDERED.load(Ordering::SeqCst) - before,
+            1,
+            "rendered once, then cached"
+        );
+        assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+        let (s, _, body) = send(
+            &app,
+            &[("accept-encoding", "gzip"), ("if-none-match", "W/\"v1\"")],
+        )
+        .await;
+        assert_eq!((s, body.len()), (StatusCode::NOT_MODIFIED, 0));
+        let (s, h, _) = send(&app, &[("accept-encoding", "gzip;q=0")]).await;
+        assert_eq!((s, h.get(header::CONTENT_ENCODING)), (StatusCode::OK, None));
+    }
+
+    fn h(v: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+        m
+    }
+
+    #[test]
+    fn accept_encoding_is_parsed_with_weights() {
+        assert!(accepts_gzip(&h("gzip, deflate, br")));
+        assert!(accepts_gzip(&h("br;q=1.0, gzip;q=0.8")));
+        assert!(accepts_gzip(&h("*")));
+        assert!(!accepts_gzip(&h("gzip;q=0")));
+        assert!(!accepts_gzip(&h("br")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+}
