@@ -68,8 +68,20 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     let result = kleinraum_aggregate::aggregate::run(&dataset, &cfg.analysis())
         .with_context(|| format!("aggregating {}", config.display()))?;
     let facilities = dataset.facilities.clone();
-    // The address points are not needed beyond this point.
-    drop(dataset);
+    // The address points move into the Gebietsstände workspace (recomputation of drafts);
+    // they never leave it.
+    let tokens = crate::cmd_redefine::tokens(&cfg)?;
+    let workspace = crate::cmd_redefine::open_workspace(&cfg, dataset)?;
+    tracing::info!(
+        store = %crate::cmd_redefine::store_path(&cfg).display(),
+        tokens = tokens.len(),
+        versions = workspace.list().len(),
+        "Gebietsstände ready"
+    );
+    let redefine = Arc::new(kleinraum_serve::redefine::RedefineState {
+        ws: workspace,
+        tokens,
+    });
 
     let working = result.working_epsg;
     let targets = [4326u32, 25832, 25833];
@@ -117,7 +129,7 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .with_context(|| format!("cannot bind {bind}"))?;
-        kleinraum_serve::serve(listener, Arc::new(catalog))
+        kleinraum_serve::serve_with(listener, Arc::new(catalog), Some(redefine))
             .await
             .context("serving")
     })

@@ -3,6 +3,7 @@
 
 mod cmd_aggregate;
 mod cmd_check;
+mod cmd_redefine;
 mod cmd_serve;
 mod demo;
 
@@ -53,11 +54,75 @@ enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
+    /// Gebietsstände: list, import a boundary file, compare two versions.
+    Redefine {
+        #[command(subcommand)]
+        action: RedefineCmd,
+    },
     /// Regenerate the demo municipality in data/demo (deterministic).
     GenerateDemo {
         /// Output directory.
         #[arg(long, default_value = "data/demo")]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RedefineCmd {
+    /// List the Gebietsstände in the store (imports the configured ones on first use).
+    List {
+        /// The config file.
+        config: PathBuf,
+    },
+    /// Import a boundary file as a new Gebietsstand (published, or a draft with --draft).
+    Import {
+        /// The config file.
+        config: PathBuf,
+        /// Boundary file: GeoJSON, Shapefile, GeoPackage, any OGR source.
+        #[arg(long)]
+        file: String,
+        /// Key of the new version (a–z, 0–9, '_', '-').
+        #[arg(long)]
+        key: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Valid from (YYYY-MM-DD).
+        #[arg(long)]
+        valid_from: Option<String>,
+        /// Field with the area id.
+        #[arg(long)]
+        id_field: String,
+        /// Field with the area name.
+        #[arg(long)]
+        name_field: Option<String>,
+        /// EPSG code when the file declares none.
+        #[arg(long)]
+        crs: Option<u32>,
+        /// Store as a draft.
+        #[arg(long)]
+        draft: bool,
+        /// Features sharing an id form one area.
+        #[arg(long)]
+        merge_duplicates: bool,
+        /// Keys of the versions this one derives from (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        lineage: Vec<String>,
+    },
+    /// Compare two Gebietsstände: crosswalk, values old vs new, cause of class changes.
+    Compare {
+        /// The config file.
+        config: PathBuf,
+        /// Older version key.
+        from: String,
+        /// Newer version key.
+        to: String,
+        /// Year (default: the latest index year).
+        #[arg(long)]
+        year: Option<i32>,
+        /// Write the report as CSV (semicolon, decimal comma).
+        #[arg(long)]
+        csv: Option<PathBuf>,
     },
 }
 
@@ -80,6 +145,57 @@ fn main() -> Result<()> {
         }) => cmd_aggregate::run(&config, &out, excel, timings),
         Some(Command::Serve { config, bind }) => cmd_serve::run(config, bind),
         Some(Command::GenerateDemo { out }) => demo::generate(&out),
+        Some(Command::Redefine { action }) => {
+            init_log();
+            match action {
+                RedefineCmd::List { config } => cmd_redefine::list(&config),
+                RedefineCmd::Import {
+                    config,
+                    file,
+                    key,
+                    name,
+                    valid_from,
+                    id_field,
+                    name_field,
+                    crs,
+                    draft,
+                    merge_duplicates,
+                    lineage,
+                } => cmd_redefine::import(
+                    &config,
+                    cmd_redefine::ImportArgs {
+                        file,
+                        key,
+                        name,
+                        valid_from,
+                        id_field,
+                        name_field,
+                        crs,
+                        draft,
+                        merge_duplicates,
+                        lineage,
+                    },
+                ),
+                RedefineCmd::Compare {
+                    config,
+                    from,
+                    to,
+                    year,
+                    csv,
+                } => cmd_redefine::compare(&config, &from, &to, year, csv.as_deref()),
+            }
+        }
         None => cmd_serve::run(None, None),
     }
+}
+
+/// Log to stderr (level from RUST_LOG, default warn for CLI commands).
+fn init_log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -10,13 +10,13 @@ use crate::config::AnalysisConfig;
 use crate::disclosure::{self, CellLayout, ColumnRelation, LevelCells};
 use crate::index::{IndexIndicator, compute_index};
 use crate::indicators::{self, Eval, Names, Operand};
-use crate::model::Dataset;
+use crate::model::{Area, Dataset};
 use crate::result::{
     AggregateResult, AreaResult, AreaYear, AssignmentReport, Count, CountFlag, FacilityStats,
     IndexValue, IndicatorValue, LevelResult, NullReason, ReportedPoint,
 };
-use crate::spatial::{GridIndex, OUTSIDE};
-use geo::Area as _;
+use crate::spatial::{GridIndex, OUTSIDE, contains_rule};
+use geo::{Area as _, BoundingRect as _, MultiPolygon};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -210,20 +210,29 @@ impl Stopwatch<'_> {
     }
 }
 
-/// As [`run`], recording the wall time of each stage into `stages`.
-pub fn run_timed(
-    dataset: &Dataset,
+/// Everything a run derives from the dataset before the finest-level sums: years, columns,
+/// the cell layout, and the levels with zeroed counts.
+struct Prepared<'d> {
+    count_columns: Vec<String>,
+    years: Vec<i32>,
+    layout: CellLayout,
+    /// Point column j → (year index, count column index).
+    col_pos: Vec<(usize, usize)>,
+    levels: Vec<LevelData>,
+    id_maps: Vec<HashMap<&'d str, usize>>,
+    n_cat: usize,
+}
+
+/// Stages "checks on the inputs" and "levels and hierarchy".
+fn prepare<'d>(
+    dataset: &'d Dataset,
     analysis: &AnalysisConfig,
-    stages: &mut StageTimes,
-) -> Result<AggregateResult, EngineError> {
-    let mut sw = Stopwatch {
-        last: std::time::Instant::now(),
-        stages,
-    };
+    sw: &mut Stopwatch<'_>,
+) -> Result<Prepared<'d>, EngineError> {
     let pts = &dataset.points;
-    let Some(finest) = dataset.levels.first() else {
+    if dataset.levels.is_empty() {
         return Err(level_err("(none)", "the dataset has no levels".into()));
-    };
+    }
     // --- checks on the inputs -----------------------------------------------------------
     if pts.y.len() != pts.x.len() {
         return Err(EngineError::Points {
@@ -400,20 +409,32 @@ pub fn run_timed(
     });
 
     sw.lap("levels and hierarchy");
+    Ok(Prepared {
+        count_columns,
+        years,
+        layout,
+        col_pos,
+        levels,
+        id_maps,
+        n_cat,
+    })
+}
+
+/// As [`run`], recording the wall time of each stage into `stages`.
+pub fn run_timed(
+    dataset: &Dataset,
+    analysis: &AnalysisConfig,
+    stages: &mut StageTimes,
+) -> Result<AggregateResult, EngineError> {
+    let mut sw = Stopwatch {
+        last: std::time::Instant::now(),
+        stages,
+    };
+    let prep = prepare(dataset, analysis, &mut sw)?;
+    let pts = &dataset.points;
+    let finest = &dataset.levels[0];
     // --- spatial assignment to the finest level ---------------------------------------------
-    // Sorted by id so that a point in an overlap goes to the lowest id.
-    let mut order: Vec<usize> = (0..finest.areas.len()).collect();
-    order.sort_by(|&a, &b| finest.areas[a].id.cmp(&finest.areas[b].id));
-    let mut polys = Vec::with_capacity(order.len());
-    for &i in &order {
-        let a = &finest.areas[i];
-        polys.push(a.geometry.clone().ok_or_else(|| {
-            level_err(
-                &finest.key,
-                format!("area {:?} of the finest level has no geometry", a.id),
-            )
-        })?);
-    }
+    let (order, polys) = finest_polygons(finest)?;
     let grid = GridIndex::build(&polys);
     sw.lap("index build");
     let to_area = |k: u32| -> u32 {
@@ -428,6 +449,230 @@ pub fn run_timed(
         .into_iter()
         .map(to_area)
         .collect();
+    let report = assignment_report(dataset, &assignment);
+
+    sw.lap("spatial assignment to the finest level");
+    // --- sums on the finest level ------------------------------------------------------------
+    let sums = finest_sums(dataset, &assignment, report, |fac| {
+        grid.assign(&fac.x, &fac.y)
+            .into_iter()
+            .map(to_area)
+            .collect()
+    });
+    sw.lap("sums on the finest level");
+    finish(dataset, analysis, prep, &sums, &mut sw)
+}
+
+/// Finest-level sums computed elsewhere (incremental drafts, a stored assignment).
+///
+/// The input of [`run_from_sums`]; [`run_assigned`] returns the sums it computed so a caller
+/// can keep them and apply deltas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinestSums {
+    /// `sums[area * n_point_columns + j]`: sum of point column `j` (in the order of
+    /// `dataset.points.columns`) over the points of finest-level area `area`.
+    pub sums: Vec<u64>,
+    /// `facilities[area * n_categories + c]` for facility layer `c` of `dataset.facilities`.
+    pub facilities: Vec<FacilityStats>,
+    /// Points assigned and outside, facilities outside (the table joins are added by the run).
+    pub report: AssignmentReport,
+}
+
+/// As [`run`], with the points' finest-level areas given: `assignment[i]` is the index of
+/// point `i`'s area in `dataset.levels[0].areas`, or [`OUTSIDE`]. Builds no polygon index over
+/// the points; facilities (few) are located by a bounding-box scan of the areas in id order,
+/// the same rule and priority as [`run`]. Returns the result and the finest-level sums.
+pub fn run_assigned(
+    dataset: &Dataset,
+    analysis: &AnalysisConfig,
+    assignment: &[u32],
+) -> Result<(AggregateResult, FinestSums), EngineError> {
+    let mut stages = Vec::new();
+    let mut sw = Stopwatch {
+        last: std::time::Instant::now(),
+        stages: &mut stages,
+    };
+    let prep = prepare(dataset, analysis, &mut sw)?;
+    let finest = &dataset.levels[0];
+    if assignment.len() != dataset.points.len() {
+        return Err(EngineError::Points {
+            message: format!(
+                "the assignment has {} entries for {} points",
+                assignment.len(),
+                dataset.points.len()
+            ),
+        });
+    }
+    let n0 = finest.areas.len();
+    if let Some((i, &a)) = assignment
+        .iter()
+        .enumerate()
+        .find(|&(_, &a)| a != OUTSIDE && a as usize >= n0)
+    {
+        return Err(EngineError::Points {
+            message: format!(
+                "point {} is assigned to area index {a}, but level {:?} has {n0} areas",
+                i + 1,
+                finest.key
+            ),
+        });
+    }
+    let locator = if dataset.facilities.is_empty() {
+        None
+    } else {
+        let (order, polys) = finest_polygons(finest)?;
+        Some(BboxLocator::new(order, polys))
+    };
+    let report = assignment_report(dataset, assignment);
+    let sums = finest_sums(dataset, assignment, report, |fac| match &locator {
+        Some(l) => l.assign(&fac.x, &fac.y),
+        None => Vec::new(),
+    });
+    let result = finish(dataset, analysis, prep, &sums, &mut sw)?;
+    Ok((result, sums))
+}
+
+/// As [`run`], from finest-level sums computed elsewhere: no point is looked at.
+pub fn run_from_sums(
+    dataset: &Dataset,
+    analysis: &AnalysisConfig,
+    finest: &FinestSums,
+) -> Result<AggregateResult, EngineError> {
+    let mut stages = Vec::new();
+    let mut sw = Stopwatch {
+        last: std::time::Instant::now(),
+        stages: &mut stages,
+    };
+    let prep = prepare(dataset, analysis, &mut sw)?;
+    let n0 = dataset.levels[0].areas.len();
+    let want = n0 * dataset.points.columns.len();
+    if finest.sums.len() != want {
+        return Err(EngineError::Points {
+            message: format!(
+                "finest sums have {} values, expected {n0} areas × {} point columns = {want}",
+                finest.sums.len(),
+                dataset.points.columns.len()
+            ),
+        });
+    }
+    let want = n0 * dataset.facilities.len();
+    if finest.facilities.len() != want {
+        return Err(EngineError::Points {
+            message: format!(
+                "finest facility sums have {} values, expected {n0} areas × {} categories = {want}",
+                finest.facilities.len(),
+                dataset.facilities.len()
+            ),
+        });
+    }
+    finish(dataset, analysis, prep, finest, &mut sw)
+}
+
+/// Assigns points to areas with the rule of [`run`]: the area index (into `areas`) per point,
+/// or [`OUTSIDE`]; where areas overlap, the area with the lowest id wins.
+pub fn assign_points(areas: &[Area], x: &[f64], y: &[f64]) -> Result<Vec<u32>, EngineError> {
+    if x.len() != y.len() {
+        return Err(EngineError::Points {
+            message: format!("{} x but {} y coordinates", x.len(), y.len()),
+        });
+    }
+    let (order, polys) = polygons_by_id(areas, "(areas)")?;
+    let grid = GridIndex::build(&polys);
+    Ok(grid
+        .assign(x, y)
+        .into_iter()
+        .map(|k| {
+            if k == OUTSIDE {
+                OUTSIDE
+            } else {
+                order[k as usize] as u32
+            }
+        })
+        .collect())
+}
+
+/// The finest level's polygons sorted by id (the overlap priority of [`run`]) and their
+/// positions in the level.
+fn finest_polygons(
+    finest: &crate::model::Level,
+) -> Result<(Vec<usize>, Vec<MultiPolygon<f64>>), EngineError> {
+    polygons_by_id(&finest.areas, &finest.key)
+}
+
+fn polygons_by_id(
+    areas: &[Area],
+    level: &str,
+) -> Result<(Vec<usize>, Vec<MultiPolygon<f64>>), EngineError> {
+    // Sorted by id so that a point in an overlap goes to the lowest id.
+    let mut order: Vec<usize> = (0..areas.len()).collect();
+    order.sort_by(|&a, &b| areas[a].id.cmp(&areas[b].id));
+    let mut polys = Vec::with_capacity(order.len());
+    for &i in &order {
+        let a = &areas[i];
+        polys.push(a.geometry.clone().ok_or_else(|| {
+            level_err(
+                level,
+                format!("area {:?} of the finest level has no geometry", a.id),
+            )
+        })?);
+    }
+    Ok((order, polys))
+}
+
+/// Locates few points (facilities) without building a grid: polygons in priority order, each
+/// tested with the exact rule of [`crate::spatial`] where its bounding box holds the point. The
+/// answer equals [`GridIndex`]'s (both equal [`crate::spatial::locate_brute_force`]).
+struct BboxLocator {
+    order: Vec<usize>,
+    polys: Vec<MultiPolygon<f64>>,
+    bboxes: Vec<[f64; 4]>,
+}
+
+impl BboxLocator {
+    fn new(order: Vec<usize>, polys: Vec<MultiPolygon<f64>>) -> Self {
+        let bboxes = polys
+            .iter()
+            .map(|p| match p.bounding_rect() {
+                Some(r) => [r.min().x, r.min().y, r.max().x, r.max().y],
+                // Empty geometry: a box nothing lies in.
+                None => [
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ],
+            })
+            .collect();
+        Self {
+            order,
+            polys,
+            bboxes,
+        }
+    }
+
+    fn assign(&self, x: &[f64], y: &[f64]) -> Vec<u32> {
+        x.iter()
+            .zip(y)
+            .map(|(&px, &py)| {
+                self.bboxes
+                    .iter()
+                    .zip(&self.polys)
+                    .position(|(b, p)| {
+                        px >= b[0]
+                            && px <= b[2]
+                            && py >= b[1]
+                            && py <= b[3]
+                            && contains_rule(p, px, py)
+                    })
+                    .map_or(OUTSIDE, |k| self.order[k] as u32)
+            })
+            .collect()
+    }
+}
+
+/// Points in total, assigned and outside, with the first outside points as examples.
+fn assignment_report(dataset: &Dataset, assignment: &[u32]) -> AssignmentReport {
+    let pts = &dataset.points;
     let mut report = AssignmentReport {
         points: pts.len(),
         ..Default::default()
@@ -449,40 +694,86 @@ pub fn run_timed(
         }
     }
     report.assigned = report.points - report.outside;
+    report
+}
 
-    sw.lap("spatial assignment to the finest level");
-    // --- sums on the finest level ------------------------------------------------------------
+/// Sums the point columns per finest area and counts the facilities, located by `locate`
+/// (area index per facility or [`OUTSIDE`]).
+fn finest_sums(
+    dataset: &Dataset,
+    assignment: &[u32],
+    mut report: AssignmentReport,
+    locate: impl Fn(&crate::model::FacilityLayer) -> Vec<u32>,
+) -> FinestSums {
+    let pts = &dataset.points;
     let cols: Vec<&[u32]> = pts.columns.iter().map(|c| c.values.as_slice()).collect();
-    let n0 = finest.areas.len();
-    let sums = sum_by_area(&assignment, n0, &cols);
-    {
-        let l0 = &mut levels[0];
-        for a in 0..n0 {
-            for (j, &(y, k)) in col_pos.iter().enumerate() {
-                l0.counts[layout.cell(a, y, k)] = sums[a * cols.len() + j];
+    let n0 = dataset.levels[0].areas.len();
+    let n_cat = dataset.facilities.len();
+    let sums = sum_by_area(assignment, n0, &cols);
+    let mut facilities = vec![
+        FacilityStats {
+            count: 0,
+            capacity: 0.0
+        };
+        n0 * n_cat
+    ];
+    for (f, fac) in dataset.facilities.iter().enumerate() {
+        let asg = locate(fac);
+        let mut outside = 0;
+        for (i, &a) in asg.iter().enumerate() {
+            if a == OUTSIDE {
+                outside += 1;
+                continue;
             }
+            let s = &mut facilities[a as usize * n_cat + f];
+            s.count += 1;
+            s.capacity += fac.capacity.get(i).copied().flatten().unwrap_or(0.0);
         }
-        for (f, fac) in dataset.facilities.iter().enumerate() {
-            let asg = grid.assign(&fac.x, &fac.y);
-            let mut outside = 0;
-            for (i, &k) in asg.iter().enumerate() {
-                if k == OUTSIDE {
-                    outside += 1;
-                    continue;
-                }
-                let s = &mut l0.facilities[to_area(k) as usize * n_cat + f];
-                s.count += 1;
-                s.capacity += fac.capacity.get(i).copied().flatten().unwrap_or(0.0);
-            }
-            if outside > 0 {
-                report
-                    .facilities_outside
-                    .push((fac.category.clone(), outside));
-            }
+        if outside > 0 {
+            report
+                .facilities_outside
+                .push((fac.category.clone(), outside));
         }
     }
+    FinestSums {
+        sums,
+        facilities,
+        report,
+    }
+}
 
-    sw.lap("sums on the finest level");
+/// Everything after the finest-level sums: roll-up, tables, disclosure control, indicators,
+/// indices, assembly.
+fn finish(
+    dataset: &Dataset,
+    analysis: &AnalysisConfig,
+    prep: Prepared<'_>,
+    finest: &FinestSums,
+    sw: &mut Stopwatch<'_>,
+) -> Result<AggregateResult, EngineError> {
+    let Prepared {
+        count_columns,
+        years,
+        layout,
+        col_pos,
+        mut levels,
+        id_maps,
+        n_cat,
+    } = prep;
+    let ny = years.len();
+    let nc = count_columns.len();
+    let mut report = finest.report.clone();
+    {
+        let np = dataset.points.columns.len();
+        let l0 = &mut levels[0];
+        let n0 = l0.areas.len();
+        for a in 0..n0 {
+            for (j, &(y, k)) in col_pos.iter().enumerate() {
+                l0.counts[layout.cell(a, y, k)] = finest.sums[a * np + j];
+            }
+        }
+        l0.facilities.copy_from_slice(&finest.facilities);
+    }
     // --- roll-up ------------------------------------------------------------------------------
     for li in 0..levels.len() - 1 {
         let (lo, hi) = levels.split_at_mut(li + 1);

@@ -41,6 +41,15 @@ pub struct ProjectConfig {
     /// Server settings (read by `kleinraum serve`).
     #[serde(default)]
     pub server: ServerConfig,
+    /// The store of Gebietsstände (versions of the area definitions) and the audit log.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Further Gebietsstände imported into the store at start when it lacks them.
+    #[serde(default, rename = "gebietsstand")]
+    pub gebietsstaende: Vec<GebietsstandSource>,
+    /// API tokens for writes (drafts, imports) and non-public reads.
+    #[serde(default)]
+    pub auth: AuthConfig,
     /// The directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -131,6 +140,10 @@ impl ProjectConfig {
         for t in &mut self.tables {
             fix(&mut t.source, format!("table {:?}: source", t.name))?;
         }
+        for g in &mut self.gebietsstaende {
+            fix(&mut g.source, format!("gebietsstand {:?}: source", g.key))?;
+        }
+        fix(&mut self.store.path, "store.path".into())?;
         Ok(())
     }
 
@@ -212,6 +225,28 @@ impl ProjectConfig {
             }
         }
         unique(self.tables.iter().map(|t| t.name.as_str()), "table name")?;
+        unique(
+            std::iter::once(self.store.base_key.as_str())
+                .chain(self.gebietsstaende.iter().map(|g| g.key.as_str())),
+            "gebietsstand key (store.base_key included)",
+        )?;
+        for g in std::iter::once(self.store.base_key.as_str())
+            .chain(self.gebietsstaende.iter().map(|g| g.key.as_str()))
+        {
+            if !valid_version_key(g) {
+                return Err(format!(
+                    "gebietsstand key {g:?}: use 1–64 characters a–z, 0–9, '_' or '-', starting with a letter or digit"
+                ));
+            }
+        }
+        for t in &self.auth.token {
+            if !matches!(t.role.as_str(), "viewer" | "planner" | "admin") {
+                return Err(format!(
+                    "auth.token {:?}: role {:?} is not one of viewer, planner, admin",
+                    t.name, t.role
+                ));
+            }
+        }
         for t in &self.tables {
             if !self.levels.iter().any(|l| l.key == t.level) {
                 return Err(format!(
@@ -268,6 +303,127 @@ impl ProjectConfig {
     }
 }
 
+/// True for a usable Gebietsstand key: `^[a-z0-9][a-z0-9_-]{0,63}$`.
+pub fn valid_version_key(k: &str) -> bool {
+    let b = k.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
+}
+
+/// Where Gebietsstände are kept and what the configured finest level is called there.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// SQLite/GeoPackage file (relative to the config file); env `KLEINRAUM_STORE` overrides it.
+    #[serde(default = "default_store_path")]
+    pub path: String,
+    /// Key of the Gebietsstand formed by the finest configured level.
+    #[serde(default = "default_base_key")]
+    pub base_key: String,
+    /// Its display name.
+    #[serde(default)]
+    pub base_name: Option<String>,
+    /// Its valid-from date (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub base_valid_from: Option<String>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: default_store_path(),
+            base_key: default_base_key(),
+            base_name: None,
+            base_valid_from: None,
+        }
+    }
+}
+
+fn default_store_path() -> String {
+    "kleinraum.gpkg".into()
+}
+fn default_base_key() -> String {
+    "basis".into()
+}
+
+/// A further published definition of the areas (an older one, or an alternative partition).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GebietsstandSource {
+    /// Key (`lor2020`).
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Valid from (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// Free text shown with the version.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Boundary file or OGR source.
+    pub source: String,
+    /// Layer in a multi-layer source.
+    #[serde(default)]
+    pub layer: Option<String>,
+    /// Id field.
+    pub id_field: String,
+    /// Name field.
+    #[serde(default)]
+    pub name_field: Option<String>,
+    /// EPSG code when the source declares none.
+    #[serde(default)]
+    pub crs: Option<u32>,
+    /// Shapefile encoding without `.cpg`.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// Features sharing an id are one area (e.g. a PLZ in two pieces) instead of duplicates.
+    #[serde(default)]
+    pub merge_duplicates: bool,
+}
+
+impl GebietsstandSource {
+    /// As a level source of the given level key, for [`crate::project::load_level`].
+    pub fn as_level(&self, level_key: &str) -> LevelSource {
+        LevelSource {
+            key: level_key.to_string(),
+            title: self.name.clone(),
+            source: Some(self.source.clone()),
+            layer: self.layer.clone(),
+            id_field: self.id_field.clone(),
+            name_field: self.name_field.clone(),
+            parent_field: None,
+            parent_prefix: None,
+            crs: self.crs,
+            encoding: self.encoding.clone(),
+            merge_duplicates: self.merge_duplicates,
+        }
+    }
+}
+
+/// API tokens. The secrets never stand in the config file: each names an environment variable.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Tokens.
+    #[serde(default)]
+    pub token: Vec<TokenConfig>,
+}
+
+/// One API token.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it (shown in the audit log).
+    pub name: String,
+    /// `viewer`, `planner` or `admin`.
+    pub role: String,
+    /// Environment variable holding the secret; unset or empty = token disabled.
+    pub token_env: String,
+}
+
 /// How the parent of an area on the next coarser level is found.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -301,6 +457,10 @@ pub struct LevelSource {
     /// Text encoding of a Shapefile's DBF when it has no `.cpg` (`utf-8`, `windows-1252`).
     #[serde(default)]
     pub encoding: Option<String>,
+    /// Features sharing an id form one area (their polygons joined) instead of being skipped
+    /// as duplicates.
+    #[serde(default)]
+    pub merge_duplicates: bool,
 }
 
 /// Address points: one file with coordinates, optionally joined to count files by key.
@@ -430,6 +590,10 @@ pub struct TableSource {
     /// Values meaning "missing / invalid" (MSS: `-9999`).
     #[serde(default)]
     pub missing: Vec<String>,
+    /// Columns that are counts (summed when interpolated onto other Gebietsstände); all
+    /// others are ratios or values (averaged, weighted by residents).
+    #[serde(default)]
+    pub extensive: Vec<String>,
     /// CSV dialect, e.g. `csv = { delimiter = ";", decimal = ",", encoding = "windows-1252" }`.
     #[serde(default)]
     pub csv: CsvOptions,

@@ -167,6 +167,48 @@ pub fn load_level(
             ));
             continue;
         };
+        if seen.contains_key(&id) && src.merge_duplicates {
+            // One area in several features (e.g. a PLZ in two pieces): join the polygons.
+            let mut mp = match f.geometry {
+                Some(Geometry::Polygon(p)) => MultiPolygon(vec![p]),
+                Some(Geometry::MultiPolygon(mp)) => mp,
+                other => {
+                    diags.push(diag(
+                        n,
+                        "geometry",
+                        &id,
+                        format!(
+                            "area {id}: a further part must be a Polygon or MultiPolygon, found {}; the part is skipped",
+                            other.as_ref().map_or("nothing", geometry_kind)
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            reproj
+                .transform_multipolygon(&mut mp)
+                .map_err(|message| LoadError::Feature {
+                    path: source.into(),
+                    feature: format!("{n} (id {id})"),
+                    field: "geometry".into(),
+                    message,
+                })?;
+            if let Some(g) = areas
+                .iter_mut()
+                .find(|a| a.id == id)
+                .and_then(|a| a.geometry.as_mut())
+            {
+                // A part identical to one already there adds nothing (plz_194.geojson has PLZ
+                // 14193 twice with the same polygon); kept, it would cancel the area under the
+                // crossing-number rule.
+                for p in mp.0 {
+                    if !g.0.contains(&p) {
+                        g.0.push(p);
+                    }
+                }
+            }
+            continue;
+        }
         if let Some(first) = seen.get(&id) {
             diags.push(diag(
                 n,

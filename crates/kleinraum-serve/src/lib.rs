@@ -15,6 +15,7 @@
 //! ```
 
 pub mod api;
+pub mod auth;
 pub mod catalog;
 pub mod cql;
 pub mod crs;
@@ -22,6 +23,8 @@ pub mod error;
 pub mod openapi;
 pub mod precompressed;
 pub mod query;
+pub mod redefine;
+pub mod workspace;
 
 pub use catalog::{BuildError, Catalog, DownloadFormat, Settings};
 pub use crs::OutputCrs;
@@ -45,6 +48,11 @@ use tower_http::trace::TraceLayer;
 /// The router with every route and the middleware stack (trace, compression, timeout,
 /// catch-panic, CORS when configured, ETag/Cache-Control).
 pub fn app(state: Arc<Catalog>) -> Router {
+    app_with(state, None)
+}
+
+/// As [`app`], plus the Gebietsstände routes (versions, drafts, comparisons) when given.
+pub fn app_with(state: Arc<Catalog>, redefine: Option<Arc<redefine::RedefineState>>) -> Router {
     let api = Router::new()
         .route("/", get(api::landing))
         .route("/api", get(openapi::api))
@@ -63,8 +71,17 @@ pub fn app(state: Arc<Catalog>) -> Router {
         .route("/collections/{id}/download", get(api::download))
         .route("/indicators", get(api::indicators))
         .layer(middleware::from_fn_with_state(state.clone(), etag))
+        // Whole levels and downloads compressed once, then served from memory (inside the
+        // general compression layer, which leaves encoded responses alone).
+        .layer(middleware::from_fn_with_state(
+            Arc::new(precompressed::GzipCache::new(256 * 1024 * 1024)),
+            precompressed::precompress,
+        ))
         .with_state(state.clone());
     let mut router = api;
+    if let Some(r) = redefine {
+        router = router.merge(redefine::router(r));
+    }
     if let Some(dir) = &state.settings.web_dir {
         router = router.nest_service(
             "/map",
@@ -77,12 +94,6 @@ pub fn app(state: Arc<Catalog>) -> Router {
             error::problem(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "internal error")
         }))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.settings.timeout))
-        // Whole levels and downloads compressed once, then served from memory (inside the
-        // general compression layer, which leaves encoded responses alone).
-        .layer(middleware::from_fn_with_state(
-            Arc::new(precompressed::GzipCache::new(256 * 1024 * 1024)),
-            precompressed::precompress,
-        ))
         // Fastest level: a 5.7 MB level compresses in tens of ms instead of ~0.4 s at default.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .layer(
@@ -108,7 +119,14 @@ pub fn app(state: Arc<Catalog>) -> Router {
         router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
-                .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS]),
+                .allow_methods([
+                    Method::GET,
+                    Method::HEAD,
+                    Method::OPTIONS,
+                    Method::POST,
+                    Method::DELETE,
+                ])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         )
     }
 }
@@ -159,9 +177,18 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     catalog: Arc<Catalog>,
 ) -> std::io::Result<()> {
+    serve_with(listener, catalog, None).await
+}
+
+/// As [`serve`], with the Gebietsstände routes.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    catalog: Arc<Catalog>,
+    redefine: Option<Arc<redefine::RedefineState>>,
+) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app(catalog))
+    axum::serve(listener, app_with(catalog, redefine))
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

@@ -3,6 +3,7 @@
 mod disclosure;
 mod engine;
 mod mss;
+mod redefine;
 
 use std::path::PathBuf;
 

@@ -192,6 +192,7 @@ fn source_without_crs_and_none_configured_is_an_error() {
         parent_prefix: None,
         crs: None,
         encoding: None,
+        merge_duplicates: false,
     };
     let e = load_level(&src, 25833, None, &mut Vec::new()).unwrap_err();
     assert!(matches!(e, LoadError::NoCrs { .. }), "{e}");

@@ -24,6 +24,7 @@ fn level(
         parent_prefix: None,
         crs: None,
         encoding: None,
+        merge_duplicates: false,
     }
 }
 
@@ -210,6 +211,38 @@ fn other_partitions_and_old_lor() {
         d.iter().all(|d| d.field == "plz" || d.field == "geometry"),
         "{d:?}"
     );
+    let one_part = plz.areas[plz.position("14193").unwrap()]
+        .geometry
+        .as_ref()
+        .unwrap()
+        .0
+        .len();
+
+    // With merge_duplicates the second 14193 feature joins the first instead. In this source
+    // both features are the same polygon, so the area keeps one copy (two identical parts
+    // would cancel each other under the crossing-number rule).
+    let mut diags = Vec::new();
+    let src = LevelSource {
+        merge_duplicates: true,
+        ..level(
+            "x",
+            "berlin-other-partitions/plz_194.geojson",
+            "plz",
+            None,
+            None,
+        )
+    };
+    let merged = load_level(&src, 25833, None, &mut diags).unwrap();
+    assert_eq!(merged.areas.len(), 193);
+    assert!(diags.iter().all(|d| d.field == "geometry"), "{diags:?}");
+    let parts = merged.areas[merged.position("14193").unwrap()]
+        .geometry
+        .as_ref()
+        .unwrap()
+        .0
+        .len();
+    assert_eq!(parts, one_part);
+    assert!((total_area_km2(&merged) - total_area_km2(&plz)).abs() < 1e-9);
 }
 
 #[test]

@@ -305,6 +305,7 @@ fn shapefile_without_prj_has_no_crs_and_the_loader_asks_for_one() {
         parent_prefix: None,
         crs: None,
         encoding: None,
+        merge_duplicates: false,
     };
     let mut diags = Vec::new();
     let err = kleinraum_load::project::load_level(&src, 25833, None, &mut diags).unwrap_err();

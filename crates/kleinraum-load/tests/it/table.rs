@@ -86,6 +86,7 @@ fn area_table_with_decimal_comma_missing_values_and_detected_columns() {
         year: 2020,
         columns: Vec::new(),
         missing: vec!["-9999".into()],
+        extensive: Vec::new(),
         csv: CsvOptions::default(),
     };
     let mut d = Vec::new();

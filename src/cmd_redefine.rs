@@ -1,0 +1,377 @@
+//! Gebietsstände from the command line, and the workspace set-up shared with `serve`.
+//!
+//! `kleinraum redefine list|import|compare|crosswalk CONFIG …`: the store named by the config
+//! (`[store] path`, env `KLEINRAUM_STORE`), the configured base level and `[[gebietsstand]]`
+//! entries imported on first use, every version recomputed from the address points.
+
+use anyhow::{Context, Result, bail};
+use kleinraum_aggregate::model::{Area, Dataset};
+use kleinraum_load::config::{GebietsstandSource, LevelSource};
+use kleinraum_load::crs::Reprojector;
+use kleinraum_load::{ProjectConfig, project};
+use kleinraum_serve::auth::{Token, Tokens};
+use kleinraum_serve::redefine::{comparison, comparison_csv};
+use kleinraum_serve::workspace::{Projector, Workspace, WorkspaceConfig, now_rfc3339};
+use kleinraum_store::{AuditEntry, Status, Store, VersionMeta};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// PROJ objects are not `Send`: one pair per thread, created on first use.
+struct ProjProjector {
+    working: u32,
+}
+
+thread_local! {
+    static REPROJ: RefCell<HashMap<(u32, u32), Reprojector>> = RefCell::new(HashMap::new());
+}
+
+fn with_reprojector(from: u32, to: u32, x: f64, y: f64) -> Result<(f64, f64), String> {
+    REPROJ.with(|m| {
+        let mut m = m.borrow_mut();
+        if let std::collections::hash_map::Entry::Vacant(e) = m.entry((from, to)) {
+            e.insert(Reprojector::new(from, to)?);
+        }
+        m[&(from, to)].transform(x, y)
+    })
+}
+
+impl Projector for ProjProjector {
+    fn working_to_wgs84(&self, x: f64, y: f64) -> Result<(f64, f64), String> {
+        with_reprojector(self.working, 4326, x, y)
+    }
+    fn wgs84_to_working(&self, lon: f64, lat: f64) -> Result<(f64, f64), String> {
+        with_reprojector(4326, self.working, lon, lat)
+    }
+}
+
+/// The store file: env `KLEINRAUM_STORE`, else the config's `[store] path`.
+pub fn store_path(cfg: &ProjectConfig) -> PathBuf {
+    match std::env::var("KLEINRAUM_STORE") {
+        Ok(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(&cfg.store.path),
+    }
+}
+
+/// Tokens from the config (secrets in env vars) and env `KLEINRAUM_TOKENS`.
+pub fn tokens(cfg: &ProjectConfig) -> Result<Tokens> {
+    let mut list = Vec::new();
+    for t in &cfg.auth.token {
+        let secret = std::env::var(&t.token_env).unwrap_or_default();
+        if secret.is_empty() {
+            tracing::warn!(token = %t.name, env = %t.token_env, "token disabled: environment variable not set");
+            continue;
+        }
+        if secret.len() < 8 {
+            bail!(
+                "auth.token {:?}: the secret in {} must have at least 8 characters",
+                t.name,
+                t.token_env
+            );
+        }
+        list.push(Token {
+            name: t.name.clone(),
+            role: kleinraum_serve::auth::Role::parse(&t.role)
+                .with_context(|| format!("auth.token {:?}: role {:?}", t.name, t.role))?,
+            secret,
+        });
+    }
+    if let Ok(spec) = std::env::var("KLEINRAUM_TOKENS") {
+        list.extend(Tokens::parse_list(&spec).map_err(anyhow::Error::msg)?);
+    }
+    Ok(Tokens::new(list))
+}
+
+/// Opens the store, imports the base level and the configured Gebietsstände it lacks, and
+/// computes every version. Consumes the dataset (the points move into the workspace).
+pub fn open_workspace(cfg: &ProjectConfig, dataset: Dataset) -> Result<Workspace> {
+    let path = store_path(cfg);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the store directory {}", dir.display()))?;
+    }
+    let store =
+        Store::open(&path).with_context(|| format!("opening the store {}", path.display()))?;
+    let level0 = &cfg.levels[0];
+    let base_areas: Vec<Area> = dataset.levels[0].areas.clone();
+    let wcfg = WorkspaceConfig {
+        base_key: cfg.store.base_key.clone(),
+        level_key: level0.key.clone(),
+        level_title: level0.title.clone(),
+        residents_column: "residents".into(),
+        extensive_columns: cfg
+            .tables
+            .iter()
+            .flat_map(|t| t.extensive.iter().cloned())
+            .collect(),
+    };
+    let working = dataset.working_epsg;
+    let ws = Workspace::new(
+        wcfg,
+        dataset,
+        cfg.analysis(),
+        store,
+        Arc::new(ProjProjector { working }),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let base_meta = VersionMeta {
+        key: cfg.store.base_key.clone(),
+        name: cfg
+            .store
+            .base_name
+            .clone()
+            .unwrap_or_else(|| level0.title.clone()),
+        valid_from: cfg.store.base_valid_from.clone(),
+        source: level0.source.clone().unwrap_or_default(),
+        lineage: Vec::new(),
+        note: "Gebietsstand der Konfiguration".into(),
+        status: Status::Published,
+        created_at: now_rfc3339(),
+        created_by: "kleinraum (Konfiguration)".into(),
+        epsg: working,
+        n_areas: base_areas.len(),
+    };
+    if ws
+        .ensure_version(base_meta, &base_areas)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        tracing::info!(key = %cfg.store.base_key, areas = base_areas.len(), "base Gebietsstand stored");
+    }
+    drop(base_areas);
+    for g in &cfg.gebietsstaende {
+        if ws.get(&g.key).is_some() {
+            continue;
+        }
+        let areas = load_gebietsstand(g, &level0.key, working)?;
+        let meta = VersionMeta {
+            key: g.key.clone(),
+            name: g.name.clone(),
+            valid_from: g.valid_from.clone(),
+            source: g.source.clone(),
+            lineage: Vec::new(),
+            note: g.note.clone().unwrap_or_default(),
+            status: Status::Published,
+            created_at: now_rfc3339(),
+            created_by: "kleinraum (Konfiguration)".into(),
+            epsg: working,
+            n_areas: areas.len(),
+        };
+        if ws
+            .ensure_version(meta, &areas)
+            .map_err(|e| anyhow::anyhow!("gebietsstand {:?}: {e}", g.key))?
+        {
+            tracing::info!(key = %g.key, areas = areas.len(), "Gebietsstand stored");
+        }
+    }
+    let t = std::time::Instant::now();
+    ws.compute_all().map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(
+        versions = ws.list().len(),
+        seconds = t.elapsed().as_secs_f64(),
+        "Gebietsstände computed"
+    );
+    Ok(ws)
+}
+
+/// Loads a boundary file as a Gebietsstand; row problems are logged (first few) — geometry
+/// findings of official layers (e.g. a self-touching ring) must not block their use.
+fn load_gebietsstand(g: &GebietsstandSource, level_key: &str, working: u32) -> Result<Vec<Area>> {
+    load_areas(&g.as_level(level_key), working, &g.key)
+}
+
+fn load_areas(src: &LevelSource, working: u32, what: &str) -> Result<Vec<Area>> {
+    let mut diags = Vec::new();
+    let level = project::load_level(src, working, None, &mut diags)
+        .with_context(|| format!("loading Gebietsstand {what}"))?;
+    for d in diags.iter().take(5) {
+        tracing::warn!(gebietsstand = %what, "{d}");
+    }
+    if diags.len() > 5 {
+        tracing::warn!(gebietsstand = %what, more = diags.len() - 5, "further findings");
+    }
+    Ok(level.areas)
+}
+
+fn load_config_and_points(config: &Path) -> Result<(ProjectConfig, Dataset)> {
+    let cfg =
+        ProjectConfig::load(config).with_context(|| format!("reading {}", config.display()))?;
+    let dataset = project::load_project_strict(&cfg)
+        .with_context(|| format!("loading the data named in {}", config.display()))?;
+    Ok((cfg, dataset))
+}
+
+/// `kleinraum redefine list`.
+pub fn list(config: &Path) -> Result<()> {
+    let (cfg, ds) = load_config_and_points(config)?;
+    let ws = open_workspace(&cfg, ds)?;
+    println!("store: {}", store_path(&cfg).display());
+    for c in ws.list() {
+        let m = &c.meta;
+        println!(
+            "{:<16} {:<9} {:>5} Gebiete  gültig ab {:<10}  {}{}",
+            m.key,
+            match m.status {
+                Status::Published => "publiziert",
+                Status::Draft => "Entwurf",
+            },
+            c.areas.len(),
+            m.valid_from.as_deref().unwrap_or("–"),
+            m.name,
+            if m.lineage.is_empty() {
+                String::new()
+            } else {
+                format!("  (aus {})", m.lineage.join(", "))
+            }
+        );
+        let g = ws.guard(&m.key);
+        if !g.is_empty() {
+            let areas: BTreeSet<&str> = g.iter().map(|w| w.area.as_str()).collect();
+            println!(
+                "{:<16} Differenzbildungsschutz: {} Gebiete unterdrückt",
+                "",
+                areas.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Options of `kleinraum redefine import`.
+pub struct ImportArgs {
+    /// Boundary file (any format the loader reads).
+    pub file: String,
+    /// Version key.
+    pub key: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Valid from.
+    pub valid_from: Option<String>,
+    /// Id field.
+    pub id_field: String,
+    /// Name field.
+    pub name_field: Option<String>,
+    /// EPSG when the file has none.
+    pub crs: Option<u32>,
+    /// Store as draft instead of published.
+    pub draft: bool,
+    /// Features sharing an id form one area.
+    pub merge_duplicates: bool,
+    /// Versions it derives from.
+    pub lineage: Vec<String>,
+}
+
+/// `kleinraum redefine import`.
+pub fn import(config: &Path, a: ImportArgs) -> Result<()> {
+    let (cfg, ds) = load_config_and_points(config)?;
+    let working = ds.working_epsg;
+    let level_key = cfg.levels[0].key.clone();
+    let ws = open_workspace(&cfg, ds)?;
+    let src = LevelSource {
+        key: level_key,
+        title: a.name.clone().unwrap_or_else(|| a.key.clone()),
+        source: Some(a.file.clone()),
+        layer: None,
+        id_field: a.id_field.clone(),
+        name_field: a.name_field.clone(),
+        parent_field: None,
+        parent_prefix: None,
+        crs: a.crs,
+        encoding: None,
+        merge_duplicates: a.merge_duplicates,
+    };
+    let areas = load_areas(&src, working, &a.key)?;
+    let n = areas.len();
+    let meta = VersionMeta {
+        key: a.key.clone(),
+        name: a.name.unwrap_or_else(|| a.key.clone()),
+        valid_from: a.valid_from,
+        source: a.file.clone(),
+        lineage: a.lineage,
+        note: String::new(),
+        status: if a.draft {
+            Status::Draft
+        } else {
+            Status::Published
+        },
+        created_at: now_rfc3339(),
+        created_by: whoami(),
+        epsg: working,
+        n_areas: n,
+    };
+    let audit = AuditEntry {
+        at: meta.created_at.clone(),
+        actor: meta.created_by.clone(),
+        role: "cli".into(),
+        action: "import".into(),
+        target: a.key.clone(),
+        detail: format!("{n} Gebiete aus {}", a.file),
+    };
+    let t = std::time::Instant::now();
+    let c = ws
+        .import(meta, areas, audit)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.file))?;
+    println!(
+        "imported {} ({} areas) into {} in {:.2} s; {} of {} points inside",
+        a.key,
+        c.areas.len(),
+        store_path(&cfg).display(),
+        t.elapsed().as_secs_f64(),
+        c.finest.report.assigned,
+        c.finest.report.points
+    );
+    Ok(())
+}
+
+fn whoami() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .map(|u| format!("{u} (CLI)"))
+        .unwrap_or_else(|_| "CLI".into())
+}
+
+/// `kleinraum redefine compare A B`.
+pub fn compare(
+    config: &Path,
+    from: &str,
+    to: &str,
+    year: Option<i32>,
+    csv: Option<&Path>,
+) -> Result<()> {
+    let (cfg, ds) = load_config_and_points(config)?;
+    let ws = open_workspace(&cfg, ds)?;
+    let a = ws
+        .get(from)
+        .with_context(|| format!("no Gebietsstand {from:?} in the store"))?;
+    let b = ws
+        .get(to)
+        .with_context(|| format!("no Gebietsstand {to:?} in the store"))?;
+    let year = match year {
+        Some(y) => y,
+        None => ws
+            .analysis()
+            .indices
+            .first()
+            .and_then(|i| i.years.iter().max().copied())
+            .or_else(|| ws.years().last().copied())
+            .context("no year with data")?,
+    };
+    // The CLI user is the operator: no public suppression.
+    let v = comparison(&ws, &a, &b, year, &BTreeSet::new(), true, true);
+    let s = &v["summary"];
+    println!(
+        "{from} ({} areas) → {to} ({} areas), {year}: unverändert {}, Gebietsänderung {}, reale Veränderung {}, Klassenwechsel durch Grenzen {}",
+        s["areas_from"],
+        s["areas_to"],
+        s["unchanged"],
+        s["boundary_effect"],
+        s["real_change"],
+        s["class_changed_by_boundary"]
+    );
+    if let Some(path) = csv {
+        std::fs::write(path, format!("\u{feff}{}", comparison_csv(&ws, &v)))
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
