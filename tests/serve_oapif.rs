@@ -41,6 +41,8 @@ fn start(config: &str) -> Server {
         .current_dir(repo())
         .env("KLEINRAUM_SHARED_DATA", shared_data())
         .env("RUST_LOG", "info")
+        // Each server its own Gebietsstände store (no test writes into data/).
+        .env("KLEINRAUM_STORE", fresh_store())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -335,4 +337,15 @@ fn gdal_oapif_reads_every_collection_and_copies_engine_values() {
             && (5_790_000.0..5_850_000.0).contains(&nums[1]),
         "not metres: {nums:?}"
     );
+}
+
+/// A store path no other server uses.
+fn fresh_store() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    std::env::temp_dir().join(format!(
+        "kleinraum-test-{}-{}.gpkg",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
 }

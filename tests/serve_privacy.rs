@@ -281,6 +281,8 @@ fn start(config: &Path) -> Server {
         // The web map is found in the repository (the tempdir has none).
         .current_dir(repo())
         .env("RUST_LOG", "info")
+        // Each server its own Gebietsstände store (no test writes into data/).
+        .env("KLEINRAUM_STORE", fresh_store())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -955,4 +957,15 @@ fn number_scanner_finds_coordinates_and_skips_glued_tokens() {
         .map(|(_, v)| v)
         .collect();
     assert_eq!(n, vec![13.0, 13.2034567, 2034567.0, 52.0, 52.4, 4.0]);
+}
+
+/// A store path no other server uses.
+fn fresh_store() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    std::env::temp_dir().join(format!(
+        "kleinraum-test-{}-{}.gpkg",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
 }

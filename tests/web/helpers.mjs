@@ -25,10 +25,13 @@ export function binary() {
 /**
  * Starts `kleinraum serve data/berlin.toml --bind 127.0.0.1:0` and resolves with
  * `{ base, stop }` once the log says `listening on http://127.0.0.1:PORT`.
+ * `env`: extra environment variables (e.g. KLEINRAUM_TOKENS, KLEINRAUM_STORE).
  */
-export function startServer({ config = 'data/berlin.toml', timeoutMs = 180_000 } = {}) {
-  const env = { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn,kleinraum_serve=info', NO_COLOR: '1' };
+export function startServer({ config = 'data/berlin.toml', timeoutMs = 180_000, env: extraEnv = {} } = {}) {
+  const env = { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn,kleinraum_serve=info', NO_COLOR: '1', ...extraEnv };
   if (!env.KLEINRAUM_SHARED_DATA) env.KLEINRAUM_SHARED_DATA = path.resolve(REPO, '../shared/data');
+  // Each server its own Gebietsstände store unless a test names one (no test writes into data/).
+  if (!env.KLEINRAUM_STORE) env.KLEINRAUM_STORE = path.join(mkdtempSync(path.join(tmpdir(), 'kleinraum-store-')), 'store.gpkg');
   const child = spawn(binary(), ['serve', config, '--bind', '127.0.0.1:0'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   // never leave a server behind, even when a test run dies

@@ -6,6 +6,7 @@ import { classify, PALETTES } from './classify.js';
 import { num, esc } from './fmt.js';
 import { openProfile, closeProfile, profileArea } from './profile.js';
 import { exportCsv, exportPng } from './export.js';
+import { initRedefine } from './redefine.js';
 
 const L = window.L;
 const $ = (id) => document.getElementById(id);
@@ -701,6 +702,8 @@ async function init() {
     $('title').textContent = landing.title;
     document.title = `${landing.title} – Karte der Sozialräume`;
   }
+  // sign-in and the Gebietsstände tab (versions, drafts, comparison)
+  initRedefine({ renderer });
 }
 
 // Test and benchmark hook: read-only views of what the map shows.

@@ -60,18 +60,22 @@ impl IntoResponse for RouteError {
             RouteError::Ws(WsError::Invalid(m)) => (StatusCode::BAD_REQUEST, m),
             RouteError::Ws(WsError::Engine(e)) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
             RouteError::Ws(WsError::Store(e)) => {
-                let m = e.to_string();
-                // Refusals by the store (key exists, published is immutable) are the client's.
-                let st = if m.contains("exists")
-                    || m.contains("published")
-                    || m.contains("not a draft")
-                    || m.contains("invalid")
-                    || m.contains("not found")
-                {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::INTERNAL_SERVER_ERROR
+                use kleinraum_store::StoreError as E;
+                // Refusals by the store are the client's; the file path is the operator's.
+                let st = match &e {
+                    E::Exists { .. } | E::NotDraft { .. } => StatusCode::CONFLICT,
+                    E::NotFound { .. } => StatusCode::NOT_FOUND,
+                    E::Invalid { .. } | E::CrsMismatch { .. } => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
                 };
+                let m = e.to_string();
+                let m = match m.split_once(": ") {
+                    Some((head, rest)) if head.ends_with(".gpkg") => rest.to_string(),
+                    _ => m,
+                };
+                if st == StatusCode::INTERNAL_SERVER_ERROR {
+                    tracing::error!(error = %e, "store failure");
+                }
                 (st, m)
             }
         };
@@ -624,6 +628,12 @@ async fn compare(
 /// The comparison report as CSV (semicolon, decimal comma, German headers; one row per area of
 /// the newer version).
 pub fn comparison_csv(ws: &Workspace, v: &Value) -> String {
+    let decimals: Vec<u8> = ws
+        .analysis()
+        .indicators
+        .iter()
+        .map(|i| i.decimals)
+        .collect();
     let inds: Vec<String> = ws
         .analysis()
         .indicators
@@ -631,7 +641,7 @@ pub fn comparison_csv(ws: &Workspace, v: &Value) -> String {
         .map(|i| i.id.clone())
         .collect();
     let mut out = String::from(
-        "Gebiet;Name;Vorgänger (Anteil der Einwohner:innen);Einwohner:innen alt;Einwohner:innen neu;Klasse alt;Klasse neu;Grenzänderung;Klassenwechsel durch Grenzen;Klassenwechsel real;Ursache",
+        "Gebiet;Name;Vorgänger (Anteil der Einwohner:innen);Einwohner:innen Vorgängergebiet;Einwohner:innen neu;Klasse Vorgängergebiet;Klasse neu;Grenzänderung;Klassenwechsel durch Grenzen;Klassenwechsel real;Ursache",
     );
     for i in &inds {
         let _ = write!(out, ";{i} alt;{i} neu");
@@ -666,12 +676,17 @@ pub fn comparison_csv(ws: &Workspace, v: &Value) -> String {
             num_de(&r["real_change"]),
             csv_cell(r["change"].as_str().unwrap_or("")),
         );
-        for i in &inds {
+        for (i, dec) in inds.iter().zip(&decimals) {
+            let cell = |v: &Value| {
+                v.as_f64()
+                    .map(|x| format!("{x:.dec$}", dec = *dec as usize).replace('.', ","))
+                    .unwrap_or_default()
+            };
             let _ = write!(
                 out,
                 ";{};{}",
-                num_de(&r["values"][i]["old"]),
-                num_de(&r["values"][i]["new"])
+                cell(&r["values"][i]["old"]),
+                cell(&r["values"][i]["new"])
             );
         }
         out.push('\n');
@@ -695,18 +710,23 @@ async fn crosswalk(
         let planner = caller.role >= Role::Planner;
         let guarded_a = st.ws.guarded_areas(&a);
         let guarded_b = st.ws.guarded_areas(&b);
+        // Viewers: no cell touching a withheld area, none below the disclosure threshold, and
+        // shares rounded to 0.1 % so a small intersection cannot be computed back exactly.
+        let threshold = st.ws.analysis().disclosure.threshold;
         let hidden = |c: &kleinraum_aggregate::redefine::CrosswalkCell| {
             !planner
-                && (guarded_a.contains(&ca.areas[c.from as usize].id)
+                && (c.weight < threshold
+                    || guarded_a.contains(&ca.areas[c.from as usize].id)
                     || guarded_b.contains(&cb.areas[c.to as usize].id))
         };
+        let share = |x: f64| if planner { x } else { (x * 1000.0).round() / 1000.0 };
         if q.f.as_deref() == Some("csv") {
             let mut out = String::from(if planner { "von;nach;Einwohner:innen;Anteil von;Anteil nach\n" } else { "von;nach;Anteil von;Anteil nach\n" });
             for c in cw.cells.iter().filter(|c| !hidden(c)) {
                 let f = &ca.areas[c.from as usize].id;
                 let t = &cb.areas[c.to as usize].id;
-                let sf = format!("{:.6}", cw.share_of_from(c)).replace('.', ",");
-                let stt = format!("{:.6}", cw.share_of_to(c)).replace('.', ",");
+                let sf = format!("{:.6}", share(cw.share_of_from(c))).replace('.', ",");
+                let stt = format!("{:.6}", share(cw.share_of_to(c))).replace('.', ",");
                 if planner {
                     let _ = writeln!(out, "{f};{t};{};{sf};{stt}", c.weight);
                 } else {
@@ -717,7 +737,7 @@ async fn crosswalk(
         }
         let cells: Vec<Value> = cw.cells.iter().filter(|c| !hidden(c)).map(|c| {
             let mut v = json!({"from": ca.areas[c.from as usize].id, "to": cb.areas[c.to as usize].id,
-                               "share_of_from": cw.share_of_from(c), "share_of_to": cw.share_of_to(c)});
+                               "share_of_from": share(cw.share_of_from(c)), "share_of_to": share(cw.share_of_to(c))});
             if planner { v["residents"] = json!(c.weight); }
             v
         }).collect();

@@ -157,6 +157,15 @@ pub struct Warning {
     pub location: Option<(f64, f64)>,
 }
 
+/// Differencing-guard results kept between refreshes (each write adds one version's pairs).
+#[derive(Debug, Default)]
+struct GuardCache {
+    /// (version a, version b) → findings, each with the version it withholds.
+    pairs: HashMap<(String, String), Vec<(String, SliverWarning)>>,
+    /// Areas of a non-official version that hold exactly the addresses of an official area.
+    copies: HashMap<String, BTreeSet<u32>>,
+}
+
 /// The run-time state of all Gebietsstände.
 pub struct Workspace {
     /// Settings.
@@ -179,6 +188,8 @@ pub struct Workspace {
     guarded: RwLock<HashMap<String, Arc<Vec<SliverWarning>>>>,
     sessions: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
     counter: AtomicU64,
+    /// The guard's findings per pair of versions and each version's copies of official areas.
+    guard_cache: Mutex<GuardCache>,
     /// Versions published by the statistics office itself (the configured ones): their
     /// mutual differences are published facts, so the guard compares only against them.
     official: RwLock<BTreeSet<String>>,
@@ -223,6 +234,40 @@ fn bbox(mp: &MultiPolygon<f64>) -> Option<([f64; 2], [f64; 2])> {
 
 /// Areas below this size (m²) count as empty after an edit (numerical crumbs).
 const MIN_AREA_M2: f64 = 1.0;
+
+/// Vertices sent back by the browser within this distance (m) of an existing vertex are that
+/// vertex: WGS 84 with 7 decimals is ~1 cm, plus reprojection noise.
+const SNAP_M: f64 = 0.05;
+
+/// Replaces each vertex of `g` within `tol` of an anchor by the anchor (`anchors` sorted by x).
+fn snap_vertices(
+    mut g: MultiPolygon<f64>,
+    anchors: &[geo::Coord<f64>],
+    tol: f64,
+) -> MultiPolygon<f64> {
+    let snap = |c: &mut geo::Coord<f64>| {
+        let lo = anchors.partition_point(|a| a.x < c.x - tol);
+        let mut best: Option<(f64, geo::Coord<f64>)> = None;
+        for a in anchors[lo..].iter().take_while(|a| a.x <= c.x + tol) {
+            let d = (a.x - c.x).hypot(a.y - c.y);
+            if d <= tol && best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, *a));
+            }
+        }
+        if let Some((_, a)) = best {
+            *c = a;
+        }
+    };
+    for p in g.0.iter_mut() {
+        p.exterior_mut(|ls| ls.0.iter_mut().for_each(snap));
+        p.interiors_mut(|rings| {
+            for r in rings {
+                r.0.iter_mut().for_each(snap);
+            }
+        });
+    }
+    g
+}
 
 impl Workspace {
     /// Builds the workspace from the loaded dataset (points, facilities, the base level's
@@ -301,6 +346,7 @@ impl Workspace {
             sessions: Mutex::new(HashMap::new()),
             counter: AtomicU64::new(1),
             official: RwLock::new(BTreeSet::new()),
+            guard_cache: Mutex::new(GuardCache::default()),
         };
         Ok(ws)
     }
@@ -341,8 +387,12 @@ impl Workspace {
             target: meta.key.clone(),
             detail: format!("{} Gebiete aus {}", stored.len(), meta.source),
         };
-        store.import(&meta, &stored, &audit)?;
-        Ok(true)
+        match store.import(&meta, &stored, &audit) {
+            Ok(()) => Ok(true),
+            // Another process (a second server on the same store) imported it meanwhile.
+            Err(kleinraum_store::StoreError::Exists { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Computes every stored version that is not computed yet (base first: the others
@@ -643,38 +693,46 @@ impl Workspace {
             .clone();
         let threshold = self.analysis.disclosure.threshold;
         let years = self.years();
+        let keys: BTreeSet<&str> = all.iter().map(|v| v.meta.key.as_str()).collect();
+        let mut cache = self.guard_cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .pairs
+            .retain(|(a, b), _| keys.contains(a.as_str()) && keys.contains(b.as_str()));
+        cache.copies.retain(|k, _| keys.contains(k.as_str()));
         // An area holding exactly the addresses of an official area (e.g. the untouched areas
         // of a draft) reveals nothing new: its slivers against official versions are the
         // official ones, which are published anyway. Without this, every draft would hide
-        // dozens of unchanged areas.
-        let copies: HashMap<&str, BTreeSet<u32>> = all
-            .iter()
-            .filter(|v| !official.contains(&v.meta.key))
-            .map(|v| {
-                let mut set = BTreeSet::new();
-                for o in all.iter().filter(|o| official.contains(&o.meta.key)) {
-                    copies_of(
-                        &v.assignment,
-                        &o.assignment,
-                        v.areas.len(),
-                        o.areas.len(),
-                        &mut set,
-                    );
-                }
-                (v.meta.key.as_str(), set)
-            })
-            .collect();
-        let is_copy = |key: &str, area: u32| copies.get(key).is_some_and(|s| s.contains(&area));
-        let mut found: HashMap<String, Vec<SliverWarning>> = HashMap::new();
+        // dozens of unchanged areas. Computed once per version.
+        for v in all.iter().filter(|v| !official.contains(&v.meta.key)) {
+            if cache.copies.contains_key(&v.meta.key) {
+                continue;
+            }
+            let mut set = BTreeSet::new();
+            for o in all.iter().filter(|o| official.contains(&o.meta.key)) {
+                copies_of(
+                    &v.assignment,
+                    &o.assignment,
+                    v.areas.len(),
+                    o.areas.len(),
+                    &mut set,
+                );
+            }
+            cache.copies.insert(v.meta.key.clone(), set);
+        }
+        // Only pairs not seen before are computed: a write adds the pairs of one version.
         for (i, a) in all.iter().enumerate() {
             for b in all.iter().skip(i + 1) {
                 let (off_a, off_b) = (
                     official.contains(&a.meta.key),
                     official.contains(&b.meta.key),
                 );
-                if off_a && off_b {
+                let pair = (a.meta.key.clone(), b.meta.key.clone());
+                if (off_a && off_b) || cache.pairs.contains_key(&pair) {
                     continue;
                 }
+                let is_copy =
+                    |key: &str, area: u32| cache.copies.get(key).is_some_and(|s| s.contains(&area));
+                let mut findings = Vec::new();
                 for &y in &years {
                     let Some(w) = self.residents(y) else { continue };
                     let cw = Crosswalk::build(
@@ -686,10 +744,9 @@ impl Workspace {
                     );
                     for s in redefine::differencing_slivers(&cw, threshold) {
                         if !(off_a || off_b && is_copy(&a.meta.key, s.draft)) {
-                            found
-                                .entry(a.meta.key.clone())
-                                .or_default()
-                                .push(SliverWarning {
+                            findings.push((
+                                a.meta.key.clone(),
+                                SliverWarning {
                                     area: a.areas[s.draft as usize].id.clone(),
                                     other_version: b.meta.key.clone(),
                                     other_area: b.areas[s.other as usize].id.clone(),
@@ -697,15 +754,15 @@ impl Workspace {
                                     only_here: s.draft_only,
                                     only_there: s.other_only,
                                     location: None,
-                                });
+                                },
+                            ));
                         }
                         if off_b || (off_a && is_copy(&b.meta.key, s.other)) {
                             continue;
                         }
-                        found
-                            .entry(b.meta.key.clone())
-                            .or_default()
-                            .push(SliverWarning {
+                        findings.push((
+                            b.meta.key.clone(),
+                            SliverWarning {
                                 area: b.areas[s.other as usize].id.clone(),
                                 other_version: a.meta.key.clone(),
                                 other_area: a.areas[s.draft as usize].id.clone(),
@@ -713,16 +770,32 @@ impl Workspace {
                                 only_here: s.other_only,
                                 only_there: s.draft_only,
                                 location: None,
-                            });
+                            },
+                        ));
                     }
                 }
+                cache.pairs.insert(pair, findings);
             }
         }
+        let mut found: HashMap<String, Vec<SliverWarning>> = HashMap::new();
+        for list in cache.pairs.values() {
+            for (k, w) in list {
+                found.entry(k.clone()).or_default().push(w.clone());
+            }
+        }
+        drop(cache);
         let mut g = self.guarded.write().unwrap_or_else(|e| e.into_inner());
         g.clear();
         for (k, v) in found {
             g.insert(k, Arc::new(v));
         }
+    }
+
+    /// Forgets the guard's cached pairs of `key` (the version was replaced or deleted).
+    fn forget_guard(&self, key: &str) {
+        let mut cache = self.guard_cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.pairs.retain(|(a, b), _| a != key && b != key);
+        cache.copies.remove(key);
     }
 
     /// Imports a version (boundary upload or a saved draft): store first (atomic), then compute,
@@ -756,6 +829,7 @@ impl Workspace {
             meta,
             ..Arc::try_unwrap(computed).map_err(|_| WsError::Invalid("internal: shared".into()))?
         });
+        self.forget_guard(&computed.meta.key);
         self.computed
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -799,6 +873,7 @@ impl Workspace {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+        self.forget_guard(key);
         self.refresh_guard();
         Ok(())
     }
@@ -1126,7 +1201,7 @@ impl Workspace {
                 location: mean_position(&self.points, &re.overlap_points),
             });
         }
-        if (new_area_m2 - old_area_m2).abs() > MIN_AREA_M2.max(old_area_m2 * 1e-9) {
+        if (new_area_m2 - old_area_m2).abs() > MIN_AREA_M2.max(old_area_m2 * 2e-6) {
             warnings.push(Warning {
                 kind: "gap",
                 area: changed
@@ -1389,7 +1464,13 @@ impl Workspace {
                 u = u.union(g);
             }
         }
-        let mut changed = vec![(idx[0], Some(u), None)];
+        // "X (Teil 1)" + "X (Teil 2)" → "X".
+        let first = s.areas[idx[0]].name.clone();
+        let name = match first.rsplit_once(" (Teil ") {
+            Some((stem, rest)) if rest.ends_with(')') => stem.to_string(),
+            _ => first,
+        };
+        let mut changed = vec![(idx[0], Some(u), Some(name))];
         for &i in &idx[1..] {
             changed.push((i, None, None));
         }
@@ -1408,6 +1489,39 @@ impl Workspace {
         geoms: Vec<(String, MultiPolygon<f64>)>,
     ) -> Result<OpOutcome, WsError> {
         let mut changed = Vec::new();
+        // Vertices that came back from the browser (rounded to ~1 cm in WGS 84) snap to the
+        // existing vertex they stand for, so only the vertices really moved change and shared
+        // borders stay exactly shared.
+        let mut anchors: Vec<geo::Coord<f64>> = Vec::new();
+        for (id, g) in &geoms {
+            let Some((min, max)) = bbox(g) else { continue };
+            let (min, max) = ([min[0] - 1.0, min[1] - 1.0], [max[0] + 1.0, max[1] + 1.0]);
+            for a in &s.areas {
+                let Some(ag) = &a.geometry else { continue };
+                let Some((amin, amax)) = bbox(ag) else {
+                    continue;
+                };
+                if a.id != *id
+                    && (amax[0] < min[0]
+                        || amin[0] > max[0]
+                        || amax[1] < min[1]
+                        || amin[1] > max[1])
+                {
+                    continue;
+                }
+                for p in &ag.0 {
+                    for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                        anchors.extend(ring.0.iter().copied());
+                    }
+                }
+            }
+        }
+        anchors.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+        anchors.dedup();
+        let geoms: Vec<(String, MultiPolygon<f64>)> = geoms
+            .into_iter()
+            .map(|(id, g)| (id, snap_vertices(g, &anchors, SNAP_M)))
+            .collect();
         for (id, g) in geoms {
             let i = find(s, &id)?;
             if g.unsigned_area() < MIN_AREA_M2 {
