@@ -238,26 +238,37 @@ pub fn list(config: &Path) -> Result<()> {
 }
 
 /// Options of `kleinraum redefine import`.
+#[derive(clap::Args, Debug)]
 pub struct ImportArgs {
-    /// Boundary file (any format the loader reads).
+    /// Boundary file: GeoJSON, Shapefile, GeoPackage, any OGR source.
+    #[arg(long)]
     pub file: String,
-    /// Version key.
+    /// Key of the new version (a–z, 0–9, '_', '-').
+    #[arg(long)]
     pub key: String,
     /// Display name.
+    #[arg(long)]
     pub name: Option<String>,
-    /// Valid from.
+    /// Valid from (YYYY-MM-DD).
+    #[arg(long)]
     pub valid_from: Option<String>,
-    /// Id field.
+    /// Field with the area id.
+    #[arg(long)]
     pub id_field: String,
-    /// Name field.
+    /// Field with the area name.
+    #[arg(long)]
     pub name_field: Option<String>,
-    /// EPSG when the file has none.
+    /// EPSG code when the file declares none.
+    #[arg(long)]
     pub crs: Option<u32>,
-    /// Store as draft instead of published.
+    /// Store as a draft.
+    #[arg(long)]
     pub draft: bool,
     /// Features sharing an id form one area.
+    #[arg(long)]
     pub merge_duplicates: bool,
-    /// Versions it derives from.
+    /// Keys of the versions this one derives from (comma-separated).
+    #[arg(long, value_delimiter = ',')]
     pub lineage: Vec<String>,
 }
 
@@ -373,5 +384,184 @@ pub fn compare(
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
+    Ok(())
+}
+
+/// Options of `kleinraum redefine interpolate`.
+#[derive(clap::Args, Debug)]
+pub struct InterpolateArgs {
+    /// Gebietsstand the table's ids belong to.
+    #[arg(long)]
+    pub from: String,
+    /// Gebietsstand to estimate for.
+    #[arg(long)]
+    pub to: String,
+    /// CSV table (comma-separated, header row).
+    #[arg(long)]
+    pub table: PathBuf,
+    /// Id column.
+    #[arg(long)]
+    pub id_field: String,
+    /// Columns to carry over (comma-separated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub columns: Vec<String>,
+    /// Columns that are ratios or means (weighted mean); the others are counts.
+    #[arg(long, value_delimiter = ',')]
+    pub ratios: Vec<String>,
+    /// Only rows with COLUMN=VALUE (e.g. period=2020-02).
+    #[arg(long = "where", value_parser = parse_filter)]
+    pub filter: Option<(String, String)>,
+    /// Year of the residents used as weights (default: the latest).
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Output CSV.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn parse_filter(f: &str) -> Result<(String, String), String> {
+    f.split_once('=')
+        .map(|(c, v)| (c.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{f:?}: expected COLUMN=VALUE"))
+}
+
+/// A table cell as a number (decimal point or comma), like a feature property.
+fn parse_number(s: &str) -> Option<f64> {
+    kleinraum_load::features::PropValue::Text(s.to_string()).as_f64()
+}
+
+/// `kleinraum redefine interpolate`: values that exist only per area of one Gebietsstand
+/// (e.g. published counts on the old LOR) estimated for the areas of another by address
+/// weights, written with a coverage column and marked as estimates.
+pub fn interpolate(config: &Path, a: InterpolateArgs) -> Result<()> {
+    use kleinraum_aggregate::redefine::{Measure, interpolate as interp};
+    let (cfg, ds) = load_config_and_points(config)?;
+    let ws = open_workspace(&cfg, ds)?;
+    let from = ws
+        .get(&a.from)
+        .with_context(|| format!("no Gebietsstand {:?} in the store", a.from))?;
+    let to = ws
+        .get(&a.to)
+        .with_context(|| format!("no Gebietsstand {:?} in the store", a.to))?;
+    let table = a.table.display().to_string();
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(&a.table)
+        .with_context(|| format!("reading {table}"))?;
+    let headers = rdr
+        .headers()
+        .with_context(|| format!("{table}: header"))?
+        .clone();
+    let col = |name: &str| -> Result<usize> {
+        headers.iter().position(|h| h == name).with_context(|| {
+            format!(
+                "{table}: no column {name:?} (columns: {})",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+    };
+    let id_col = col(&a.id_field)?;
+    let value_cols: Vec<usize> = a.columns.iter().map(|c| col(c)).collect::<Result<_>>()?;
+    let filter = match &a.filter {
+        Some((c, v)) => Some((col(c)?, v.clone())),
+        None => None,
+    };
+    let index: HashMap<&str, usize> = from
+        .areas
+        .iter()
+        .enumerate()
+        .map(|(i, ar)| (ar.id.as_str(), i))
+        .collect();
+    let mut values: Vec<Vec<Option<f64>>> = vec![vec![None; from.areas.len()]; a.columns.len()];
+    let mut seen = vec![false; from.areas.len()];
+    for (r, rec) in rdr.records().enumerate() {
+        let row = r + 2;
+        let rec = rec.with_context(|| format!("{table}: row {row}"))?;
+        if let Some((fc, fv)) = &filter
+            && rec.get(*fc) != Some(fv.as_str())
+        {
+            continue;
+        }
+        let id = rec.get(id_col).unwrap_or("").trim();
+        let Some(&i) = index.get(id) else {
+            bail!(
+                "{table}: row {row}, column {:?}: id {id:?} is not an area of Gebietsstand {}",
+                a.id_field,
+                a.from
+            );
+        };
+        if std::mem::replace(&mut seen[i], true) {
+            bail!("{table}: row {row}: id {id:?} appears twice (use --where to pick one period)");
+        }
+        for (k, &c) in value_cols.iter().enumerate() {
+            let raw = rec.get(c).unwrap_or("");
+            values[k][i] = match parse_number(raw) {
+                Some(v) => Some(v),
+                None if raw.trim().is_empty() => None,
+                None => bail!(
+                    "{table}: row {row}, column {:?}: {raw:?} is not a number",
+                    a.columns[k]
+                ),
+            };
+        }
+    }
+    let year = match a.year {
+        Some(y) => y,
+        None => *ws.years().last().context("no year with residents")?,
+    };
+    let cw = ws.crosswalk(&from, &to, year);
+    let missing = seen.iter().filter(|s| !**s).count();
+    let mut est = Vec::new();
+    for (k, name) in a.columns.iter().enumerate() {
+        let m = if a.ratios.contains(name) {
+            Measure::Intensive
+        } else {
+            Measure::Extensive
+        };
+        est.push(interp(&cw, &values[k], m));
+    }
+    let mut out = String::from("\u{feff}id;name");
+    for c in &a.columns {
+        out.push(';');
+        out.push_str(c);
+    }
+    out.push_str(";abdeckung;schaetzung\n");
+    let mut low_cover = 0;
+    for (t, area) in to.areas.iter().enumerate() {
+        out.push_str(&format!("{};{}", area.id, area.name.replace(';', ",")));
+        for e in &est {
+            match e[t].value {
+                Some(v) => out.push_str(&format!(";{}", format!("{v:.2}").replace('.', ","))),
+                None => out.push(';'),
+            }
+        }
+        let cover = est.first().map_or(0.0, |e| e[t].coverage);
+        if cover < 0.999 {
+            low_cover += 1;
+        }
+        out.push_str(&format!(
+            ";{};ja\n",
+            format!("{cover:.3}").replace('.', ",")
+        ));
+    }
+    std::fs::write(&a.out, out).with_context(|| format!("writing {}", a.out.display()))?;
+    for (k, name) in a.columns.iter().enumerate() {
+        if a.ratios.contains(name) {
+            continue;
+        }
+        let sin: f64 = values[k].iter().flatten().sum();
+        let sout: f64 = est[k].iter().filter_map(|e| e.value).sum();
+        println!("{name}: Σ {sin:.0} on {} → Σ {sout:.0} on {}", a.from, a.to);
+    }
+    println!(
+        "{} areas of {} estimated from {} rows ({} areas of {} without a row); {} target areas with coverage < 99.9 %; weights: residents {year}; wrote {}",
+        to.areas.len(),
+        a.to,
+        from.areas.len() - missing,
+        missing,
+        a.from,
+        low_cover,
+        a.out.display()
+    );
     Ok(())
 }

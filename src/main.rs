@@ -78,36 +78,16 @@ enum RedefineCmd {
     Import {
         /// The config file.
         config: PathBuf,
-        /// Boundary file: GeoJSON, Shapefile, GeoPackage, any OGR source.
-        #[arg(long)]
-        file: String,
-        /// Key of the new version (a–z, 0–9, '_', '-').
-        #[arg(long)]
-        key: String,
-        /// Display name.
-        #[arg(long)]
-        name: Option<String>,
-        /// Valid from (YYYY-MM-DD).
-        #[arg(long)]
-        valid_from: Option<String>,
-        /// Field with the area id.
-        #[arg(long)]
-        id_field: String,
-        /// Field with the area name.
-        #[arg(long)]
-        name_field: Option<String>,
-        /// EPSG code when the file declares none.
-        #[arg(long)]
-        crs: Option<u32>,
-        /// Store as a draft.
-        #[arg(long)]
-        draft: bool,
-        /// Features sharing an id form one area.
-        #[arg(long)]
-        merge_duplicates: bool,
-        /// Keys of the versions this one derives from (comma-separated).
-        #[arg(long, value_delimiter = ',')]
-        lineage: Vec<String>,
+        #[command(flatten)]
+        args: cmd_redefine::ImportArgs,
+    },
+    /// Estimate values published per area of one Gebietsstand for the areas of another
+    /// (address-weighted), e.g. old-LOR counts for the new LOR.
+    Interpolate {
+        /// The config file.
+        config: PathBuf,
+        #[command(flatten)]
+        args: cmd_redefine::InterpolateArgs,
     },
     /// Compare two Gebietsstände: crosswalk, values old vs new, cause of class changes.
     Compare {
@@ -149,33 +129,10 @@ fn main() -> Result<()> {
             init_log();
             match action {
                 RedefineCmd::List { config } => cmd_redefine::list(&config),
-                RedefineCmd::Import {
-                    config,
-                    file,
-                    key,
-                    name,
-                    valid_from,
-                    id_field,
-                    name_field,
-                    crs,
-                    draft,
-                    merge_duplicates,
-                    lineage,
-                } => cmd_redefine::import(
-                    &config,
-                    cmd_redefine::ImportArgs {
-                        file,
-                        key,
-                        name,
-                        valid_from,
-                        id_field,
-                        name_field,
-                        crs,
-                        draft,
-                        merge_duplicates,
-                        lineage,
-                    },
-                ),
+                RedefineCmd::Import { config, args } => cmd_redefine::import(&config, args),
+                RedefineCmd::Interpolate { config, args } => {
+                    cmd_redefine::interpolate(&config, args)
+                }
                 RedefineCmd::Compare {
                     config,
                     from,

@@ -673,6 +673,17 @@ fn no_response_contains_address_level_data() {
         "/indicators",
         "/indicators?f=html",
         "/map/",
+        // Gebietsstände (the config's level is the base version "basis").
+        "/auth",
+        "/gebietsstaende",
+        "/gebietsstaende/basis/areas",
+        "/gebietsstaende/basis/vergleich/basis",
+        "/gebietsstaende/basis/vergleich/basis?f=csv",
+        "/gebietsstaende/basis/crosswalk/basis",
+        "/gebietsstaende/nix/areas",
+        "/gebietsstaende/basis/areas?year=1999",
+        "/entwurf",
+        "/audit",
     ]
     .iter()
     .map(|s| (s.to_string(), None))
