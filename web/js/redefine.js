@@ -645,7 +645,8 @@ function applyResult(res) {
       gs.layer.removeLayer(l);
     }
   }
-  for (const f of res.changed || []) {
+  // Neighbours that got a vertex of the edit on their shared edge: new outline, same values.
+  for (const f of [...(res.changed || []), ...(res.geometry_updates || [])]) {
     const l = layerOf(areaId(f));
     if (l) {
       if (l.pm && l.pm.enabled()) l.pm.disable();

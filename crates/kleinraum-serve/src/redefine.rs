@@ -870,8 +870,25 @@ async fn operation(
                 )
             })
             .collect();
+        let geometry_updates: Vec<Value> = out
+            .vertices_added
+            .iter()
+            .filter_map(|cid| s.areas.iter().position(|a| &a.id == cid))
+            .map(|i| {
+                feature(
+                    &st.ws,
+                    &s.areas,
+                    &out.result,
+                    &out.estimated,
+                    i,
+                    year,
+                    false,
+                    &[],
+                )
+            })
+            .collect();
         ok(json!({
-            "changed": changed, "removed": out.removed,
+            "changed": changed, "removed": out.removed, "geometry_updates": geometry_updates,
             "warnings": warnings_json(&st.ws, &out.warnings),
             "n_areas": s.areas.len(),
             "server_ms": server_ms,

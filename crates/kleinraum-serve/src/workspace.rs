@@ -136,6 +136,9 @@ pub struct OpOutcome {
     pub changed: Vec<String>,
     /// Areas that no longer exist.
     pub removed: Vec<String>,
+    /// Untouched neighbours that got a vertex of the edit inserted into a shared edge (same
+    /// land and statistics; the client needs their new outline for later vertex moves).
+    pub vertices_added: Vec<String>,
     /// Warnings: (kind, area, message, location in working CRS).
     pub warnings: Vec<Warning>,
     /// The draft's recomputed result.
@@ -238,6 +241,60 @@ const MIN_AREA_M2: f64 = 1.0;
 /// Vertices sent back by the browser within this distance (m) of an existing vertex are that
 /// vertex: WGS 84 with 7 decimals is ~1 cm, plus reprojection noise.
 const SNAP_M: f64 = 0.05;
+
+/// Anchors (sorted by x) closer than this (m) to an edge's interior are inserted into it.
+const ON_EDGE_M: f64 = 0.001;
+
+/// Snaps `g`'s vertices to anchors within 1 cm, then inserts anchors lying on its edges.
+fn conform(g: MultiPolygon<f64>, anchors: &[geo::Coord<f64>]) -> MultiPolygon<f64> {
+    insert_on_edges(snap_vertices(g, anchors, 0.01), anchors)
+}
+
+/// Inserts every anchor (sorted by x) that lies on an edge of `g` into that edge.
+fn insert_on_edges(mut g: MultiPolygon<f64>, anchors: &[geo::Coord<f64>]) -> MultiPolygon<f64> {
+    let fix = |ls: &mut geo::LineString<f64>| {
+        let pts = &ls.0;
+        if pts.len() < 2 {
+            return;
+        }
+        let mut out = Vec::with_capacity(pts.len());
+        for w in pts.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            out.push(a);
+            let (dx, dy) = (b.x - a.x, b.y - a.y);
+            let len2 = dx * dx + dy * dy;
+            if len2 == 0.0 {
+                continue;
+            }
+            let (xmin, xmax) = (a.x.min(b.x) - ON_EDGE_M, a.x.max(b.x) + ON_EDGE_M);
+            let lo = anchors.partition_point(|p| p.x < xmin);
+            let mut on: Vec<(f64, geo::Coord<f64>)> = Vec::new();
+            for p in anchors[lo..].iter().take_while(|p| p.x <= xmax) {
+                if p.y < a.y.min(b.y) - ON_EDGE_M || p.y > a.y.max(b.y) + ON_EDGE_M {
+                    continue;
+                }
+                let t = ((p.x - a.x) * dx + (p.y - a.y) * dy) / len2;
+                if t <= 0.0 || t >= 1.0 || *p == a || *p == b {
+                    continue;
+                }
+                let (qx, qy) = (a.x + t * dx, a.y + t * dy);
+                if (p.x - qx).hypot(p.y - qy) < ON_EDGE_M {
+                    on.push((t, *p));
+                }
+            }
+            on.sort_by(|x, y| x.0.total_cmp(&y.0));
+            out.extend(on.into_iter().map(|(_, p)| p));
+        }
+        out.push(*pts.last().unwrap_or(&geo::Coord { x: 0.0, y: 0.0 }));
+        out.dedup();
+        ls.0 = out;
+    };
+    for p in g.0.iter_mut() {
+        p.exterior_mut(fix);
+        p.interiors_mut(|rings| rings.iter_mut().for_each(fix));
+    }
+    g
+}
 
 /// Replaces each vertex of `g` within `tol` of an anchor by the anchor (`anchors` sorted by x).
 fn snap_vertices(
@@ -1072,6 +1129,61 @@ impl Workspace {
         label: String,
     ) -> Result<OpOutcome, WsError> {
         let n_before = s.areas.len();
+        // New edges meet the existing ones exactly: vertices within a centimetre of an existing
+        // vertex become that vertex, and existing vertices lying on a new edge are inserted
+        // into it (a union or cut drops collinear vertices that neighbours still have; moving
+        // such a vertex later would otherwise open a gap).
+        let n_requested = changed.len();
+        let changed: Vec<(usize, Option<MultiPolygon<f64>>, Option<String>)> = {
+            let boxes: Vec<_> = changed
+                .iter()
+                .filter_map(|(_, g, _)| g.as_ref().and_then(bbox))
+                .collect();
+            let anchors = self.anchors_near(s, boxes.iter().copied());
+            let mut changed: Vec<_> = changed
+                .into_iter()
+                .map(|(i, g, n)| (i, g.map(|g| conform(g, &anchors)), n))
+                .collect();
+            // The other way round: a new vertex on an untouched neighbour's edge goes into the
+            // neighbour too (same land, one vertex more), so every border stays vertex-shared.
+            let mut fresh: Vec<geo::Coord<f64>> = changed
+                .iter()
+                .filter_map(|(_, g, _)| g.as_ref())
+                .flat_map(|g| {
+                    g.0.iter().flat_map(|p| {
+                        std::iter::once(p.exterior())
+                            .chain(p.interiors())
+                            .flat_map(|r| r.0.iter().copied())
+                    })
+                })
+                .collect();
+            fresh.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+            fresh.dedup();
+            let touched: BTreeSet<usize> = changed.iter().map(|(i, _, _)| *i).collect();
+            for (k, a) in s.areas.iter().enumerate() {
+                if touched.contains(&k) {
+                    continue;
+                }
+                let Some(g) = &a.geometry else { continue };
+                let Some((amin, amax)) = bbox(g) else {
+                    continue;
+                };
+                let near = boxes.iter().any(|(min, max)| {
+                    amax[0] >= min[0] - 1.0
+                        && amin[0] <= max[0] + 1.0
+                        && amax[1] >= min[1] - 1.0
+                        && amin[1] <= max[1] + 1.0
+                });
+                if !near {
+                    continue;
+                }
+                let g2 = insert_on_edges(g.clone(), &fresh);
+                if &g2 != g {
+                    changed.push((k, Some(g2), None));
+                }
+            }
+            changed
+        };
         // Old bounding boxes (new areas: their new one).
         let mut old_boxes = Vec::new();
         for (idx, g, _) in &changed {
@@ -1216,7 +1328,11 @@ impl Workspace {
             });
         }
         // Ids before removal: swap-removes move indices.
-        let mut changed_ids: Vec<String> = changed
+        let vertices_added: Vec<String> = changed[n_requested..]
+            .iter()
+            .map(|(i, _, _)| s.areas[*i].id.clone())
+            .collect();
+        let mut changed_ids: Vec<String> = changed[..n_requested]
             .iter()
             .filter(|(_, g, _)| g.is_some())
             .map(|(i, _, _)| s.areas[*i].id.clone())
@@ -1244,10 +1360,44 @@ impl Workspace {
         Ok(OpOutcome {
             changed: changed_ids,
             removed,
+            vertices_added,
             warnings,
             result,
             estimated,
         })
+    }
+
+    /// Vertices of the session's areas whose boxes meet any of `boxes` (1 m margin), sorted by x.
+    fn anchors_near(
+        &self,
+        s: &Session,
+        boxes: impl Iterator<Item = ([f64; 2], [f64; 2])>,
+    ) -> Vec<geo::Coord<f64>> {
+        let boxes: Vec<_> = boxes.collect();
+        let mut anchors = Vec::new();
+        for a in &s.areas {
+            let Some(g) = &a.geometry else { continue };
+            let Some((amin, amax)) = bbox(g) else {
+                continue;
+            };
+            let near = boxes.iter().any(|(min, max)| {
+                amax[0] >= min[0] - 1.0
+                    && amin[0] <= max[0] + 1.0
+                    && amax[1] >= min[1] - 1.0
+                    && amin[1] <= max[1] + 1.0
+            });
+            if !near {
+                continue;
+            }
+            for p in &g.0 {
+                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                    anchors.extend(ring.0.iter().copied());
+                }
+            }
+        }
+        anchors.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+        anchors.dedup();
+        anchors
     }
 
     fn remove_area(&self, s: &mut Session, r: usize) {
