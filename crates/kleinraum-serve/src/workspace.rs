@@ -235,6 +235,17 @@ fn bbox(mp: &MultiPolygon<f64>) -> Option<([f64; 2], [f64; 2])> {
         .map(|r| ([r.min().x, r.min().y], [r.max().x, r.max().y]))
 }
 
+/// Draft sessions kept in memory at once.
+const MAX_SESSIONS: usize = 32;
+
+/// The running number in a session id `e<n>-<hex>`.
+fn session_number(id: &str) -> u64 {
+    id.strip_prefix('e')
+        .and_then(|r| r.split('-').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Areas below this size (m²) count as empty after an edit (numerical crumbs).
 const MIN_AREA_M2: f64 = 1.0;
 
@@ -969,10 +980,15 @@ impl Workspace {
             operations: Vec::new(),
             touched: BTreeSet::new(),
         };
-        self.sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), Arc::new(Mutex::new(s)));
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        // Each session holds a copy of the point assignment (4 bytes per address): keep the
+        // newest MAX_SESSIONS, dropping the oldest unsaved one.
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(oldest) = sessions.keys().min_by_key(|k| session_number(k)).cloned()
+        {
+            sessions.remove(&oldest);
+        }
+        sessions.insert(id.clone(), Arc::new(Mutex::new(s)));
         Ok(id)
     }
 

@@ -306,3 +306,19 @@ fn every_edit_equals_a_full_recomputation() {
     assert_eq!(s.finest.sums, full.finest.sums, "gap: sums");
     assert_eq!(s.assignment, full.assignment, "gap: assignment");
 }
+
+#[test]
+fn old_draft_sessions_are_dropped_beyond_the_cap() {
+    let (ws, _dir) = setup();
+    let first = ws.start_session("basis", "test").unwrap();
+    let mut last = first.clone();
+    for _ in 0..32 {
+        last = ws.start_session("basis", "test").unwrap();
+    }
+    assert!(
+        ws.session(&first).is_err(),
+        "the oldest of 33 sessions is gone"
+    );
+    assert!(ws.session(&last).is_ok());
+    assert!(ws.start_session("nix", "test").is_err());
+}
