@@ -623,17 +623,22 @@ async function init() {
   $('srg').checked = state.srg;
   fillFacilities();
   fillIndicatorSelect();
-  await loadLevel(!state.view);
-  if (state.view) {
-    const [z, lat, lng] = state.view.split('/').map(Number);
-    if ([z, lat, lng].every(Number.isFinite)) map.setView([lat, lng], z);
-  }
+  const view = state.view;
+  await loadLevel(!view);
   await Promise.all(state.facilities.map((c) => setFacility(c, true)));
   if (state.area && ctx.byId.has(state.area)) {
     highlight(state.area);
     await openProfile(state.area);
   }
   else state.area = null;
+  // The view is set last, once the profile panel has given the map its final size: set before,
+  // the resize would shift the centre by half the panel's width.
+  map.invalidateSize({ pan: false });
+  if (view) {
+    const [z, lat, lng] = view.split('/').map(Number);
+    if ([z, lat, lng].every(Number.isFinite)) map.setView([lat, lng], z, { animate: false });
+  }
+  state.view = view || viewString();
   writeHash();
 
   $('level').addEventListener('change', (e) => change({ level: e.target.value }));
