@@ -368,7 +368,7 @@ pub fn compare(
             .context("no year with data")?,
     };
     // The CLI user is the operator: no public suppression.
-    let v = comparison(&ws, &a, &b, year, &BTreeSet::new(), true, true);
+    let v = comparison(&ws, &a, &b, year, true, true);
     let s = &v["summary"];
     println!(
         "{from} ({} areas) → {to} ({} areas), {year}: unverändert {}, Gebietsänderung {}, reale Veränderung {}, Klassenwechsel durch Grenzen {}",

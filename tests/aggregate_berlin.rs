@@ -5,20 +5,11 @@ use kleinraum_aggregate::aggregate;
 use kleinraum_aggregate::result::{AggregateResult, CountFlag, IndexValue};
 use kleinraum_load::config::ProjectConfig;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The shared real data: `$KLEINRAUM_SHARED_DATA`, else `../shared/data` beside the repository.
-fn shared_data() -> PathBuf {
-    match std::env::var_os("KLEINRAUM_SHARED_DATA") {
-        Some(p) => PathBuf::from(p),
-        None => repo().join("../shared/data"),
-    }
-}
+mod common;
+use common::{repo, shared_data};
 
 struct Runs {
     /// With disclosure control switched off (threshold 0): the true sums.

@@ -9,12 +9,11 @@ use kleinraum_load::config::ProjectConfig;
 use kleinraum_load::project::load_project_strict;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::repo;
 
 fn demo() -> &'static Dataset {
     static DS: OnceLock<Dataset> = OnceLock::new();

@@ -3,12 +3,11 @@
 //! to new boundaries or to real change — checked against `kleinraum aggregate`'s classes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{repo, shared_data};
 
 fn kleinraum(store: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kleinraum"))
@@ -215,12 +214,6 @@ fn list_import_and_compare_on_the_demo() {
         out.contains(&format!("Klassenwechsel durch Grenzen {by_boundary}")),
         "{out}"
     );
-}
-
-fn shared_data() -> PathBuf {
-    std::env::var_os("KLEINRAUM_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/data"))
 }
 
 /// The real case: Berlin's published residents per OLD Planungsraum (31.12.2020) estimated for

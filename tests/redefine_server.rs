@@ -12,10 +12,13 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{repo, shared_data};
 
 const TOKENS: &str = "viewer:test-viewer:viewer-token-789;planner:test-planer:planner-token-123;admin:test-admin:admin-token-456";
 const VIEWER: &str = "viewer-token-789";
@@ -27,17 +30,6 @@ const OFFICIAL: [&str; 4] = ["lor2020", "lor2021", "ortsteile", "plz"];
 const RESIDENTS_2024: u64 = 3_897_145;
 /// The PLR split in the scenarios (Schulenburgpark, Neukölln).
 const PLR: &str = "08100521";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn shared_data() -> PathBuf {
-    match std::env::var("KLEINRAUM_SHARED_DATA") {
-        Ok(v) if !v.is_empty() => PathBuf::from(v),
-        _ => repo().join("../shared/data"),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Server and HTTP

@@ -6,21 +6,13 @@
 use kleinraum_aggregate::result::AggregateResult;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn shared_data() -> PathBuf {
-    match std::env::var("KLEINRAUM_SHARED_DATA") {
-        Ok(v) if !v.is_empty() => PathBuf::from(v),
-        _ => repo().join("../shared/data"),
-    }
-}
+mod common;
+use common::{fresh_store, repo, shared_data};
 
 /// The server process; killed when dropped.
 struct Server {
@@ -337,15 +329,4 @@ fn gdal_oapif_reads_every_collection_and_copies_engine_values() {
             && (5_790_000.0..5_850_000.0).contains(&nums[1]),
         "not metres: {nums:?}"
     );
-}
-
-/// A store path no other server uses.
-fn fresh_store() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    std::env::temp_dir().join(format!(
-        "kleinraum-test-{}-{}.gpkg",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ))
 }

@@ -22,6 +22,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod common;
+use common::{fresh_store, repo};
+
 const WORKING: u32 = 25833;
 const YEARS: [i32; 2] = [2023, 2024];
 const COUNT_COLS: [&str; 4] = ["residents", "age_below_6", "age_above_65", "foreigners"];
@@ -39,10 +42,6 @@ const OFFSETS: [(f64, f64); 4] = [
     (268.2718, 771.8281),
     (811.1618, 688.0339),
 ];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// One planted address: key, working-CRS coordinate, counts per year (`[year][column]`).
 struct Addr {
@@ -968,15 +967,4 @@ fn number_scanner_finds_coordinates_and_skips_glued_tokens() {
         .map(|(_, v)| v)
         .collect();
     assert_eq!(n, vec![13.0, 13.2034567, 2034567.0, 52.0, 52.4, 4.0]);
-}
-
-/// A store path no other server uses.
-fn fresh_store() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    std::env::temp_dir().join(format!(
-        "kleinraum-test-{}-{}.gpkg",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ))
 }

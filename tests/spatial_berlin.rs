@@ -12,11 +12,8 @@ use kleinraum_aggregate::spatial::{GridIndex, OUTSIDE, locate_brute_force, morto
 use std::io::Read;
 use std::path::PathBuf;
 
-fn shared_data() -> PathBuf {
-    std::env::var_os("KLEINRAUM_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
-}
+mod common;
+use common::shared_data;
 
 fn gunzip(path: PathBuf) -> Vec<u8> {
     let mut out = Vec::new();

@@ -398,16 +398,20 @@ fn class_of(result: &AggregateResult, i: usize, year: i32) -> Option<u8> {
 }
 
 /// The comparison report of two versions for one year (see the API description). Areas the
-/// guard withholds (`suppress_public`, keys `a:ID` / `b:ID`) lose their values unless `planner`.
+/// differencing guard withholds lose their values unless `planner`.
 pub fn comparison(
     ws: &Workspace,
     a: &Computed,
     b: &Computed,
     year: i32,
-    suppress_public: &BTreeSet<String>,
     planner: bool,
     show_shares: bool,
 ) -> Value {
+    let (hidden_a, hidden_b) = if planner {
+        (BTreeSet::new(), BTreeSet::new())
+    } else {
+        (ws.guarded_areas(&a.meta.key), ws.guarded_areas(&b.meta.key))
+    };
     let cw = ws.crosswalk(a, b, year);
     let index_years: Vec<i32> = {
         let mut v: Vec<i32> = ws
@@ -435,8 +439,8 @@ pub fn comparison(
             .map(|&(f, _)| f as usize)
             .or_else(|| a.areas.iter().position(|x| x.id == area.id));
         let hide = !planner
-            && (suppress_public.contains(&format!("b:{}", area.id))
-                || main.is_some_and(|m| suppress_public.contains(&format!("a:{}", a.areas[m].id))));
+            && (hidden_b.contains(&area.id)
+                || main.is_some_and(|m| hidden_a.contains(&a.areas[m].id)));
         // Shares are ratios of resident counts: with public totals they would reveal small
         // intersections, so only viewers and above get them, and not where the guard withholds
         // an area (an exact ratio like 1/1870 gives both counts back).
@@ -445,8 +449,7 @@ pub fn comparison(
             .map(|&(f, w)| {
                 let show_shares = show_shares
                     && !hide
-                    && (planner
-                        || !suppress_public.contains(&format!("a:{}", a.areas[f as usize].id)));
+                    && (planner || !hidden_a.contains(&a.areas[f as usize].id));
                 let share = if to_total > 0 {
                     w as f64 / to_total as f64
                 } else {
@@ -519,8 +522,8 @@ pub fn comparison(
         cw.cells
             .iter()
             .filter(|c| {
-                !suppress_public.contains(&format!("a:{}", a.areas[c.from as usize].id))
-                    && !suppress_public.contains(&format!("b:{}", b.areas[c.to as usize].id))
+                !hidden_a.contains(&a.areas[c.from as usize].id)
+                    && !hidden_b.contains(&b.areas[c.to as usize].id)
             })
             .map(|c| {
                 json!({"from": a.areas[c.from as usize].id, "to": b.areas[c.to as usize].id,
@@ -599,21 +602,12 @@ async fn compare(
                 .and_then(|i| i.years.iter().max().copied())
                 .map_or_else(|| default_year(&st.ws, None), Ok)?,
         };
-        let mut hide = BTreeSet::new();
-        for w in st.ws.guard(&a).iter() {
-            hide.insert(format!("a:{}", w.area));
-        }
-        for w in st.ws.guard(&b).iter() {
-            hide.insert(format!("b:{}", w.area));
-        }
-        let planner = caller.role >= Role::Planner;
         let v = comparison(
             &st.ws,
             &ca,
             &cb,
             year,
-            &hide,
-            planner,
+            caller.role >= Role::Planner,
             caller.role >= Role::Viewer,
         );
         if q.f.as_deref() == Some("csv") {

@@ -230,6 +230,30 @@ pub fn now_rfc3339() -> String {
     )
 }
 
+/// Whether two boxes meet when `b` is widened by `margin` (m).
+fn boxes_meet(a: ([f64; 2], [f64; 2]), b: ([f64; 2], [f64; 2]), margin: f64) -> bool {
+    a.1[0] >= b.0[0] - margin
+        && a.0[0] <= b.1[0] + margin
+        && a.1[1] >= b.0[1] - margin
+        && a.0[1] <= b.1[1] + margin
+}
+
+/// Every vertex of every ring.
+fn vertices(g: &MultiPolygon<f64>) -> impl Iterator<Item = geo::Coord<f64>> + '_ {
+    g.0.iter().flat_map(|p| {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .flat_map(|r| r.0.iter().copied())
+    })
+}
+
+/// Sorted by x (then y), duplicates removed: the anchor order the snapping functions expect.
+fn sort_anchors(mut v: Vec<geo::Coord<f64>>) -> Vec<geo::Coord<f64>> {
+    v.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+    v.dedup();
+    v
+}
+
 fn bbox(mp: &MultiPolygon<f64>) -> Option<([f64; 2], [f64; 2])> {
     mp.bounding_rect()
         .map(|r| ([r.min().x, r.min().y], [r.max().x, r.max().y]))
@@ -256,9 +280,13 @@ const SNAP_M: f64 = 0.05;
 /// Anchors (sorted by x) closer than this (m) to an edge's interior are inserted into it.
 const ON_EDGE_M: f64 = 0.001;
 
-/// Snaps `g`'s vertices to anchors within 1 cm, then inserts anchors lying on its edges.
-fn conform(g: MultiPolygon<f64>, anchors: &[geo::Coord<f64>]) -> MultiPolygon<f64> {
-    insert_on_edges(snap_vertices(g, anchors, 0.01), anchors)
+/// Vertices computed by a cut or union within this distance (m) of an existing vertex are that
+/// vertex (the overlay works on a fixed-precision grid).
+const CUT_SNAP_M: f64 = 0.01;
+
+/// Snaps `g`'s vertices to anchors within `snap_m`, then inserts anchors lying on its edges.
+fn conform(g: MultiPolygon<f64>, anchors: &[geo::Coord<f64>], snap_m: f64) -> MultiPolygon<f64> {
+    insert_on_edges(snap_vertices(g, anchors, snap_m), anchors)
 }
 
 /// Inserts every anchor (sorted by x) that lies on an edge of `g` into that edge.
@@ -594,17 +622,8 @@ impl Workspace {
 
     /// The residents column of `year`, else of the nearest year with residents.
     fn residents_near(&self, year: i32) -> &[u32] {
-        let mut best: Option<(i32, &[u32])> = None;
-        for c in &self.points.columns {
-            if c.name != self.cfg.residents_column {
-                continue;
-            }
-            let d = (c.year - year).abs();
-            if best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, c.values.as_slice()));
-            }
-        }
-        best.map_or(&[], |(_, v)| v)
+        self.residents_col_near(year)
+            .map_or(&[], |j| self.points.columns[j].values.as_slice())
     }
 
     fn finest_sums(&self, assignment: &[u32], fac_assignment: &[Vec<u32>], n: usize) -> FinestSums {
@@ -705,17 +724,25 @@ impl Workspace {
                 columns,
             });
         }
-        let estimated = self
-            .analysis
+        let estimated = self.indicators_using(&out);
+        (out, estimated)
+    }
+
+    /// Indicators with an operand from one of `tables` (`table.column`).
+    fn indicators_using(&self, tables: &[AreaTable]) -> Vec<String> {
+        self.analysis
             .indicators
             .iter()
             .filter(|i| {
-                let uses = |op: &str| out.iter().any(|t| op.starts_with(&format!("{}.", t.name)));
+                let uses = |op: &str| {
+                    tables
+                        .iter()
+                        .any(|t| op.starts_with(&format!("{}.", t.name)))
+                };
                 uses(&i.numerator) || i.denominator.as_deref().is_some_and(uses)
             })
             .map(|i| i.id.clone())
-            .collect();
-        (out, estimated)
+            .collect()
     }
 
     /// Recomputes a whole definition from the address points.
@@ -1038,7 +1065,15 @@ impl Workspace {
                 }
             });
         }
+        // The same interpolation as for a whole version, restricted to these points; the
+        // base areas' totals (the denominators of counts) come from the base's sums.
         let nc = self.points.columns.len();
+        let sub_from: Vec<u32> = pts
+            .iter()
+            .map(|&(p, _)| base.assignment[p as usize])
+            .collect();
+        let sub_to: Vec<u32> = pts.iter().map(|&(_, t)| t).collect();
+        let touched: Vec<bool> = s.areas.iter().map(|a| s.touched.contains(&a.id)).collect();
         let mut out = Vec::with_capacity(base.tables.len());
         for tb in &base.tables {
             let row: HashMap<&str, usize> = tb
@@ -1053,53 +1088,38 @@ impl Workspace {
                 .map(|a| row.get(a.id.as_str()).copied())
                 .collect();
             // Weights: residents of the nearest year.
-            let col = self.residents_col_near(tb.year);
-            let w = col.map_or(&[][..], |j| self.points.columns[j].values.as_slice());
-            let mut cells: HashMap<(u32, u32), u64> = HashMap::new();
-            if !w.is_empty() {
-                for &(p, t) in &pts {
-                    let f = base.assignment[p as usize];
-                    if f != OUTSIDE {
-                        *cells.entry((f, t)).or_default() += u64::from(w[p as usize]);
-                    }
+            let cw = self.residents_col_near(tb.year).map(|col| {
+                let values = &self.points.columns[col].values;
+                let w: Vec<u32> = pts.iter().map(|&(p, _)| values[p as usize]).collect();
+                let mut cw =
+                    Crosswalk::build(&sub_from, &sub_to, &w, base.areas.len(), s.areas.len());
+                for (f, total) in cw.from_total.iter_mut().enumerate() {
+                    *total = base.finest.sums[f * nc + col];
                 }
-            }
+                cw
+            });
             let mut columns = Vec::with_capacity(tb.columns.len());
             for (name, vals) in &tb.columns {
-                let extensive = self.cfg.extensive_columns.iter().any(|c| c == name);
-                let mut v: Vec<Option<f64>> = s
+                let m = if self.cfg.extensive_columns.iter().any(|c| c == name) {
+                    Measure::Extensive
+                } else {
+                    Measure::Intensive
+                };
+                let from: Vec<Option<f64>> =
+                    base_row.iter().map(|r| r.and_then(|r| vals[r])).collect();
+                let est = cw.as_ref().map(|cw| redefine::interpolate(cw, &from, m));
+                let v: Vec<Option<f64>> = s
                     .areas
                     .iter()
-                    .map(|a| {
-                        if s.touched.contains(&a.id) {
-                            None
+                    .enumerate()
+                    .map(|(t, a)| {
+                        if touched[t] {
+                            est.as_ref().and_then(|e| e[t].value)
                         } else {
                             row.get(a.id.as_str()).and_then(|&r| vals[r])
                         }
                     })
                     .collect();
-                let mut acc: HashMap<u32, (f64, f64)> = HashMap::new();
-                for (&(f, t), &wt) in &cells {
-                    let Some(x) = base_row[f as usize].and_then(|r| vals[r]) else {
-                        continue;
-                    };
-                    let e = acc.entry(t).or_default();
-                    if extensive {
-                        let total = col.map_or(0, |j| base.finest.sums[f as usize * nc + j]);
-                        if total > 0 {
-                            e.0 += x * wt as f64 / total as f64;
-                        }
-                        e.1 = 1.0;
-                    } else {
-                        e.0 += x * wt as f64;
-                        e.1 += wt as f64;
-                    }
-                }
-                for (t, (num, den)) in acc {
-                    if den > 0.0 {
-                        v[t as usize] = Some(if extensive { num } else { num / den });
-                    }
-                }
                 columns.push((name.clone(), v));
             }
             out.push(AreaTable {
@@ -1112,12 +1132,9 @@ impl Workspace {
         }
         let mut estimated = base.estimated.clone();
         if !s.touched.is_empty() {
-            for i in &self.analysis.indicators {
-                let uses = |op: &str| out.iter().any(|t| op.starts_with(&format!("{}.", t.name)));
-                if (uses(&i.numerator) || i.denominator.as_deref().is_some_and(uses))
-                    && !estimated.contains(&i.id)
-                {
-                    estimated.push(i.id.clone());
+            for id in self.indicators_using(&out) {
+                if !estimated.contains(&id) {
+                    estimated.push(id);
                 }
             }
         }
@@ -1143,9 +1160,10 @@ impl Workspace {
         changed: Vec<(usize, Option<MultiPolygon<f64>>, Option<String>)>,
         new_ids: Vec<(String, String)>,
         label: String,
+        snap_m: f64,
     ) -> Result<OpOutcome, WsError> {
         let n_before = s.areas.len();
-        // New edges meet the existing ones exactly: vertices within a centimetre of an existing
+        // New edges meet the existing ones exactly: vertices within `snap_m` of an existing
         // vertex become that vertex, and existing vertices lying on a new edge are inserted
         // into it (a union or cut drops collinear vertices that neighbours still have; moving
         // such a vertex later would otherwise open a gap).
@@ -1155,42 +1173,27 @@ impl Workspace {
                 .iter()
                 .filter_map(|(_, g, _)| g.as_ref().and_then(bbox))
                 .collect();
-            let anchors = self.anchors_near(s, boxes.iter().copied());
+            let anchors = self.anchors_near(s, &boxes);
             let mut changed: Vec<_> = changed
                 .into_iter()
-                .map(|(i, g, n)| (i, g.map(|g| conform(g, &anchors)), n))
+                .map(|(i, g, n)| (i, g.map(|g| conform(g, &anchors, snap_m)), n))
                 .collect();
             // The other way round: a new vertex on an untouched neighbour's edge goes into the
             // neighbour too (same land, one vertex more), so every border stays vertex-shared.
-            let mut fresh: Vec<geo::Coord<f64>> = changed
-                .iter()
-                .filter_map(|(_, g, _)| g.as_ref())
-                .flat_map(|g| {
-                    g.0.iter().flat_map(|p| {
-                        std::iter::once(p.exterior())
-                            .chain(p.interiors())
-                            .flat_map(|r| r.0.iter().copied())
-                    })
-                })
-                .collect();
-            fresh.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
-            fresh.dedup();
+            let fresh = sort_anchors(
+                changed
+                    .iter()
+                    .filter_map(|(_, g, _)| g.as_ref())
+                    .flat_map(vertices)
+                    .collect(),
+            );
             let touched: BTreeSet<usize> = changed.iter().map(|(i, _, _)| *i).collect();
             for (k, a) in s.areas.iter().enumerate() {
                 if touched.contains(&k) {
                     continue;
                 }
                 let Some(g) = &a.geometry else { continue };
-                let Some((amin, amax)) = bbox(g) else {
-                    continue;
-                };
-                let near = boxes.iter().any(|(min, max)| {
-                    amax[0] >= min[0] - 1.0
-                        && amin[0] <= max[0] + 1.0
-                        && amax[1] >= min[1] - 1.0
-                        && amin[1] <= max[1] + 1.0
-                });
-                if !near {
+                if !bbox(g).is_some_and(|ab| boxes.iter().any(|&b| boxes_meet(ab, b, 1.0))) {
                     continue;
                 }
                 let g2 = insert_on_edges(g.clone(), &fresh);
@@ -1384,36 +1387,14 @@ impl Workspace {
     }
 
     /// Vertices of the session's areas whose boxes meet any of `boxes` (1 m margin), sorted by x.
-    fn anchors_near(
-        &self,
-        s: &Session,
-        boxes: impl Iterator<Item = ([f64; 2], [f64; 2])>,
-    ) -> Vec<geo::Coord<f64>> {
-        let boxes: Vec<_> = boxes.collect();
+    fn anchors_near(&self, s: &Session, boxes: &[([f64; 2], [f64; 2])]) -> Vec<geo::Coord<f64>> {
         let mut anchors = Vec::new();
-        for a in &s.areas {
-            let Some(g) = &a.geometry else { continue };
-            let Some((amin, amax)) = bbox(g) else {
-                continue;
-            };
-            let near = boxes.iter().any(|(min, max)| {
-                amax[0] >= min[0] - 1.0
-                    && amin[0] <= max[0] + 1.0
-                    && amax[1] >= min[1] - 1.0
-                    && amin[1] <= max[1] + 1.0
-            });
-            if !near {
-                continue;
-            }
-            for p in &g.0 {
-                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                    anchors.extend(ring.0.iter().copied());
-                }
+        for g in s.areas.iter().filter_map(|a| a.geometry.as_ref()) {
+            if bbox(g).is_some_and(|ab| boxes.iter().any(|&b| boxes_meet(ab, b, 1.0))) {
+                anchors.extend(vertices(g));
             }
         }
-        anchors.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
-        anchors.dedup();
-        anchors
+        sort_anchors(anchors)
     }
 
     fn remove_area(&self, s: &mut Session, r: usize) {
@@ -1473,61 +1454,52 @@ impl Workspace {
                     inside.push(p);
                 }
             });
+            let nc = self.points.columns.len();
+            let from: Vec<u32> = vec![d as u32; inside.len()];
             for v in &versions {
-                let mut reported = false;
-                for y in self.years() {
-                    let Some(w) = self.residents(y) else { continue };
-                    let total_d: u64 = s.finest.sums[d * self.points.columns.len()
-                        + self
-                            .points
-                            .columns
-                            .iter()
-                            .position(|c| c.name == self.cfg.residents_column && c.year == y)
-                            .unwrap_or(0)];
-                    let mut inter: HashMap<u32, u64> = HashMap::new();
-                    for &p in &inside {
-                        let o = v.assignment[p as usize];
-                        if o != OUTSIDE {
-                            *inter.entry(o).or_default() += u64::from(w[p as usize]);
+                // The draft area against the other version's areas, per year of residents:
+                // the intersections come from the area's own points, the totals from the sums.
+                let to: Vec<u32> = inside.iter().map(|&p| v.assignment[p as usize]).collect();
+                let sliver = self
+                    .points
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.name == self.cfg.residents_column)
+                    .find_map(|(col, c)| {
+                        let w: Vec<u32> = inside.iter().map(|&p| c.values[p as usize]).collect();
+                        let mut cw = Crosswalk::build(&from, &to, &w, s.areas.len(), v.areas.len());
+                        cw.from_total[d] = s.finest.sums[d * nc + col];
+                        for (o, t) in cw.to_total.iter_mut().enumerate() {
+                            *t = v.finest.sums[o * nc + col];
                         }
-                    }
-                    let col = self
-                        .points
-                        .columns
-                        .iter()
-                        .position(|c| c.name == self.cfg.residents_column && c.year == y)
-                        .unwrap_or(0);
-                    let nc = self.points.columns.len();
-                    for (&o, &wi) in &inter {
-                        if wi == 0 {
-                            continue;
-                        }
-                        let total_o = v.finest.sums[o as usize * nc + col];
-                        let only_d = total_d - wi.min(total_d);
-                        let only_o = total_o - wi.min(total_o);
-                        let small = |x: u64| x > 0 && x < threshold;
-                        if (small(only_d) || small(only_o)) && !reported {
-                            reported = true;
-                            let pts: Vec<u32> = inside
-                                .iter()
-                                .copied()
-                                .filter(|&p| v.assignment[p as usize] != o)
-                                .collect();
-                            out.push(Warning {
-                                kind: "sliver",
-                                area: id.clone(),
-                                message: format!(
-                                    "Achtung: Differenzbildung möglich – {id} unterscheidet sich von {} ({}) nur um {} Einwohner:innen ({y}). Die Werte werden für die Öffentlichkeit unterdrückt.",
-                                    v.areas[o as usize].id,
-                                    v.meta.name,
-                                    if small(only_d) { only_d } else { only_o }
-                                ),
-                                location: mean_position(&self.points, &pts)
-                                    .or_else(|| g.0.first().and_then(|p| p.exterior().0.first().map(|c| (c.x, c.y)))),
-                            });
-                        }
-                    }
-                }
+                        redefine::differencing_slivers(&cw, threshold)
+                            .into_iter()
+                            .next()
+                            .map(|sl| (sl, c.year))
+                    });
+                let Some((sl, y)) = sliver else { continue };
+                let o = sl.other;
+                let pts: Vec<u32> = inside
+                    .iter()
+                    .copied()
+                    .filter(|&p| v.assignment[p as usize] != o)
+                    .collect();
+                let small = |x: u64| x > 0 && x < threshold;
+                out.push(Warning {
+                    kind: "sliver",
+                    area: id.clone(),
+                    message: format!(
+                        "Achtung: Differenzbildung möglich – {id} unterscheidet sich von {} ({}) nur um {} Einwohner:innen ({y}). Die Werte werden für die Öffentlichkeit unterdrückt.",
+                        v.areas[o as usize].id,
+                        v.meta.name,
+                        if small(sl.draft_only) { sl.draft_only } else { sl.other_only }
+                    ),
+                    location: mean_position(&self.points, &pts).or_else(|| {
+                        g.0.first()
+                            .and_then(|p| p.exterior().0.first().map(|c| (c.x, c.y)))
+                    }),
+                });
             }
         }
         out
@@ -1608,6 +1580,7 @@ impl Workspace {
             ],
             vec![(id2, format!("{name} (Teil 2)"))],
             format!("{id} geteilt"),
+            CUT_SNAP_M,
         )?;
         out.removed.push(id.to_string());
         Ok(out)
@@ -1645,6 +1618,7 @@ impl Workspace {
             changed,
             Vec::new(),
             format!("{} zusammengelegt", ids.join("+")),
+            CUT_SNAP_M,
         )
     }
 
@@ -1655,39 +1629,6 @@ impl Workspace {
         geoms: Vec<(String, MultiPolygon<f64>)>,
     ) -> Result<OpOutcome, WsError> {
         let mut changed = Vec::new();
-        // Vertices that came back from the browser (rounded to ~1 cm in WGS 84) snap to the
-        // existing vertex they stand for, so only the vertices really moved change and shared
-        // borders stay exactly shared.
-        let mut anchors: Vec<geo::Coord<f64>> = Vec::new();
-        for (id, g) in &geoms {
-            let Some((min, max)) = bbox(g) else { continue };
-            let (min, max) = ([min[0] - 1.0, min[1] - 1.0], [max[0] + 1.0, max[1] + 1.0]);
-            for a in &s.areas {
-                let Some(ag) = &a.geometry else { continue };
-                let Some((amin, amax)) = bbox(ag) else {
-                    continue;
-                };
-                if a.id != *id
-                    && (amax[0] < min[0]
-                        || amin[0] > max[0]
-                        || amax[1] < min[1]
-                        || amin[1] > max[1])
-                {
-                    continue;
-                }
-                for p in &ag.0 {
-                    for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                        anchors.extend(ring.0.iter().copied());
-                    }
-                }
-            }
-        }
-        anchors.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
-        anchors.dedup();
-        let geoms: Vec<(String, MultiPolygon<f64>)> = geoms
-            .into_iter()
-            .map(|(id, g)| (id, snap_vertices(g, &anchors, SNAP_M)))
-            .collect();
         for (id, g) in geoms {
             let i = find(s, &id)?;
             if g.unsigned_area() < MIN_AREA_M2 {
@@ -1705,7 +1646,9 @@ impl Workspace {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        self.apply_edit(s, changed, Vec::new(), label)
+        // Vertices sent back by the browser (rounded to ~1 cm in WGS 84) snap to the existing
+        // vertex they stand for, so only the vertices really moved change.
+        self.apply_edit(s, changed, Vec::new(), label, SNAP_M)
     }
 
     /// A new area drawn over existing ones: it takes its territory from them.
@@ -1715,15 +1658,14 @@ impl Workspace {
         by: &MultiPolygon<f64>,
         name: Option<String>,
     ) -> Result<OpOutcome, WsError> {
-        let Some((bmin, bmax)) = bbox(by) else {
+        let Some(drawn) = bbox(by) else {
             return Err(WsError::Invalid("leere Geometrie".into()));
         };
         let mut changed = Vec::new();
         let mut taken = MultiPolygon::<f64>(vec![]);
         for (i, a) in s.areas.iter().enumerate() {
             let Some(g) = &a.geometry else { continue };
-            let Some((min, max)) = bbox(g) else { continue };
-            if max[0] < bmin[0] || min[0] > bmax[0] || max[1] < bmin[1] || min[1] > bmax[1] {
+            if !bbox(g).is_some_and(|ab| boxes_meet(ab, drawn, 0.0)) {
                 continue;
             }
             let part = g.intersection(by);
@@ -1756,6 +1698,7 @@ impl Workspace {
             changed,
             vec![(id.clone(), name)],
             format!("{id} gezeichnet"),
+            CUT_SNAP_M,
         )
     }
 
