@@ -91,8 +91,17 @@ pub fn open_workspace(cfg: &ProjectConfig, dataset: Dataset) -> Result<Workspace
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the store directory {}", dir.display()))?;
     }
+    // One process per store: a second server (or a CLI import while a server runs) would
+    // diverge from the first without noticing.
+    let lock = Store::lock(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store =
         Store::open(&path).with_context(|| format!("opening the store {}", path.display()))?;
+    if store.is_read_only() {
+        tracing::warn!(
+            store = %path.display(),
+            "the store is read-only: versions are served, but uploads, drafts and publishing will fail until the file and its directory are writable"
+        );
+    }
     let level0 = &cfg.levels[0];
     let base_areas: Vec<Area> = dataset.levels[0].areas.clone();
     let wcfg = WorkspaceConfig {
@@ -115,6 +124,7 @@ pub fn open_workspace(cfg: &ProjectConfig, dataset: Dataset) -> Result<Workspace
         Arc::new(ProjProjector { working }),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ws.hold(lock);
     let base_meta = VersionMeta {
         key: cfg.store.base_key.clone(),
         name: cfg

@@ -78,10 +78,12 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         versions = workspace.list().len(),
         "Gebietsstände ready"
     );
-    let redefine = Arc::new(kleinraum_serve::redefine::RedefineState {
-        ws: workspace,
+    let server_settings = server_settings(&cfg.server, &config)?;
+    let redefine = Arc::new(kleinraum_serve::redefine::RedefineState::new(
+        workspace,
         tokens,
-    });
+        server_settings.work.clone(),
+    ));
 
     let working = result.working_epsg;
     let targets = [4326u32, 25832, 25833];
@@ -98,21 +100,12 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     };
     let settings = Settings {
         title: cfg.title.clone(),
-        default_limit: cfg.server.default_limit,
-        max_limit: cfg.server.max_limit,
-        cors_origins: cfg.server.cors_origins.clone(),
         web_dir: web_dir(&config),
-        timeout: Duration::from_secs(30),
+        ..server_settings
     };
-    if settings.default_limit == 0 || settings.max_limit == 0 {
-        bail!(
-            "[server] default_limit and max_limit must be at least 1 in {}",
-            config.display()
-        );
-    }
     let mut catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
         .with_context(|| format!("preparing the API for {}", config.display()))?;
-    let gpkg = add_gpkg_downloads(&mut catalog, &result);
+    let gpkg = add_gpkg_downloads(&mut catalog);
     tracing::info!(
         collections = catalog.collections.len(),
         seconds = started.elapsed().as_secs_f64(),
@@ -123,6 +116,9 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     let bind = bind.unwrap_or_else(|| cfg.server.bind.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Costly work is limited by the WorkLimiter; a small blocking pool also keeps the
+        // allocator from growing one arena per thread.
+        .max_blocking_threads(32)
         .build()
         .context("starting the async runtime")?;
     rt.block_on(async move {
@@ -135,49 +131,161 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     })
 }
 
-/// Renders each area level as a GeoPackage once (GDAL lives in the binary, not in the server
-/// crate) and hands the bytes to the catalog. Returns how many levels got one.
-#[cfg(feature = "gdal")]
-fn add_gpkg_downloads(
-    catalog: &mut Catalog,
-    result: &kleinraum_aggregate::AggregateResult,
-) -> usize {
-    let Ok(dir) = tempfile_dir() else {
-        tracing::warn!("no temporary directory: GeoPackage downloads unavailable");
-        return 0;
+/// The `[server]` section as the server's settings, validated (errors name the key).
+fn server_settings(s: &kleinraum_load::config::ServerConfig, config: &Path) -> Result<Settings> {
+    use kleinraum_serve::net::{ConnLimits, IpNet, ProxyPolicy, parse_public_url};
+    let at = || format!("[server] in {}", config.display());
+    if s.default_limit == 0 || s.max_limit == 0 {
+        bail!("{}: default_limit and max_limit must be at least 1", at());
+    }
+    if s.max_connections < 2 || s.max_connections_per_ip == 0 {
+        bail!(
+            "{}: max_connections must be at least 2 and max_connections_per_ip at least 1",
+            at()
+        );
+    }
+    if s.header_timeout_s == 0 || s.request_timeout_s == 0 || s.work_budget_s == 0 {
+        bail!(
+            "{}: header_timeout_s, request_timeout_s and work_budget_s must be at least 1",
+            at()
+        );
+    }
+    // The environment overrides the file (containers, test set-ups behind a proxy).
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let public_url_raw = env("KLEINRAUM_PUBLIC_URL").or_else(|| s.public_url.clone());
+    let trusted_raw: Vec<String> = match env("KLEINRAUM_TRUSTED_PROXIES") {
+        Some(v) => v.split(',').map(|t| t.trim().to_string()).collect(),
+        None => s.trusted_proxies.clone(),
     };
-    let mut n = 0;
-    for level in &result.levels {
-        let mut one = result.clone();
-        one.levels.retain(|l| l.key == level.key);
-        let path = dir.join(format!("{}.gpkg", level.key));
-        let rendered = kleinraum_load::write::write_gpkg(&one, &path)
+    let public_url = public_url_raw
+        .as_deref()
+        .map(parse_public_url)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", at()))?;
+    let trusted: Vec<IpNet> = trusted_raw
+        .iter()
+        .map(|t| IpNet::parse(t))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("{}: trusted_proxies: {e}", at()))?;
+    // Keep connections below the file-descriptor limit, with room for files and the store.
+    let fd_room = crate::raise_fd_limit().saturating_sub(64) as usize;
+    let max_connections = if fd_room > 0 && s.max_connections > fd_room {
+        tracing::warn!(
+            configured = s.max_connections,
+            used = fd_room,
+            "max_connections exceeds the file-descriptor limit; lowered"
+        );
+        fd_room
+    } else {
+        s.max_connections
+    };
+    Ok(Settings {
+        title: String::new(),
+        default_limit: s.default_limit,
+        max_limit: s.max_limit,
+        cors_origins: s.cors_origins.clone(),
+        web_dir: None,
+        timeout: Duration::from_secs(s.request_timeout_s),
+        proxy: ProxyPolicy {
+            public_url,
+            trusted_proxies: trusted.clone(),
+        },
+        limits: ConnLimits {
+            max_connections,
+            max_per_ip: s.max_connections_per_ip,
+            header_read_timeout: Duration::from_secs(s.header_timeout_s),
+            trusted_proxies: trusted,
+        },
+        work: kleinraum_serve::work::WorkLimiter::new(
+            s.work_slots,
+            Duration::from_secs(s.request_timeout_s / 2).max(Duration::from_secs(1)),
+            Duration::from_secs(s.work_budget_s),
+        ),
+    })
+}
+
+/// Renders every collection as a GeoPackage once, with exactly the columns of the API (flags,
+/// parent, area, capacities: one row per area and year, or per facility), in the working CRS,
+/// through the store's pure-Rust GeoPackage writer. Returns how many collections got one.
+fn add_gpkg_downloads(catalog: &mut Catalog) -> usize {
+    use kleinraum_serve::catalog::FieldType;
+    use kleinraum_store::export::{Cell, ColumnType, ExportGeometry, FeatureTable};
+    let dir = std::env::temp_dir().join(format!("kleinraum-gpkg-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        tracing::warn!(error = %e, "no temporary directory: GeoPackage downloads unavailable");
+        return 0;
+    }
+    let storage = catalog.storage_crs;
+    let mut rendered = Vec::new();
+    for c in &catalog.collections {
+        let table = FeatureTable {
+            name: &c.id,
+            description: &c.title,
+            epsg: storage.epsg(),
+            geometry_type: c.geometry_type.map(|t| {
+                if t == "Point" {
+                    "POINT"
+                } else {
+                    "MULTIPOLYGON"
+                }
+            }),
+            columns: c
+                .fields
+                .iter()
+                .map(|f| {
+                    let ty = match f.ty {
+                        FieldType::Integer => ColumnType::Integer,
+                        FieldType::Number => ColumnType::Real,
+                        FieldType::String => ColumnType::Text,
+                        FieldType::Boolean => ColumnType::Boolean,
+                    };
+                    (f.name.clone(), ty)
+                })
+                .collect(),
+        };
+        let rows = c.features.iter().flat_map(|f| {
+            let geom = match &f.shape[storage.index()] {
+                Some(geo::Geometry::MultiPolygon(mp)) => {
+                    Some(ExportGeometry::MultiPolygon(mp.clone()))
+                }
+                Some(geo::Geometry::Point(p)) => Some(ExportGeometry::Point(*p)),
+                _ => None,
+            };
+            f.rows.iter().map(move |r| {
+                let cells = r
+                    .values
+                    .iter()
+                    .map(|v| match v {
+                        serde_json::Value::Null => Cell::Null,
+                        serde_json::Value::Bool(b) => Cell::Boolean(*b),
+                        serde_json::Value::Number(n) => match n.as_i64() {
+                            Some(i) if !n.is_f64() => Cell::Integer(i),
+                            _ => n.as_f64().map_or(Cell::Null, Cell::Real),
+                        },
+                        serde_json::Value::String(s) => Cell::Text(s.clone()),
+                        other => Cell::Text(other.to_string()),
+                    })
+                    .collect();
+                (geom.clone(), cells)
+            })
+        });
+        let path = dir.join(format!("{}.gpkg", c.id));
+        let _ = std::fs::remove_file(&path);
+        let result = kleinraum_store::export::write_feature_table(&path, &table, rows)
             .map_err(|e| e.to_string())
             .and_then(|()| std::fs::read(&path).map_err(|e| e.to_string()));
-        match rendered {
-            Ok(bytes) => {
-                if catalog.set_download(&level.key, kleinraum_serve::DownloadFormat::Gpkg, bytes) {
-                    n += 1;
-                }
-            }
+        let _ = std::fs::remove_file(&path);
+        match result {
+            Ok(bytes) => rendered.push((c.id.clone(), bytes)),
             Err(e) => {
-                tracing::warn!(level = %level.key, error = %e, "GeoPackage download unavailable")
+                tracing::warn!(collection = %c.id, error = %e, "GeoPackage download unavailable")
             }
         }
-        let _ = std::fs::remove_file(&path);
     }
     let _ = std::fs::remove_dir(&dir);
+    let n = rendered.len();
+    for (id, bytes) in rendered {
+        catalog.set_download(&id, kleinraum_serve::DownloadFormat::Gpkg, bytes);
+    }
     n
-}
-
-#[cfg(not(feature = "gdal"))]
-fn add_gpkg_downloads(_: &mut Catalog, _: &kleinraum_aggregate::AggregateResult) -> usize {
-    0
-}
-
-#[cfg(feature = "gdal")]
-fn tempfile_dir() -> std::io::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("kleinraum-gpkg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

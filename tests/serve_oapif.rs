@@ -5,72 +5,39 @@
 
 use kleinraum_aggregate::result::AggregateResult;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 mod common;
-use common::{fresh_store, repo, shared_data};
-
-/// The server process; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{Server, fresh_store, repo, shared_data};
 
 fn start(config: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kleinraum"))
-        .args(["serve", config, "--bind", "127.0.0.1:0"])
-        .current_dir(repo())
-        .env("KLEINRAUM_SHARED_DATA", shared_data())
-        .env("RUST_LOG", "info")
-        // Each server its own Gebietsstände store (no test writes into data/).
-        .env("KLEINRAUM_STORE", fresh_store())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start kleinraum serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                if let Some(i) = line.find("listening on http://") {
-                    let addr: String = line[i + "listening on http://".len()..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                        .collect();
-                    let _ = tx.send(Ok(addr));
-                    sent = true;
-                } else if line.contains("Error") || line.contains("error") {
-                    let _ = tx.send(Err(line.clone()));
-                }
-            }
-        }
-        // keep draining so the server never blocks on a full pipe
-    });
-    let addr = match rx.recv_timeout(Duration::from_secs(300)) {
-        Ok(Ok(a)) => a,
-        Ok(Err(line)) => {
-            let _ = child.kill();
-            panic!("server failed to start: {line}");
-        }
-        Err(_) => {
-            let _ = child.kill();
-            panic!("server did not log its address within 300 s");
-        }
-    };
-    Server { child, addr }
+    // Each server its own Gebietsstände store (no test writes into data/).
+    let store = fresh_store();
+    Server::start(
+        config,
+        &[("KLEINRAUM_STORE", store.to_str().unwrap())],
+        Duration::from_secs(300),
+    )
+}
+
+/// Runs a command that must succeed; its stdout and stderr.
+fn run_full(cmd: &str, args: &[&str]) -> (String, String) {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn run(cmd: &str, args: &[&str]) -> String {
@@ -200,7 +167,7 @@ fn gdal_oapif_reads_every_collection_and_copies_engine_values() {
         assert!(info.contains(field), "field {field} missing:\n{info}");
     }
 
-    // 3. ogr2ogr copy, latest year: values equal the engine's
+    // 3. ogr2ogr copy, default year: values equal the engine's
     let dir = tempfile::tempdir().unwrap();
     let gpkg = dir.path().join("plr.gpkg");
     run(
@@ -215,7 +182,21 @@ fn gdal_oapif_reads_every_collection_and_copies_engine_values() {
             .position(|h| h == n)
             .unwrap_or_else(|| panic!("no column {n}"))
     };
-    let last = result.years.len() - 1;
+    // Without `datetime` the server shows the latest year in which the index has values (so
+    // a GIS client's default layer shows the Sozialraumgebiete): 2020 for Berlin.
+    let last = (0..result.years.len())
+        .rev()
+        .find(|&yi| {
+            plr.areas.iter().any(|a| {
+                a.years[yi]
+                    .indices
+                    .iter()
+                    .flatten()
+                    .any(|v| v.status_class.is_some())
+            })
+        })
+        .expect("an index year");
+    assert_eq!(result.years[last], 2020);
     let mut compared = 0;
     for area in &plr.areas {
         let row = rows
@@ -329,4 +310,41 @@ fn gdal_oapif_reads_every_collection_and_copies_engine_values() {
             && (5_790_000.0..5_850_000.0).contains(&nums[1]),
         "not metres: {nums:?}"
     );
+
+    // 6. `-where` goes to the server as a CQL filter (GDAL 3.6 needs `cql-text` in /api) and
+    // gives the same features as filtering the whole layer on the client; and GDAL sees one
+    // `id` (no "Field 'id' already exists").
+    let where_gpkg = dir.path().join("where.gpkg");
+    let (_, err) = run_full(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GPKG",
+            where_gpkg.to_str().unwrap(),
+            &url,
+            "planungsraeume",
+            "-where",
+            "residents > 15000",
+        ],
+    );
+    assert!(!err.contains("already exists"), "ogr2ogr warned: {err}");
+    let (_, filtered, _) = gpkg_rows(&where_gpkg, "planungsraeume", dir.path());
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("filter=residents") && log.contains("filter-lang=cql-text"),
+        "no server-side filter in the log"
+    );
+    drop(log);
+    let (header, all, _) = gpkg_rows(&gpkg, "planungsraeume", dir.path());
+    let ri = header.iter().position(|h| h == "residents").unwrap();
+    let mut want: Vec<&String> = all
+        .iter()
+        .filter(|(_, r)| r[ri].parse::<f64>().is_ok_and(|v| v > 15000.0))
+        .map(|(id, _)| id)
+        .collect();
+    let mut got: Vec<&String> = filtered.keys().collect();
+    want.sort();
+    got.sort();
+    assert!(!want.is_empty());
+    assert_eq!(got, want, "server-side and client-side filtering agree");
 }

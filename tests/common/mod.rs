@@ -27,3 +27,186 @@ pub fn fresh_store() -> PathBuf {
         N.fetch_add(1, Ordering::Relaxed)
     ))
 }
+
+/// A `kleinraum serve` process started by a test; killed when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    /// `127.0.0.1:port`.
+    pub addr: String,
+    /// Every line the server logged so far (stderr), shared with the reader thread.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `kleinraum serve CONFIG --bind 127.0.0.1:0` in the repository with `env`, and
+    /// waits (at most `wait`) for the address it logs.
+    pub fn start(config: &str, env: &[(&str, &str)], wait: std::time::Duration) -> Server {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kleinraum"));
+        cmd.args(["serve", config, "--bind", "127.0.0.1:0"])
+            .current_dir(repo())
+            .env("KLEINRAUM_SHARED_DATA", shared_data())
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start kleinraum serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            // Keeps draining after the address so the server never blocks on a full pipe.
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if !sent {
+                    if let Some(i) = line.find("listening on http://") {
+                        let addr: String = line[i + "listening on http://".len()..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                            .collect();
+                        let _ = tx.send(Ok(addr));
+                        sent = true;
+                    } else if line.contains("Error") {
+                        let _ = tx.send(Err(line.clone()));
+                        sent = true;
+                    }
+                }
+                log2.lock().unwrap().push(line);
+            }
+            let _ = tx.send(Err("the server exited".into()));
+        });
+        match rx.recv_timeout(wait) {
+            Ok(Ok(addr)) => Server { child, addr, log },
+            Ok(Err(line)) => {
+                let _ = child.kill();
+                panic!("server failed to start: {line}");
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not log its address within {wait:?}");
+            }
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+/// One HTTP response read from a raw socket.
+#[derive(Debug)]
+pub struct RawResp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+}
+
+/// Sends `head` (request line and headers, without the final blank line) plus `body` on a new
+/// connection (`Connection: close` added) and reads the whole response. Bodies may be chunked.
+pub fn raw_request(addr: &str, head: &str, body: &[u8]) -> std::io::Result<RawResp> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(120)))?;
+    let mut req = head.trim_end().replace('\n', "\r\n");
+    req.push_str("\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes())?;
+    s.write_all(body)?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    parse_response(&buf)
+}
+
+/// Parses an HTTP/1.1 response (identity or chunked body).
+pub fn parse_response(buf: &[u8]) -> std::io::Result<RawResp> {
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no header end"))?;
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("no status"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = buf[end + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let nl = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| bad("bad chunk"))?;
+            let size = usize::from_str_radix(
+                String::from_utf8_lossy(&rest[..nl])
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim(),
+                16,
+            )
+            .map_err(|_| bad("bad chunk size"))?;
+            rest = &rest[nl + 2..];
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[..size.min(rest.len())]);
+            rest = &rest[(size + 2).min(rest.len())..];
+        }
+        body = out;
+    }
+    Ok(RawResp {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// `GET path` with extra header lines.
+pub fn get(addr: &str, path: &str, headers: &[&str]) -> RawResp {
+    let mut head = format!("GET {path} HTTP/1.1\nHost: {addr}");
+    for h in headers {
+        head.push('\n');
+        head.push_str(h);
+    }
+    raw_request(addr, &head, b"").unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}

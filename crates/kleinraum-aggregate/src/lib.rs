@@ -17,6 +17,7 @@ pub mod indicators;
 pub mod model;
 pub mod redefine;
 pub mod result;
+pub mod simple;
 pub mod spatial;
 pub mod synthetic;
 

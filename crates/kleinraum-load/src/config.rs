@@ -618,6 +618,32 @@ pub struct ServerConfig {
     /// Maximum page size of `/items`.
     #[serde(default = "default_max_limit")]
     pub max_limit: usize,
+    /// Public base URL behind a reverse proxy (`https://geo.kreis.de/kleinraum`): every link in
+    /// every response starts with it.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Addresses or networks of reverse proxies whose `X-Forwarded-Proto/-Host/-Prefix` headers
+    /// are honoured (`["127.0.0.1", "10.0.0.0/8"]`); from anyone else they are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Open connections at most.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections per client address at most (trusted proxies exempt).
+    #[serde(default = "default_max_connections_per_ip")]
+    pub max_connections_per_ip: usize,
+    /// Seconds a client has to send a request head (also the keep-alive idle time).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_s: u64,
+    /// Seconds a whole request may take.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_s: u64,
+    /// Computing time in seconds one costly request (filter, draft operation) may use.
+    #[serde(default = "default_work_budget")]
+    pub work_budget_s: u64,
+    /// Costly requests computed at the same time (0 = number of cores).
+    #[serde(default)]
+    pub work_slots: usize,
 }
 
 impl Default for ServerConfig {
@@ -628,8 +654,32 @@ impl Default for ServerConfig {
             tile_url: None,
             default_limit: default_limit(),
             max_limit: default_max_limit(),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            max_connections: default_max_connections(),
+            max_connections_per_ip: default_max_connections_per_ip(),
+            header_timeout_s: default_header_timeout(),
+            request_timeout_s: default_request_timeout(),
+            work_budget_s: default_work_budget(),
+            work_slots: 0,
         }
     }
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+fn default_max_connections_per_ip() -> usize {
+    64
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_request_timeout() -> u64 {
+    30
+}
+fn default_work_budget() -> u64 {
+    10
 }
 
 fn default_bind() -> String {

@@ -27,9 +27,9 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
 ];
 
-/// What every handler needs from the request.
+/// What every handler needs from the request (an extractor: handlers take `ctx: Ctx`).
 pub struct Ctx {
-    /// `http://host[:port]` as the client addressed us.
+    /// `scheme://host[:port][/prefix]` the links are built on (see [`crate::net::base_url`]).
     pub base: String,
     /// Decoded query pairs.
     pub pairs: Vec<(String, String)>,
@@ -39,20 +39,34 @@ pub struct Ctx {
     pub path: String,
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let base = parts
+            .extensions
+            .get::<crate::net::BaseUrl>()
+            .map_or_else(|| "http://localhost".to_string(), |b| b.0.clone());
+        Ok(Ctx::new(base, &parts.uri, &parts.headers))
+    }
+}
+
 impl Ctx {
-    /// Builds the context from the URI and headers.
-    pub fn new(uri: &Uri, headers: &HeaderMap) -> Ctx {
-        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-        let host = h("x-forwarded-host").or(h("host")).unwrap_or("localhost");
-        let proto = h("x-forwarded-proto").unwrap_or("http");
+    /// Builds the context from the base URL, the URI and the headers.
+    pub fn new(base: String, uri: &Uri, headers: &HeaderMap) -> Ctx {
         let pairs = uri
             .query()
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         Ctx {
-            base: format!("{proto}://{host}"),
+            base,
             pairs,
-            accept: h("accept").map(str::to_string),
+            accept: headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
             path: uri.path().to_string(),
         }
     }
@@ -62,11 +76,19 @@ impl Ctx {
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.as_str())
     }
+    /// Refuses query parameters other than `allowed` (400). The parameters of `/items` are
+    /// tolerated everywhere (and ignored where they mean nothing): GDAL repeats the query of a
+    /// connection URL (`OAPIF:http://host?datetime=2020`) on every request it makes, the
+    /// landing page and `/api` included.
+    pub fn allow(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        let all: Vec<&str> = allowed.iter().chain(query::ITEMS_PARAMS).copied().collect();
+        query::check_params(&self.pairs, &all)
+    }
     fn format(&self) -> Result<Format, ApiError> {
         negotiate(self.get("f"), self.accept.as_deref())
     }
     /// Absolute URL of `path` with query pairs.
-    fn url(&self, path: &str, pairs: &[(&str, &str)]) -> String {
+    pub fn url(&self, path: &str, pairs: &[(&str, &str)]) -> String {
         let mut s = format!("{}{}", self.base, path);
         if !pairs.is_empty() {
             let mut ser = form_urlencoded::Serializer::new(String::new());
@@ -113,16 +135,17 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A minimal German HTML page.
-fn page(title: &str, body: &str) -> String {
+/// A minimal German HTML page; `base` prefixes the navigation links (reverse proxies).
+fn page(ctx: &Ctx, title: &str, body: &str) -> String {
+    let b = esc(&ctx.base);
     format!(
         "<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{t}</title><style>body{{font-family:system-ui,sans-serif;margin:1.5em;max-width:80em}}\
          table{{border-collapse:collapse;font-size:.85em}}td,th{{border:1px solid #ccc;padding:.2em .4em;text-align:left}}\
          nav a{{margin-right:1em}}</style></head><body>\
-         <nav><a href=\"/?f=html\">Start</a><a href=\"/collections?f=html\">Datensätze</a>\
-         <a href=\"/map/\">Karte</a><a href=\"/indicators?f=html\">Indikatoren</a></nav>\
+         <nav><a href=\"{b}/?f=html\">Start</a><a href=\"{b}/collections?f=html\">Datensätze</a>\
+         <a href=\"{b}/map/\">Karte</a><a href=\"{b}/indicators?f=html\">Indikatoren</a></nav>\
          <h1>{t}</h1>{body}</body></html>",
         t = esc(title)
     )
@@ -137,12 +160,8 @@ fn find<'a>(cat: &'a Catalog, id: &str) -> Result<&'a Collection, ApiError> {
 }
 
 /// `GET /`
-pub async fn landing(
-    State(cat): State<Arc<Catalog>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
+pub async fn landing(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.allow(&["f"])?;
     let title = format!("kleinraum – {}", cat.settings.title);
     let description = "Kleinräumige Sozialplanung: Sozialräume mit Bevölkerungszahlen, Indikatoren, \
                        Indexklassen und Sozialraumgebieten; soziale Infrastruktur. OGC API – Features.";
@@ -166,19 +185,29 @@ pub async fn landing(
         }
         Format::Html => {
             let mut b = format!("<p>{}</p><ul>", esc(description));
-            b.push_str("<li><a href=\"/map/\">Karte der Sozialräume</a></li>");
-            b.push_str("<li><a href=\"/collections?f=html\">Datensätze (Collections)</a></li>");
-            b.push_str("<li><a href=\"/indicators?f=html\">Indikatorenkatalog</a></li>");
-            b.push_str("<li><a href=\"/api\">API-Beschreibung (OpenAPI 3.0, JSON)</a></li>");
-            b.push_str("<li><a href=\"/conformance?f=html\">Konformitätsklassen</a></li></ul>");
-            Ok(html_response(page(&title, &b)))
+            for (path, f, text) in [
+                ("/map/", None, "Karte der Sozialräume"),
+                ("/collections", Some("html"), "Datensätze (Collections)"),
+                ("/indicators", Some("html"), "Indikatorenkatalog"),
+                ("/api", None, "API-Beschreibung (OpenAPI 3.0, JSON)"),
+                ("/conformance", Some("html"), "Konformitätsklassen"),
+            ] {
+                let pairs: Vec<(&str, &str)> = f.map(|f| ("f", f)).into_iter().collect();
+                let _ = write!(
+                    b,
+                    "<li><a href=\"{}\">{text}</a></li>",
+                    esc(&ctx.url(path, &pairs))
+                );
+            }
+            b.push_str("</ul>");
+            Ok(html_response(page(&ctx, &title, &b)))
         }
     }
 }
 
 /// `GET /conformance`
-pub async fn conformance(uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
+pub async fn conformance(ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.allow(&["f"])?;
     match ctx.format()? {
         Format::Json => Ok(json_response(
             "application/json",
@@ -190,6 +219,7 @@ pub async fn conformance(uri: Uri, headers: HeaderMap) -> Result<Response, ApiEr
                 .map(|c| format!("<li>{c}</li>"))
                 .collect();
             Ok(html_response(page(
+                &ctx,
                 "Konformitätsklassen",
                 &format!("<ul>{li}</ul>"),
             )))
@@ -230,18 +260,28 @@ fn collection_json(cat: &Catalog, c: &Collection, ctx: &Ctx) -> Value {
             "application/schema+json",
             "Abfragbare Eigenschaften",
         ),
+        // Part 5 (Schemas): the flat schema of the returned properties, with types, so a
+        // client types its fields without guessing from the first features.
         link(
             ctx.url(&format!("{p}/schema"), &[]),
+            "http://www.opengis.net/def/rel/ogc/1.0/schema",
+            "application/schema+json",
+            "Schema der Eigenschaften (OGC API – Features Part 5)",
+        ),
+        // GDAL reads field types from a GeoJSON *Feature* schema behind `describedby` (3.6
+        // matches only the spelling `describedBy`); a flat Part 5 schema there would give it no
+        // fields, so both spellings point to the Feature schema.
+        link(
+            ctx.url(&format!("{p}/feature-schema"), &[]),
             "describedby",
             "application/schema+json",
-            "Schema der Features",
+            "Schema der Features (GeoJSON)",
         ),
-        // GDAL ≤ 3.7 looks for this spelling to read field types from the schema.
         link(
-            ctx.url(&format!("{p}/schema"), &[]),
+            ctx.url(&format!("{p}/feature-schema"), &[]),
             "describedBy",
             "application/schema+json",
-            "Schema der Features",
+            "Schema der Features (GeoJSON)",
         ),
     ];
     for fmt in c.downloads.keys() {
@@ -288,12 +328,8 @@ fn collection_json(cat: &Catalog, c: &Collection, ctx: &Ctx) -> Value {
 }
 
 /// `GET /collections`
-pub async fn collections(
-    State(cat): State<Arc<Catalog>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
+pub async fn collections(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.allow(&["f"])?;
     match ctx.format()? {
         Format::Json => {
             let cols: Vec<Value> = cat
@@ -320,14 +356,14 @@ pub async fn collections(
                 };
                 let _ = write!(
                     b,
-                    "<tr><td><a href=\"/collections/{id}?f=html\">{t}</a></td><td>{kind}</td><td>{n}</td></tr>",
-                    id = esc(&c.id),
+                    "<tr><td><a href=\"{href}\">{t}</a></td><td>{kind}</td><td>{n}</td></tr>",
+                    href = esc(&ctx.url(&format!("/collections/{}", c.id), &[("f", "html")])),
                     t = esc(&c.title),
                     n = c.features.len()
                 );
             }
             b.push_str("</table>");
-            Ok(html_response(page("Datensätze", &b)))
+            Ok(html_response(page(&ctx, "Datensätze", &b)))
         }
     }
 }
@@ -336,11 +372,10 @@ pub async fn collections(
 pub async fn collection(
     State(cat): State<Arc<Catalog>>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
     let c = find(&cat, &id)?;
+    ctx.allow(&["f"])?;
     match ctx.format()? {
         Format::Json => Ok(json_response(
             "application/json",
@@ -350,19 +385,25 @@ pub async fn collection(
             let mut b = format!("<p>{}</p><ul>", esc(&c.description));
             let _ = write!(
                 b,
-                "<li><a href=\"/collections/{id}/items?f=html\">Features ansehen</a></li>",
-                id = esc(&c.id)
+                "<li><a href=\"{}\">Features ansehen</a></li>",
+                esc(&ctx.url(&format!("/collections/{}/items", c.id), &[("f", "html")]))
             );
             let _ = write!(
                 b,
-                "<li><a href=\"/collections/{id}/queryables?f=html\">Abfragbare Eigenschaften</a></li>",
-                id = esc(&c.id)
+                "<li><a href=\"{}\">Abfragbare Eigenschaften</a></li>",
+                esc(&ctx.url(
+                    &format!("/collections/{}/queryables", c.id),
+                    &[("f", "html")]
+                ))
             );
             for fmt in c.downloads.keys() {
                 let _ = write!(
                     b,
-                    "<li><a href=\"/collections/{id}/download?format={k}\">Download {k}</a></li>",
-                    id = esc(&c.id),
+                    "<li><a href=\"{}\">Download {k}</a></li>",
+                    esc(&ctx.url(
+                        &format!("/collections/{}/download", c.id),
+                        &[("format", fmt.key())]
+                    )),
                     k = fmt.key()
                 );
             }
@@ -378,19 +419,43 @@ pub async fn collection(
                         .join(", ")
                 );
             }
-            Ok(html_response(page(&c.title, &b)))
+            Ok(html_response(page(&ctx, &c.title, &b)))
         }
     }
 }
 
-fn push_feature(out: &mut String, c: &Collection, fi: usize, ri: usize, crs: OutputCrs) {
+/// What a feature in a response shows: CRS, a subset of properties, with or without geometry.
+#[derive(Clone)]
+struct Shape {
+    crs: OutputCrs,
+    properties: Option<Vec<usize>>,
+    skip_geometry: bool,
+}
+
+fn push_feature(out: &mut String, c: &Collection, fi: usize, ri: usize, shape: &Shape) {
     let f = &c.features[fi];
     out.push_str("{\"type\":\"Feature\",\"id\":");
     out.push_str(&serde_json::to_string(&f.id).unwrap_or_default());
     out.push_str(",\"geometry\":");
-    out.push_str(&f.geometry[crs.index()]);
+    if shape.skip_geometry {
+        out.push_str("null");
+    } else {
+        out.push_str(&f.geometry[shape.crs.index()]);
+    }
     out.push_str(",\"properties\":");
-    out.push_str(&f.rows[ri].json);
+    match &shape.properties {
+        // Pre-rendered: no per-request serialisation of whole features.
+        None => out.push_str(&f.rows[ri].json),
+        Some(idx) => {
+            let fields: Vec<crate::catalog::Field> =
+                idx.iter().map(|&i| c.fields[i].clone()).collect();
+            let values: Vec<Value> = idx
+                .iter()
+                .map(|&i| f.rows[ri].values.get(i).cloned().unwrap_or(Value::Null))
+                .collect();
+            out.push_str(&crate::catalog::render_properties(&fields, &values));
+        }
+    }
     out.push('}');
 }
 
@@ -400,32 +465,38 @@ fn content_crs(resp: &mut Response, crs: OutputCrs) {
     }
 }
 
-fn html_rows(c: &Collection, sel: &[(usize, usize)]) -> String {
-    let mut b = String::from("<div style=\"overflow-x:auto\"><table><tr>");
-    for f in &c.fields {
+fn cell_text(v: &Value) -> String {
+    match v {
+        Value::Null => "–".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn html_rows(ctx: &Ctx, c: &Collection, sel: &[(usize, usize)], shape: &Shape) -> String {
+    let all: Vec<usize> = (0..c.fields.len()).collect();
+    let cols = shape.properties.as_deref().unwrap_or(&all);
+    let mut b = String::from("<div style=\"overflow-x:auto\"><table><tr><th>Feature</th>");
+    for &i in cols {
+        let f = &c.fields[i];
         let _ = write!(b, "<th title=\"{}\">{}</th>", esc(&f.title), esc(&f.name));
     }
     b.push_str("</tr>");
     for &(fi, ri) in sel {
         let feat = &c.features[fi];
-        b.push_str("<tr>");
-        for (i, v) in feat.rows[ri].values.iter().enumerate() {
-            let text = match v {
-                Value::Null => "–".to_string(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            if i == 0 {
-                let _ = write!(
-                    b,
-                    "<td><a href=\"/collections/{}/items/{}?f=html\">{}</a></td>",
-                    esc(&c.id),
-                    esc(&feat.id),
-                    esc(&text)
-                );
-            } else {
-                let _ = write!(b, "<td>{}</td>", esc(&text));
-            }
+        let href = ctx.url(
+            &format!("/collections/{}/items/{}", c.id, feat.id),
+            &[("f", "html")],
+        );
+        let _ = write!(
+            b,
+            "<tr><td><a href=\"{}\">{}</a></td>",
+            esc(&href),
+            esc(&feat.id)
+        );
+        for &i in cols {
+            let v = feat.rows[ri].values.get(i).unwrap_or(&Value::Null);
+            let _ = write!(b, "<td>{}</td>", esc(&cell_text(v)));
         }
         b.push_str("</tr>");
     }
@@ -433,15 +504,26 @@ fn html_rows(c: &Collection, sel: &[(usize, usize)]) -> String {
     b
 }
 
-/// `GET /collections/{id}/items`
+/// `GET /collections/{id}/items`. Selection and rendering run as costly work (see
+/// [`crate::work`]): a filter is bounded in size by the parser and in time by the deadline.
 pub async fn items(
     State(cat): State<Arc<Catalog>>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
-    let c = find(&cat, &id)?;
+    find(&cat, &id)?;
+    let work = cat.settings.work.clone();
+    work.run(move |deadline| items_blocking(&cat, &id, &ctx, deadline))
+        .await
+}
+
+fn items_blocking(
+    cat: &Catalog,
+    id: &str,
+    ctx: &Ctx,
+    deadline: std::time::Instant,
+) -> Result<Response, ApiError> {
+    let c = find(cat, id)?;
     let q = query::parse_items(
         c,
         &ctx.pairs,
@@ -449,41 +531,26 @@ pub async fn items(
         cat.settings.default_limit,
         cat.settings.max_limit,
     )?;
-    let sel = query::select(c, &q);
+    let sel = query::select(c, &q, Some(deadline))?;
     let matched = sel.len();
     let start = q.offset.min(matched);
     let end = start.saturating_add(q.limit).min(matched);
     let page_sel = &sel[start..end];
-    let fmt_key = match q.format {
-        Format::Json => "json",
-        Format::Html => "html",
+    let shape = Shape {
+        crs: q.crs,
+        properties: q.properties.clone(),
+        skip_geometry: q.skip_geometry,
+    };
+    let (fmt_key, media, other_key, other_media) = match q.format {
+        Format::Json => ("json", "application/geo+json", "html", "text/html"),
+        Format::Html => ("html", "text/html", "json", "application/geo+json"),
     };
     let mut links = vec![
+        link(ctx.self_url(fmt_key, &[]), "self", media, "Diese Seite"),
         link(
-            ctx.self_url(fmt_key, &[]),
-            "self",
-            if q.format == Format::Json {
-                "application/geo+json"
-            } else {
-                "text/html"
-            },
-            "Diese Seite",
-        ),
-        link(
-            ctx.self_url(
-                if q.format == Format::Json {
-                    "html"
-                } else {
-                    "json"
-                },
-                &[],
-            ),
+            ctx.self_url(other_key, &[]),
             "alternate",
-            if q.format == Format::Json {
-                "text/html"
-            } else {
-                "application/geo+json"
-            },
+            other_media,
             "Diese Seite in anderem Format",
         ),
         link(
@@ -518,7 +585,6 @@ pub async fn items(
     }
     let mut resp = match q.format {
         Format::Json => {
-            // Assembled from pre-rendered pieces: no per-request serialisation of features.
             let approx: usize = page_sel
                 .iter()
                 .map(|&(fi, ri)| {
@@ -538,7 +604,7 @@ pub async fn items(
                 if k > 0 {
                     out.push(',');
                 }
-                push_feature(&mut out, c, fi, ri, q.crs);
+                push_feature(&mut out, c, fi, ri, &shape);
             }
             out.push_str("]}");
             json_response("application/geo+json", out)
@@ -565,8 +631,8 @@ pub async fn items(
                     );
                 }
             }
-            b.push_str(&html_rows(c, page_sel));
-            html_response(page(&c.title, &b))
+            b.push_str(&html_rows(ctx, c, page_sel, &shape));
+            html_response(page(ctx, &c.title, &b))
         }
     };
     content_crs(&mut resp, q.crs);
@@ -579,36 +645,35 @@ fn find_feature(c: &Collection, fid: &str) -> Result<usize, ApiError> {
     })
 }
 
-/// `GET /collections/{id}/items/{featureId}`
+/// `GET /collections/{id}/items/{featureId}`: the area with the values of the default year
+/// (see [`Collection::default_year`]), or of the latest year within `datetime`.
 pub async fn item(
     State(cat): State<Arc<Catalog>>,
     Path((id, fid)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
     let c = find(&cat, &id)?;
     let fi = find_feature(c, &fid)?;
-    for (k, _) in &ctx.pairs {
-        if !["f", "crs", "datetime"].contains(&k.as_str()) {
-            return Err(ApiError::BadRequest(format!(
-                "unknown query parameter '{k}' for a single feature"
-            )));
-        }
-    }
+    ctx.allow(&["f", "crs", "datetime", "properties", "skipGeometry"])?;
     let format = ctx.format()?;
     let crs = match ctx.get("crs") {
         Some(v) => OutputCrs::parse(v)
             .ok_or_else(|| ApiError::BadRequest(format!("crs '{v}' is not supported")))?,
         None => OutputCrs::Crs84,
     };
-    let ri = match c.kind {
-        CollectionKind::Facilities => 0,
-        CollectionKind::Areas => {
-            let (a, b) = match ctx.get("datetime") {
-                Some(v) => query::parse_datetime(v)?,
-                None => (i32::MIN, i32::MAX),
-            };
+    let (properties, skip_geometry) = query::projection(c, &ctx.pairs)?;
+    let shape = Shape {
+        crs,
+        properties,
+        skip_geometry,
+    };
+    let ri = match (c.kind, ctx.get("datetime")) {
+        (CollectionKind::Facilities, _) => 0,
+        (CollectionKind::Areas, None) => c.default_year_index().ok_or_else(|| {
+            ApiError::NotFound(format!("feature '{fid}' has no values in any year"))
+        })?,
+        (CollectionKind::Areas, Some(v)) => {
+            let (a, b) = query::parse_datetime(v)?;
             c.years
                 .iter()
                 .rposition(|y| *y >= a && *y <= b)
@@ -651,30 +716,28 @@ pub async fn item(
                 ));
             }
             let mut out = String::new();
-            push_feature(&mut out, c, fi, ri, crs);
+            push_feature(&mut out, c, fi, ri, &shape);
             out.pop();
             let _ = write!(out, ",\"links\":{}}}", Value::Array(links));
             json_response("application/geo+json", out)
         }
         Format::Html => {
             let f = &c.features[fi];
+            let all: Vec<usize> = (0..c.fields.len()).collect();
             let mut b = String::from("<table>");
-            for (field, v) in c.fields.iter().zip(&f.rows[ri].values) {
-                let text = match v {
-                    Value::Null => "–".to_string(),
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
+            for &i in shape.properties.as_deref().unwrap_or(&all) {
+                let field = &c.fields[i];
+                let v = f.rows[ri].values.get(i).unwrap_or(&Value::Null);
                 let _ = write!(
                     b,
                     "<tr><th title=\"{}\">{}</th><td>{}</td></tr>",
                     esc(&field.name),
                     esc(&field.title),
-                    esc(&text)
+                    esc(&cell_text(v))
                 );
             }
             b.push_str("</table>");
-            html_response(page(&format!("{} – {}", c.title, f.id), &b))
+            html_response(page(&ctx, &format!("{} – {}", c.title, f.id), &b))
         }
     };
     content_crs(&mut resp, crs);
@@ -696,11 +759,10 @@ fn schema_properties(c: &Collection) -> serde_json::Map<String, Value> {
 pub async fn queryables(
     State(cat): State<Arc<Catalog>>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
     let c = find(&cat, &id)?;
+    ctx.allow(&["f"])?;
     match ctx.format()? {
         Format::Json => {
             let body = json!({
@@ -727,6 +789,7 @@ pub async fn queryables(
             }
             b.push_str("</table><p>Filter: <code>?filter=status_class &gt;= 3 AND year = 2020</code> (CQL2-Text).</p>");
             Ok(html_response(page(
+                &ctx,
                 &format!("{}: abfragbare Eigenschaften", c.title),
                 &b,
             )))
@@ -734,26 +797,66 @@ pub async fn queryables(
     }
 }
 
-/// `GET /collections/{id}/schema`: a JSON Schema of a feature (GDAL reads field types from it).
+/// `GET /collections/{id}/schema`: the flat schema of the features' properties
+/// (OGC API – Features Part 5, "returnables"), with the feature id and the geometry roles.
 pub async fn schema(
     State(cat): State<Arc<Catalog>>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
     let c = find(&cat, &id)?;
+    ctx.allow(&["f"])?;
+    let mut props = schema_properties(c);
+    if let Some(Value::Object(idp)) = props.get_mut("id") {
+        idp.insert("x-ogc-role".into(), json!("id"));
+    }
+    if let Some(gt) = c.geometry_type {
+        let format = match gt {
+            "Point" => "geometry-point",
+            _ => "geometry-multipolygon",
+        };
+        props.insert(
+            "geometry".into(),
+            json!({"title": "Geometrie", "format": format, "x-ogc-role": "primary-geometry"}),
+        );
+    }
     let body = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": ctx.url(&format!("/collections/{}/schema", c.id), &[]),
+        "title": c.title,
+        "type": "object",
+        "properties": props,
+    });
+    Ok(json_response("application/schema+json", body.to_string()))
+}
+
+/// `GET /collections/{id}/feature-schema`: a JSON Schema of a GeoJSON feature (GDAL reads
+/// field types from it). `id` is not among the properties: GDAL takes it from the feature, and
+/// a second one makes it warn "Field 'id' already exists".
+pub async fn feature_schema(
+    State(cat): State<Arc<Catalog>>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let c = find(&cat, &id)?;
+    ctx.allow(&["f"])?;
+    let mut props = schema_properties(c);
+    props.remove("id");
+    let geometry = match c.geometry_type {
+        Some(gt) => json!({"$ref": format!("https://geojson.org/schema/{gt}.json")}),
+        None => json!({"type": "null"}),
+    };
+    let body = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": ctx.url(&format!("/collections/{}/feature-schema", c.id), &[]),
         "title": c.title,
         "type": "object",
         "required": ["type", "geometry", "properties"],
         "properties": {
             "type": {"type": "string", "enum": ["Feature"]},
             "id": {"type": "string"},
-            "geometry": {"$ref": format!("https://geojson.org/schema/{}.json", c.geometry_type)},
-            "properties": {"type": "object", "properties": schema_properties(c)},
+            "geometry": geometry,
+            "properties": {"type": "object", "properties": props},
         }
     });
     Ok(json_response("application/schema+json", body.to_string()))
@@ -776,8 +879,15 @@ fn series(c: &Collection, fi: usize, name: &str) -> Vec<Value> {
 pub async fn timeseries(
     State(cat): State<Arc<Catalog>>,
     Path((id, fid)): Path<(String, String)>,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
     let c = find(&cat, &id)?;
+    ctx.allow(&["f"])?;
+    if ctx.format()? != Format::Json {
+        return Err(ApiError::NotAcceptable(
+            "time series are offered as JSON only (f=json)".into(),
+        ));
+    }
     if c.kind != CollectionKind::Areas {
         return Err(ApiError::NotFound(format!(
             "collection '{id}' holds facilities; time series exist for areas only"
@@ -842,11 +952,15 @@ pub async fn timeseries(
 pub async fn index_ranking(
     State(cat): State<Arc<Catalog>>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
     let c = find(&cat, &id)?;
+    ctx.allow(&["f", "index", "year"])?;
+    if ctx.format()? != Format::Json {
+        return Err(ApiError::NotAcceptable(
+            "the index ranking is offered as JSON only (f=json)".into(),
+        ));
+    }
     let r = &cat.result;
     let level = c.level.and_then(|l| r.levels.get(l)).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -967,12 +1081,8 @@ pub async fn index_ranking(
 }
 
 /// `GET /indicators`: the indicator and index catalogue.
-pub async fn indicators(
-    State(cat): State<Arc<Catalog>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
+pub async fn indicators(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.allow(&["f"])?;
     let r = &cat.result;
     let inds: Vec<Value> = r
         .indicators
@@ -1027,7 +1137,7 @@ pub async fn indicators(
                 );
             }
             b.push_str("</table>");
-            Ok(html_response(page("Indikatorenkatalog", &b)))
+            Ok(html_response(page(&ctx, "Indikatorenkatalog", &b)))
         }
     }
 }
@@ -1037,11 +1147,10 @@ pub async fn indicators(
 pub async fn download(
     State(cat): State<Arc<Catalog>>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&uri, &headers);
     let c = find(&cat, &id)?;
+    ctx.allow(&["format"])?;
     let f = ctx.get("format").unwrap_or("geojson");
     let fmt = DownloadFormat::parse(f).ok_or_else(|| {
         ApiError::BadRequest(format!(

@@ -83,8 +83,14 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Directory with the web map, served at `/map/` (none = no map).
     pub web_dir: Option<PathBuf>,
-    /// Request timeout.
+    /// Request timeout (whole request, including waiting for a work slot).
     pub timeout: Duration,
+    /// Public base URL and trusted reverse proxies: how links are made absolute.
+    pub proxy: crate::net::ProxyPolicy,
+    /// Limits of the connection layer.
+    pub limits: crate::net::ConnLimits,
+    /// Costly request work: concurrency and per-request computing budget.
+    pub work: crate::work::WorkLimiter,
 }
 
 impl Default for Settings {
@@ -96,6 +102,9 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             web_dir: None,
             timeout: Duration::from_secs(30),
+            proxy: Default::default(),
+            limits: Default::default(),
+            work: Default::default(),
         }
     }
 }
@@ -241,8 +250,13 @@ pub struct Collection {
     pub by_id: HashMap<String, usize>,
     /// Spatial extent in CRS84 (`None` when no feature has geometry).
     pub extent: Option<[f64; 4]>,
-    /// GeoJSON geometry type of the features.
-    pub geometry_type: &'static str,
+    /// GeoJSON geometry type of the features; `None` when no feature has a geometry (the
+    /// whole municipality, which is a sum, not a drawn area).
+    pub geometry_type: Option<&'static str>,
+    /// Position in [`Collection::years`] of the year shown when a request names none: the
+    /// latest year in which the level's index has values (so a GIS client's default layer
+    /// shows the Sozialraumgebiete), else the latest year.
+    pub default_year: Option<usize>,
     /// Position of the level in [`AggregateResult::levels`] (areas only).
     pub level: Option<usize>,
     /// Pre-rendered downloads.
@@ -253,6 +267,14 @@ impl Collection {
     /// Position of a field by name.
     pub fn field(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// Row position of the default year (see [`Collection::default_year`]); 0 for facilities.
+    pub fn default_year_index(&self) -> Option<usize> {
+        match self.kind {
+            CollectionKind::Facilities => Some(0),
+            CollectionKind::Areas => self.default_year,
+        }
     }
 }
 
@@ -357,7 +379,7 @@ fn num_value(v: Option<f64>) -> Value {
 }
 
 /// Renders a properties object from fields and values.
-fn render_properties(fields: &[Field], values: &[Value]) -> String {
+pub fn render_properties(fields: &[Field], values: &[Value]) -> String {
     let mut s = String::with_capacity(64 * fields.len());
     s.push('{');
     for (i, (f, v)) in fields.iter().zip(values).enumerate() {
@@ -467,6 +489,7 @@ fn area_values(
     level_key: &str,
     area: &AreaResult,
     ay: &AreaYear,
+    has_capacity: &[bool],
 ) -> Vec<Value> {
     let mut v: Vec<Value> = vec![
         Value::String(area.id.clone()),
@@ -495,7 +518,12 @@ fn area_values(
         match area.facilities.get(i) {
             Some(fs) => {
                 v.push(Value::from(fs.count));
-                v.push(num_value(Some(fs.capacity)));
+                // A layer without capacity data has no capacity, not 0 places.
+                v.push(if has_capacity.get(i).copied().unwrap_or(true) {
+                    num_value(Some(fs.capacity))
+                } else {
+                    Value::Null
+                });
             }
             None => {
                 v.push(Value::Null);
@@ -712,6 +740,16 @@ impl Catalog {
         let mut renderer = GeomRenderer { working, reproject };
         let mut collections: Vec<Collection> = Vec::new();
         let mut seen = BTreeSet::new();
+        let has_capacity: Vec<bool> = result
+            .facility_categories
+            .iter()
+            .map(|cat| {
+                facilities
+                    .iter()
+                    .find(|l| &l.category == cat)
+                    .is_none_or(|l| l.capacity.iter().any(Option::is_some))
+            })
+            .collect();
 
         for (li, level) in result.levels.iter().enumerate() {
             if !seen.insert(level.key.clone()) {
@@ -733,7 +771,7 @@ impl Catalog {
                     .years
                     .iter()
                     .map(|ay| {
-                        let values = area_values(&result, &level.key, area, ay);
+                        let values = area_values(&result, &level.key, area, ay, &has_capacity);
                         Row {
                             year: Some(ay.year),
                             json: render_properties(&fields, &values),
@@ -748,15 +786,25 @@ impl Catalog {
                     rows,
                 });
             }
+            let default_year = default_year(&result, li);
+            let index_note = if result.indices.iter().any(|i| i.level == level.key) {
+                "das jüngste Jahr mit Indexwerten"
+            } else {
+                "das jüngste Jahr"
+            };
+            let has_geometry = level.areas.iter().any(|a| a.geometry.is_some());
             let mut c = Collection {
                 id: level.key.clone(),
                 title: level.title.clone(),
                 description: format!(
                     "{}: {} Gebiete mit Bevölkerungszahlen, Indikatoren und Indexklassen; \
-                     ein Feature je Gebiet mit den Werten des gewählten Jahres (datetime, \
-                     Standard: das jüngste Jahr)",
+                     ein Feature je Gebiet mit den Werten des gewählten Jahres (datetime; \
+                     ohne datetime: {index_note}, hier {})",
                     level.title,
-                    level.areas.len()
+                    level.areas.len(),
+                    default_year
+                        .and_then(|y| result.years.get(y))
+                        .map_or_else(|| "–".to_string(), |y| y.to_string()),
                 ),
                 kind: CollectionKind::Areas,
                 fields,
@@ -764,7 +812,8 @@ impl Catalog {
                 extent: extent_of(&features),
                 features,
                 by_id,
-                geometry_type: "MultiPolygon",
+                geometry_type: has_geometry.then_some("MultiPolygon"),
+                default_year,
                 level: Some(li),
                 downloads: BTreeMap::new(),
             };
@@ -837,6 +886,37 @@ impl Catalog {
     pub fn index_config(&self, id: &str) -> Option<&IndexConfig> {
         self.result.indices.iter().find(|i| i.id == id)
     }
+}
+
+/// The default year of level `li` (see [`Collection::default_year`]).
+fn default_year(result: &AggregateResult, li: usize) -> Option<usize> {
+    let level = result.levels.get(li)?;
+    let indexed: Vec<usize> = result
+        .indices
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.level == level.key)
+        .map(|(k, _)| k)
+        .collect();
+    let last = result.years.len().checked_sub(1)?;
+    if indexed.is_empty() {
+        return Some(last);
+    }
+    (0..result.years.len())
+        .rev()
+        .find(|&yi| {
+            level.areas.iter().any(|a| {
+                a.years.get(yi).is_some_and(|y| {
+                    indexed.iter().any(|&k| {
+                        y.indices
+                            .get(k)
+                            .and_then(|v| v.as_ref())
+                            .is_some_and(|v| v.status_class.is_some())
+                    })
+                })
+            })
+        })
+        .or(Some(last))
 }
 
 fn extent_of(features: &[Feature]) -> Option<[f64; 4]> {
@@ -965,7 +1045,8 @@ fn facility_collection(
         extent: extent_of(&features),
         features,
         by_id,
-        geometry_type: "Point",
+        geometry_type: Some("Point"),
+        default_year: None,
         level: None,
         downloads: BTreeMap::new(),
     })
@@ -976,14 +1057,16 @@ fn render_downloads(c: &mut Collection) {
     let mut gj = String::from("{\"type\":\"FeatureCollection\",\"name\":");
     push_json_str(&mut gj, &c.id);
     gj.push_str(",\"features\":[");
-    let mut first = true;
+    // One feature per area and year: the top-level id is the row number (GDAL takes an
+    // integer id as the feature id, so the area id stays the one `id` field).
+    let mut n = 0usize;
     for f in &c.features {
         for r in &f.rows {
-            if !first {
+            if n > 0 {
                 gj.push(',');
             }
-            first = false;
-            gj.push_str("{\"type\":\"Feature\",\"geometry\":");
+            n += 1;
+            let _ = write!(gj, "{{\"type\":\"Feature\",\"id\":{n},\"geometry\":");
             gj.push_str(&f.geometry[0]);
             gj.push_str(",\"properties\":");
             gj.push_str(&r.json);

@@ -19,6 +19,19 @@ pub enum ApiError {
     /// The feature exists in principle but this server cannot render it (501).
     #[error("{0}")]
     NotImplemented(String),
+    /// The request would need more computing time than a request may use (400: retrying the
+    /// same request will not help; a simpler one will).
+    #[error("{0}")]
+    TooExpensive(String),
+    /// The server is busy with other costly requests (503, with `Retry-After`).
+    #[error("{0}")]
+    Busy(String),
+    /// The URL or a header is longer than the server accepts (414).
+    #[error("{0}")]
+    UriTooLong(String),
+    /// A fault of the server (500); the details are logged, not sent.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -29,6 +42,10 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::TooExpensive(_) => StatusCode::BAD_REQUEST,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -38,6 +55,10 @@ impl ApiError {
             ApiError::NotFound(_) => "NotFound",
             ApiError::NotAcceptable(_) => "NotAcceptable",
             ApiError::NotImplemented(_) => "NotImplemented",
+            ApiError::TooExpensive(_) => "TooExpensive",
+            ApiError::Busy(_) => "Busy",
+            ApiError::UriTooLong(_) => "UriTooLong",
+            ApiError::Internal(_) => "InternalError",
         }
     }
 }
@@ -64,6 +85,13 @@ pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         tracing::debug!(status = self.status().as_u16(), error = %self, "request rejected");
-        problem(self.status(), self.code(), &self.to_string())
+        let mut r = problem(self.status(), self.code(), &self.to_string());
+        if matches!(self, ApiError::Busy(_)) {
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+        r
     }
 }

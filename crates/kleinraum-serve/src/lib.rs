@@ -20,10 +20,12 @@ pub mod catalog;
 pub mod cql;
 pub mod crs;
 pub mod error;
+pub mod net;
 pub mod openapi;
 pub mod precompressed;
 pub mod query;
 pub mod redefine;
+pub mod work;
 pub mod workspace;
 
 pub use catalog::{BuildError, Catalog, DownloadFormat, Settings};
@@ -67,6 +69,7 @@ pub fn app_with(state: Arc<Catalog>, redefine: Option<Arc<redefine::RedefineStat
         )
         .route("/collections/{id}/queryables", get(api::queryables))
         .route("/collections/{id}/schema", get(api::schema))
+        .route("/collections/{id}/feature-schema", get(api::feature_schema))
         .route("/collections/{id}/index", get(api::index_ranking))
         .route("/collections/{id}/download", get(api::download))
         .route("/indicators", get(api::indicators))
@@ -74,7 +77,7 @@ pub fn app_with(state: Arc<Catalog>, redefine: Option<Arc<redefine::RedefineStat
         // Whole levels and downloads compressed once, then served from memory (inside the
         // general compression layer, which leaves encoded responses alone).
         .layer(middleware::from_fn_with_state(
-            Arc::new(precompressed::GzipCache::new(256 * 1024 * 1024)),
+            Arc::new(precompressed::GzipCache::new(128 * 1024 * 1024)),
             precompressed::precompress,
         ))
         .with_state(state.clone());
@@ -96,6 +99,11 @@ pub fn app_with(state: Arc<Catalog>, redefine: Option<Arc<redefine::RedefineStat
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.settings.timeout))
         // Fastest level: a 5.7 MB level compresses in tens of ms instead of ~0.4 s at default.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
+        // URL length limit and the base URL of links (before every cache that keys on it).
+        .layer(middleware::from_fn_with_state(
+            Arc::new(state.settings.proxy.clone()),
+            net::request_context,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -131,8 +139,9 @@ pub fn app_with(state: Arc<Catalog>, redefine: Option<Arc<redefine::RedefineStat
     }
 }
 
-/// ETag from the dataset version and the request (the data never change while the process
-/// runs, so the request determines the body); `If-None-Match` → 304 before any rendering.
+/// ETag from the dataset version and everything the body depends on (the request target,
+/// `Accept`, the base URL of its links); `If-None-Match` → 304 before any rendering. Every
+/// answer says it varies with `Accept` (shared caches must not hand HTML to a JSON client).
 async fn etag(State(cat): State<Arc<Catalog>>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return next.run(req).await;
@@ -140,12 +149,14 @@ async fn etag(State(cat): State<Arc<Catalog>>, req: Request, next: Next) -> Resp
     let mut h = std::collections::hash_map::DefaultHasher::new();
     cat.version.hash(&mut h);
     req.uri().hash(&mut h);
-    for name in [header::HOST, header::ACCEPT] {
-        req.headers().get(&name).map(|v| v.as_bytes()).hash(&mut h);
-    }
-    for name in ["x-forwarded-host", "x-forwarded-proto"] {
-        req.headers().get(name).map(|v| v.as_bytes()).hash(&mut h);
-    }
+    req.headers()
+        .get(header::ACCEPT)
+        .map(|v| v.as_bytes())
+        .hash(&mut h);
+    req.extensions()
+        .get::<net::BaseUrl>()
+        .map(|b| b.0.as_str())
+        .hash(&mut h);
     let tag = format!("W/\"{:016x}\"", h.finish());
     let matches = req
         .headers()
@@ -153,15 +164,18 @@ async fn etag(State(cat): State<Arc<Catalog>>, req: Request, next: Next) -> Resp
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
     let cache = HeaderValue::from_static("public, max-age=300");
+    let vary = HeaderValue::from_static("accept");
     if matches {
         let mut r = StatusCode::NOT_MODIFIED.into_response();
         if let Ok(v) = HeaderValue::from_str(&tag) {
             r.headers_mut().insert(header::ETAG, v);
         }
         r.headers_mut().insert(header::CACHE_CONTROL, cache);
+        r.headers_mut().append(header::VARY, vary);
         return r;
     }
     let mut resp = next.run(req).await;
+    resp.headers_mut().append(header::VARY, vary);
     if resp.status() == StatusCode::OK {
         if let Ok(v) = HeaderValue::from_str(&tag) {
             resp.headers_mut().insert(header::ETAG, v);
@@ -187,10 +201,15 @@ pub async fn serve_with(
     redefine: Option<Arc<redefine::RedefineState>>,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
+    let limits = catalog.settings.limits.clone();
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app_with(catalog, redefine))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    net::serve_router(
+        listener,
+        app_with(catalog, redefine),
+        limits,
+        shutdown_signal(),
+    )
+    .await
 }
 
 async fn shutdown_signal() {

@@ -18,14 +18,39 @@ use std::sync::{Arc, Mutex};
 
 /// Bodies smaller than this are left to the streaming compression layer.
 const MIN_BYTES: usize = 16 * 1024;
-/// Largest body rendered into the cache (the biggest download is well below this).
-const MAX_BODY: usize = 512 * 1024 * 1024;
+/// Largest body rendered into the cache (the biggest download is well below this); larger
+/// ones pass through to the streaming compression layer.
+const MAX_BODY: usize = 256 * 1024 * 1024;
+/// Most entries kept (the key includes the query string, which clients choose freely).
+const MAX_ENTRIES: usize = 2_048;
 
-/// The cache, bounded in total size: once full, further responses are compressed per request.
+/// What a cached body depends on: the request target, content negotiation (`Accept`) and the
+/// base URL its links are built on (which depends on `Host` or the configured public URL).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    uri: String,
+    accept: String,
+    base: String,
+}
+
+#[derive(Debug)]
+struct Entry {
+    headers: HeaderMap,
+    body: Bytes,
+    last_used: u64,
+}
+
+#[derive(Debug, Default)]
+struct Lru {
+    map: HashMap<Key, Entry>,
+    used: usize,
+    tick: u64,
+}
+
+/// The cache, bounded in total size and in entries; the least recently used entries go first.
 #[derive(Debug)]
 pub struct GzipCache {
-    entries: Mutex<HashMap<String, (HeaderMap, Bytes)>>,
-    used: Mutex<usize>,
+    inner: Mutex<Lru>,
     capacity: usize,
 }
 
@@ -33,10 +58,60 @@ impl GzipCache {
     /// An empty cache holding at most `capacity` compressed bytes.
     pub fn new(capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
-            used: Mutex::new(0),
+            inner: Mutex::new(Lru::default()),
             capacity,
         }
+    }
+
+    fn get(&self, key: &Key) -> Option<(HeaderMap, Bytes)> {
+        let mut lru = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        lru.tick += 1;
+        let tick = lru.tick;
+        let e = lru.map.get_mut(key)?;
+        e.last_used = tick;
+        Some((e.headers.clone(), e.body.clone()))
+    }
+
+    fn put(&self, key: Key, headers: HeaderMap, body: Bytes) {
+        if body.len() > self.capacity {
+            return;
+        }
+        let mut lru = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        lru.tick += 1;
+        let tick = lru.tick;
+        if let Some(old) = lru.map.remove(&key) {
+            lru.used -= old.body.len();
+        }
+        while lru.used + body.len() > self.capacity || lru.map.len() >= MAX_ENTRIES {
+            // Linear scan: the map holds at most MAX_ENTRIES entries, and this runs only when a
+            // new body is rendered, which costs far more.
+            let Some(oldest) = lru
+                .map
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(e) = lru.map.remove(&oldest) {
+                lru.used -= e.body.len();
+            }
+        }
+        lru.used += body.len();
+        lru.map.insert(
+            key,
+            Entry {
+                headers,
+                body,
+                last_used: tick,
+            },
+        );
+    }
+
+    /// Number of cached bodies and their total size (for tests and logs).
+    pub fn stats(&self) -> (usize, usize) {
+        let lru = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (lru.map.len(), lru.used)
     }
 }
 
@@ -74,14 +149,21 @@ pub async fn precompress(
     if req.method() != Method::GET || !accepts_gzip(req.headers()) {
         return next.run(req).await;
     }
-    // The body depends on the URI and on content negotiation (Accept).
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let key = format!("{}\n{accept}", req.uri());
-    if let Some((headers, body)) = cache.entries.lock().ok().and_then(|m| m.get(&key).cloned()) {
+    let key = Key {
+        uri: req.uri().to_string(),
+        accept: req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
+        base: req
+            .extensions()
+            .get::<crate::net::BaseUrl>()
+            .map(|b| b.0.clone())
+            .unwrap_or_default(),
+    };
+    if let Some((headers, body)) = cache.get(&key) {
         // A hit bypasses the ETag layer inside, so answer conditional requests here.
         if let (Some(tag), Some(inm)) = (
             headers.get(header::ETAG),
@@ -93,6 +175,11 @@ pub async fn precompress(
             let mut res = Response::new(Body::empty());
             *res.status_mut() = StatusCode::NOT_MODIFIED;
             res.headers_mut().insert(header::ETAG, tag.clone());
+            for name in [header::CACHE_CONTROL, header::VARY] {
+                if let Some(v) = headers.get(&name) {
+                    res.headers_mut().insert(name, v.clone());
+                }
+            }
             return res;
         }
         return gzipped(&headers, &body);
@@ -101,13 +188,24 @@ pub async fn precompress(
     if res.status() != StatusCode::OK || res.headers().contains_key(header::CONTENT_ENCODING) {
         return res;
     }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return Response::from_parts(parts, Body::empty());
-    };
-    if bytes.len() < MIN_BYTES {
-        return Response::from_parts(parts, Body::from(bytes));
+    // Only bodies of known, bounded size are collected (the handlers render whole bodies, so
+    // the size is exact); anything else streams through untouched.
+    let size = axum::body::HttpBody::size_hint(res.body()).exact();
+    if !size.is_some_and(|n| (MIN_BYTES..=MAX_BODY).contains(&(n as usize))) {
+        return res;
     }
+    let (mut parts, body) = res.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "response body could not be read for compression");
+            return crate::error::problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "internal error",
+            );
+        }
+    };
     let compressed = {
         let mut enc = flate2::write::GzEncoder::new(
             Vec::with_capacity(bytes.len() / 3),
@@ -125,12 +223,7 @@ pub async fn precompress(
     parts
         .headers
         .append(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if let (Ok(mut used), Ok(mut map)) = (cache.used.lock(), cache.entries.lock())
-        && *used + compressed.len() <= cache.capacity
-    {
-        *used += compressed.len();
-        map.insert(key, (parts.headers.clone(), compressed.clone()));
-    }
+    cache.put(key, parts.headers.clone(), compressed.clone());
     Response::from_parts(parts, Body::from(compressed))
 }
 

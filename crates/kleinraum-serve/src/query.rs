@@ -57,11 +57,16 @@ pub struct ItemsQuery {
     pub filter: Option<Expr>,
     /// Response format.
     pub format: Format,
+    /// Sort keys from `sortby`: (field position, descending).
+    pub sortby: Vec<(usize, bool)>,
+    /// Properties to return (`properties=`); `None` = all.
+    pub properties: Option<Vec<usize>>,
+    /// `skipGeometry=true`: features without geometry.
+    pub skip_geometry: bool,
 }
 
-/// Parameters `/items` understands besides property names. `filter-crs` and `skipGeometry`
-/// are not offered.
-const KNOWN: &[&str] = &[
+/// Parameters `/items` understands besides property names.
+pub const ITEMS_PARAMS: &[&str] = &[
     "f",
     "limit",
     "offset",
@@ -71,7 +76,14 @@ const KNOWN: &[&str] = &[
     "crs",
     "filter",
     "filter-lang",
+    "filter-crs",
+    "sortby",
+    "properties",
+    "skipGeometry",
 ];
+
+/// Most keys in `sortby`.
+const MAX_SORT_KEYS: usize = 8;
 
 fn parse_int(name: &str, v: &str) -> Result<i64, ApiError> {
     v.trim()
@@ -80,27 +92,25 @@ fn parse_int(name: &str, v: &str) -> Result<i64, ApiError> {
 }
 
 /// Parses `datetime` into an inclusive year range: an instant (`2024`, `2024-05-01`,
-/// `2024-05-01T00:00:00Z`) or an interval with `/` (open ends `..` or empty).
+/// `2024-05-01T00:00:00Z`) or an interval with `/` (open ends `..` or empty). Dates and times
+/// are checked strictly (RFC 3339: `2024-99-99` is refused).
 pub fn parse_datetime(v: &str) -> Result<(i32, i32), ApiError> {
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "datetime '{v}' is not a year, an RFC 3339 date or date-time, or an interval of those"
+        ))
+    };
     let year_of = |s: &str| -> Result<Option<i32>, ApiError> {
         let s = s.trim();
         if s.is_empty() || s == ".." {
             return Ok(None);
         }
-        let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
-        let rest = &s[digits.len()..];
-        let ok_rest = rest.is_empty()
-            || (rest.starts_with('-')
-                && rest.len() >= 3
-                && rest[1..]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-:.+Z".contains(c)));
-        if digits.len() != 4 || !ok_rest {
-            return Err(ApiError::BadRequest(format!(
-                "datetime '{v}' is not a year, an RFC 3339 date or date-time, or an interval of those"
-            )));
+        if s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) {
+            return s.parse().map(Some).map_err(|_| bad());
         }
-        Ok(digits.parse().ok())
+        cql::parse_instant(s, s.len() > 10)
+            .map(|(y, ..)| Some(y))
+            .ok_or_else(bad)
     };
     let (a, b) = match v.split_once('/') {
         Some((a, b)) => (year_of(a)?, year_of(b)?),
@@ -120,6 +130,99 @@ pub fn parse_datetime(v: &str) -> Result<(i32, i32), ApiError> {
     Ok((a, b))
 }
 
+/// Refuses parameters outside `allowed` (every resource validates its query string: a typo
+/// should not be silently ignored), and parameters given twice with different values.
+pub fn check_params(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
+    for (k, v) in pairs {
+        if !allowed.contains(&k.as_str()) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter '{k}' (allowed here: {})",
+                if allowed.is_empty() {
+                    "none".to_string()
+                } else {
+                    allowed.join(", ")
+                }
+            )));
+        }
+        if pairs.iter().any(|(n, w)| n == k && w != v) {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter '{k}' is given twice with different values"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `properties` and `skipGeometry` of `/items` and `/items/{id}`: the properties to return
+/// (`None` = all) and whether to leave out the geometry.
+pub fn projection(
+    c: &Collection,
+    pairs: &[(String, String)],
+) -> Result<(Option<Vec<usize>>, bool), ApiError> {
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let properties = match get("properties") {
+        None => None,
+        Some(v) => {
+            if v.split(',').any(|p| p.trim().starts_with(['+', '-'])) {
+                return Err(ApiError::BadRequest(
+                    "properties: plain property names, without + or -".into(),
+                ));
+            }
+            let mut idx: Vec<usize> = field_list(c, "properties", v)?
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
+            idx.sort_unstable();
+            idx.dedup();
+            Some(idx)
+        }
+    };
+    let skip_geometry = match get("skipGeometry") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "skipGeometry is true or false, got '{other}'"
+            )));
+        }
+    };
+    Ok((properties, skip_geometry))
+}
+
+/// The CQL2 type of a collection field.
+pub fn prop_type(c: &Collection, i: usize) -> cql::PropType {
+    match c.fields[i].ty {
+        _ if c.fields[i].name == "year" && c.kind == CollectionKind::Areas => cql::PropType::Year,
+        FieldType::String => cql::PropType::Text,
+        FieldType::Boolean => cql::PropType::Bool,
+        FieldType::Integer | FieldType::Number => cql::PropType::Number,
+    }
+}
+
+fn field_list(c: &Collection, param: &str, v: &str) -> Result<Vec<(usize, bool)>, ApiError> {
+    let mut out = Vec::new();
+    for raw in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, desc) = match raw.as_bytes()[0] {
+            b'-' => (&raw[1..], true),
+            b'+' => (&raw[1..], false),
+            _ => (raw, false),
+        };
+        let i = c.field(name).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "{param}: '{name}' is not a property of collection '{}'",
+                c.id
+            ))
+        })?;
+        out.push((i, desc));
+    }
+    if out.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "{param} must name at least one property"
+        )));
+    }
+    Ok(out)
+}
+
 /// Parses and validates the query pairs of an `/items` request.
 pub fn parse_items(
     c: &Collection,
@@ -137,6 +240,11 @@ pub fn parse_items(
                 "query parameter '{k}' is given twice with different values"
             )));
         }
+    }
+    if pairs.len() > 64 {
+        return Err(ApiError::BadRequest(
+            "too many query parameters (at most 64)".into(),
+        ));
     }
     let format = negotiate(get("f"), accept)?;
     let limit = match get("limit") {
@@ -226,24 +334,42 @@ pub fn parse_items(
         Some(v) => Some(parse_datetime(v)?),
         None => None,
     };
+    match get("filter-lang") {
+        None | Some("cql2-text") | Some("cql-text") => {}
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "filter-lang '{other}' is not supported; use cql2-text"
+            )));
+        }
+    }
+    // The filter has no spatial predicates, so its CRS changes nothing; it must still be one
+    // this server knows (Part 3 declares the parameter with the CRS class).
+    if let Some(v) = get("filter-crs") {
+        parse_crs("filter-crs", v)?;
+    }
     let filter = match get("filter") {
         None => None,
         Some(text) => {
-            match get("filter-lang") {
-                None | Some("cql2-text") | Some("cql-text") => {}
-                Some(other) => {
-                    return Err(ApiError::BadRequest(format!(
-                        "filter-lang '{other}' is not supported; use cql2-text"
-                    )));
-                }
-            }
-            let resolve = |n: &str| c.field(n).map(|i| (i, c.fields[i].ty == FieldType::String));
-            Some(cql::parse(text, &resolve).map_err(ApiError::BadRequest)?)
+            let resolve = |n: &str| c.field(n).map(|i| (i, prop_type(c, i)));
+            Some(cql::parse(text, &resolve).map_err(|e| ApiError::BadRequest(e.to_string()))?)
         }
     };
+    let sortby = match get("sortby") {
+        None => Vec::new(),
+        Some(v) => {
+            let keys = field_list(c, "sortby", v)?;
+            if keys.len() > MAX_SORT_KEYS {
+                return Err(ApiError::BadRequest(format!(
+                    "sortby: at most {MAX_SORT_KEYS} properties"
+                )));
+            }
+            keys
+        }
+    };
+    let (properties, skip_geometry) = projection(c, pairs)?;
     let mut equals = Vec::new();
     for (k, v) in pairs {
-        if KNOWN.contains(&k.as_str()) {
+        if ITEMS_PARAMS.contains(&k.as_str()) {
             continue;
         }
         let Some(i) = c.field(k) else {
@@ -285,6 +411,9 @@ pub fn parse_items(
         equals,
         filter,
         format,
+        sortby,
+        properties,
+        skip_geometry,
     })
 }
 
@@ -295,12 +424,22 @@ fn value_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Selects the matching features: (feature position, row position), in collection order.
+/// Selects the matching features: (feature position, row position), in collection order, or
+/// in `sortby` order when given.
 ///
 /// Area collections show one row per area: the latest year within `datetime` whose values
-/// pass the filters. Without `datetime`, only the latest year is considered — unless a filter
-/// mentions `year`, then every year is (so `year = 2020` selects the 2020 values).
-pub fn select(c: &Collection, q: &ItemsQuery) -> Vec<(usize, usize)> {
+/// pass the filters. Without `datetime`, only the collection's default year is considered (see
+/// [`Collection::default_year`]) — unless a filter mentions `year`, then every year is (so
+/// `year = 2020` selects the 2020 values).
+///
+/// The work stops at `deadline` (checked between features, so a costly filter cannot hold a
+/// core beyond the request's budget): then the request is refused with
+/// [`ApiError::TooExpensive`].
+pub fn select(
+    c: &Collection,
+    q: &ItemsQuery,
+    deadline: Option<std::time::Instant>,
+) -> Result<Vec<(usize, usize)>, ApiError> {
     let year_field = c.field("year");
     let mentions_year = year_field.is_some_and(|yf| {
         q.equals.iter().any(|(i, _)| *i == yf)
@@ -316,7 +455,7 @@ pub fn select(c: &Collection, q: &ItemsQuery) -> Vec<(usize, usize)> {
                 })
                 .collect();
             if q.years.is_none() && !mentions_year {
-                v = v.last().copied().into_iter().collect();
+                v = c.default_year_index().into_iter().collect();
             }
             v.reverse();
             v
@@ -324,6 +463,11 @@ pub fn select(c: &Collection, q: &ItemsQuery) -> Vec<(usize, usize)> {
     };
     let mut out = Vec::new();
     for (fi, f) in c.features.iter().enumerate() {
+        if fi % 64 == 0 && deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            return Err(ApiError::TooExpensive(
+                "the filter needs more computing time than a request may use; simplify it".into(),
+            ));
+        }
         if let Some((rect, crs)) = &q.bbox {
             match &f.shape[crs.index()] {
                 Some(s) if s.intersects(rect) => {}
@@ -336,13 +480,52 @@ pub fn select(c: &Collection, q: &ItemsQuery) -> Vec<(usize, usize)> {
                 .equals
                 .iter()
                 .all(|(i, v)| row.values.get(*i).is_some_and(|x| value_eq(x, v)));
-            if eq_ok && q.filter.as_ref().is_none_or(|e| e.eval(&row.values)) {
+            if eq_ok && q.filter.as_ref().is_none_or(|e| e.selects(&row.values)) {
                 out.push((fi, ri));
                 break;
             }
         }
     }
-    out
+    if !q.sortby.is_empty() {
+        let key = |&(fi, ri): &(usize, usize), i: usize| c.features[fi].rows[ri].values.get(i);
+        out.sort_by(|a, b| {
+            for &(i, desc) in &q.sortby {
+                let o = match (key(a, i), key(b, i)) {
+                    (Some(x), Some(y)) => order_values(x, y),
+                    _ => std::cmp::Ordering::Equal,
+                };
+                // Nulls last in both directions (as pygeoapi and PostgreSQL's NULLS LAST).
+                let o = match (
+                    key(a, i).is_none_or(Value::is_null),
+                    key(b, i).is_none_or(Value::is_null),
+                ) {
+                    (true, false) => std::cmp::Ordering::Greater,
+                    (false, true) => std::cmp::Ordering::Less,
+                    _ if desc => o.reverse(),
+                    _ => o,
+                };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+    }
+    Ok(out)
+}
+
+fn order_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering::Equal;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .zip(y.as_f64())
+            .and_then(|(x, y)| x.partial_cmp(&y))
+            .unwrap_or(Equal),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => Equal,
+    }
 }
 
 #[cfg(test)]
@@ -360,6 +543,11 @@ mod tests {
         assert_eq!(parse_datetime("../2022").unwrap(), (i32::MIN, 2022));
         assert_eq!(parse_datetime("2022/..").unwrap(), (2022, i32::MAX));
         assert!(parse_datetime("abc").is_err());
+        assert!(parse_datetime("2024-99-99").is_err());
+        assert!(parse_datetime("2024-02-30").is_err());
+        assert!(parse_datetime("2024-12-31T24:00:00Z").is_err());
+        assert!(parse_datetime("20245").is_err());
+        assert_eq!(parse_datetime("2024-02-29/..").unwrap(), (2024, i32::MAX));
         assert!(parse_datetime("2024/2020").is_err());
     }
 

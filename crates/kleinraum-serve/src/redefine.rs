@@ -5,7 +5,10 @@
 //! `Cache-Control: no-store` and bypass the ETag and gzip caches of the static catalog.
 
 use crate::auth::{AuthError, Caller, Role, Tokens};
-use crate::workspace::{Computed, OpOutcome, Warning, Workspace, WsError, now_rfc3339};
+use crate::error::ApiError;
+use crate::workspace::{
+    Computed, OpOutcome, Session, SliverWarning, Warning, Workspace, WsError, now_rfc3339,
+};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -19,7 +22,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Rendered `/gebietsstaende/{key}/areas` bodies: (version, year, planner view) → the
+/// version and guard findings they were rendered from, and the body.
+type AreasCache = HashMap<(String, i32, bool), (Arc<Computed>, Arc<Vec<SliverWarning>>, Bytes)>;
+/// WGS 84 GeoJSON geometry text of every area, per version (and the version it was made from).
+type GeometryCache = HashMap<String, (Arc<Computed>, Arc<Vec<String>>)>;
 
 /// State of the routes.
 pub struct RedefineState {
@@ -27,6 +36,47 @@ pub struct RedefineState {
     pub ws: Workspace,
     /// API tokens.
     pub tokens: Tokens,
+    /// Costly work (recomputations, draft operations, renders): bounded and budgeted.
+    pub work: crate::work::WorkLimiter,
+    /// Area GeoJSON geometries in WGS 84 per version, reprojected once per computed version.
+    geometries: Mutex<GeometryCache>,
+    areas_cache: Mutex<AreasCache>,
+}
+
+impl RedefineState {
+    /// The routes' state.
+    pub fn new(ws: Workspace, tokens: Tokens, work: crate::work::WorkLimiter) -> Self {
+        Self {
+            ws,
+            tokens,
+            work,
+            geometries: Mutex::new(HashMap::new()),
+            areas_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The WGS 84 GeoJSON geometry text of every area of `c`, rendered once per version.
+    fn geometries_of(&self, c: &Arc<Computed>) -> Arc<Vec<String>> {
+        let mut m = self.geometries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((cached, g)) = m.get(&c.meta.key)
+            && Arc::ptr_eq(cached, c)
+        {
+            return g.clone();
+        }
+        let g: Arc<Vec<String>> = Arc::new(
+            c.areas
+                .iter()
+                .map(|a| {
+                    a.geometry.as_ref().map_or_else(
+                        || "null".to_string(),
+                        |g| self.ws.geometry_to_geojson(g).to_string(),
+                    )
+                })
+                .collect(),
+        );
+        m.insert(c.meta.key.clone(), (c.clone(), g.clone()));
+        g
+    }
 }
 
 /// Errors of this module as problem documents.
@@ -38,6 +88,14 @@ pub enum RouteError {
     Ws(WsError),
     /// Bad request.
     Bad(String),
+    /// An error of the shared API layer (busy, too expensive, internal).
+    Api(ApiError),
+}
+
+impl From<ApiError> for RouteError {
+    fn from(e: ApiError) -> Self {
+        RouteError::Api(e)
+    }
 }
 
 impl From<AuthError> for RouteError {
@@ -55,6 +113,7 @@ impl IntoResponse for RouteError {
     fn into_response(self) -> Response {
         let (status, detail) = match self {
             RouteError::Auth(a) => return a.into_response(),
+            RouteError::Api(e) => return e.into_response(),
             RouteError::Bad(m) => (StatusCode::BAD_REQUEST, m),
             RouteError::Ws(WsError::NotFound(m)) => (StatusCode::NOT_FOUND, m),
             RouteError::Ws(WsError::Invalid(m)) => (StatusCode::BAD_REQUEST, m),
@@ -62,8 +121,28 @@ impl IntoResponse for RouteError {
             RouteError::Ws(WsError::Store(e)) => {
                 use kleinraum_store::StoreError as E;
                 // Refusals by the store are the client's; the file path is the operator's.
+                if e.is_disk_full() {
+                    tracing::error!(error = %e, "store: disk full");
+                    return crate::error::problem(
+                        StatusCode::INSUFFICIENT_STORAGE,
+                        "DiskFull",
+                        "Der Datenträger des Speichers ist voll; nichts wurde geändert. \
+                         Bitte Speicherplatz freigeben (Administration) und erneut versuchen.",
+                    );
+                }
+                if e.is_read_only() {
+                    tracing::error!(error = %e, "store: read-only");
+                    return crate::error::problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "ReadOnly",
+                        "Der Speicher ist schreibgeschützt; nichts wurde geändert. \
+                         Die Administration muss Schreibrechte auf die Datei und ihr Verzeichnis geben.",
+                    );
+                }
                 let st = match &e {
-                    E::Exists { .. } | E::NotDraft { .. } => StatusCode::CONFLICT,
+                    E::Exists { .. } | E::NotDraft { .. } | E::Locked { .. } => {
+                        StatusCode::CONFLICT
+                    }
                     E::NotFound { .. } => StatusCode::NOT_FOUND,
                     E::Invalid { .. } | E::CrsMismatch { .. } => StatusCode::BAD_REQUEST,
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -87,19 +166,35 @@ type R = Result<Response, RouteError>;
 
 /// The routes (merged into the app by [`crate::app_with`]).
 pub fn router(state: Arc<RedefineState>) -> Router {
+    use axum::extract::DefaultBodyLimit;
     Router::new()
         .route("/auth", get(whoami))
-        .route("/gebietsstaende", get(list).post(upload))
+        // Boundary uploads are whole GeoJSON files (Berlin's 542 PLR in WGS 84: 5.6 MB).
+        .route(
+            "/gebietsstaende",
+            get(list)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
         .route("/gebietsstaende/{key}", axum::routing::delete(delete_draft))
         .route("/gebietsstaende/{key}/areas", get(areas))
         .route("/gebietsstaende/{key}/veroeffentlichen", post(publish))
         .route("/gebietsstaende/{a}/vergleich/{b}", get(compare))
         .route("/gebietsstaende/{a}/crosswalk/{b}", get(crosswalk))
         .route("/entwurf", post(start))
-        .route("/entwurf/{id}/operation", post(operation))
+        .route(
+            "/entwurf/{id}/operation",
+            post(operation).layer(DefaultBodyLimit::max(OPERATION_LIMIT)),
+        )
         .route("/entwurf/{id}/areas", get(session_areas))
         .route("/entwurf/{id}/speichern", post(save))
         .route("/audit", get(audit))
+        // Every write needs a planner's token, checked before a byte of the body is read: an
+        // anonymous client cannot make the server buffer megabytes.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            writers_only,
+        ))
         .layer(axum::middleware::map_response(
             |mut r: Response| async move {
                 r.headers_mut()
@@ -107,14 +202,33 @@ pub fn router(state: Arc<RedefineState>) -> Router {
                 r
             },
         ))
-        // Boundary uploads are whole GeoJSON files (Berlin's 542 PLR in WGS 84: 5.6 MB); axum's
-        // default limit of 2 MB would refuse them with 413.
-        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
+        // Everything else is small JSON (start, save).
+        .layer(DefaultBodyLimit::max(SMALL_LIMIT))
         .with_state(state)
 }
 
-/// Largest accepted request body (uploads of boundary files).
+/// Largest accepted upload (a boundary file; planners only).
 pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+/// Largest accepted draft operation (a drawn or reshaped geometry).
+pub const OPERATION_LIMIT: usize = 4 * 1024 * 1024;
+/// Largest accepted body of the other writes.
+pub const SMALL_LIMIT: usize = 64 * 1024;
+
+/// Middleware: writes (anything but GET/HEAD) need at least a planner's token.
+async fn writers_only(
+    State(st): State<Arc<RedefineState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let read = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if !read && let Err(e) = st.tokens.require(req.headers(), Role::Planner) {
+        return e.into_response();
+    }
+    next.run(req).await
+}
 
 fn json_response(status: StatusCode, v: &Value) -> Response {
     (
@@ -129,12 +243,12 @@ fn ok(v: Value) -> R {
     Ok(json_response(StatusCode::OK, &v))
 }
 
+/// Runs costly work through the shared [`crate::work::WorkLimiter`].
 async fn blocking<T: Send + 'static>(
+    work: crate::work::WorkLimiter,
     f: impl FnOnce() -> Result<T, RouteError> + Send + 'static,
 ) -> Result<T, RouteError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| RouteError::Bad(format!("internal: {e}")))?
+    work.run(move |_deadline| f()).await
 }
 
 fn audit_entry(caller: &Caller, action: &str, target: &str, detail: String) -> AuditEntry {
@@ -185,6 +299,7 @@ fn meta_json(m: &VersionMeta, base: &str) -> Value {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct YearQ {
     year: Option<i32>,
     f: Option<String>,
@@ -280,9 +395,9 @@ fn default_year(ws: &Workspace, year: Option<i32>) -> Result<i32, RouteError> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn feature(
-    ws: &Workspace,
+/// The `properties` of area `i` of a version or draft in `year`; values withheld when
+/// `suppress`.
+fn feature_props(
     areas: &[Area],
     result: &AggregateResult,
     estimated: &[String],
@@ -293,11 +408,6 @@ fn feature(
 ) -> Value {
     let a = &areas[i];
     let v = area_values(result, i, year);
-    let geometry = a
-        .geometry
-        .as_ref()
-        .map(|g| ws.geometry_to_geojson(g))
-        .unwrap_or(Value::Null);
     let (residents, values, sc, dc, group, attention) = match (&v, suppress) {
         (Some(v), false) => (
             json!(v.residents),
@@ -325,18 +435,45 @@ fn feature(
         ),
     };
     json!({
-        "type": "Feature",
-        "id": a.id,
-        "geometry": geometry,
-        "properties": {
-            "id": a.id, "name": a.name, "year": year, "residents": residents,
-            "status_class": sc, "dynamics_class": dc, "group": group, "attention": attention,
-            "values": values, "estimated": estimated, "suppressed": suppress,
-            "warnings": warnings,
-        }
+        "id": a.id, "name": a.name, "year": year, "residents": residents,
+        "status_class": sc, "dynamics_class": dc, "group": group, "attention": attention,
+        "values": values, "estimated": estimated, "suppressed": suppress,
+        "warnings": warnings,
     })
 }
 
+/// A GeoJSON feature as text, around a pre-rendered geometry.
+fn feature_text(out: &mut String, id: &str, geometry: &str, props: &Value) {
+    out.push_str("{\"type\":\"Feature\",\"id\":");
+    out.push_str(&Value::String(id.to_string()).to_string());
+    out.push_str(",\"geometry\":");
+    out.push_str(geometry);
+    out.push_str(",\"properties\":");
+    out.push_str(&props.to_string());
+    out.push('}');
+}
+
+/// A feature of a draft session (geometry rendered on the spot: only edited areas).
+fn session_feature(
+    ws: &Workspace,
+    areas: &[Area],
+    result: &AggregateResult,
+    estimated: &[String],
+    i: usize,
+    year: i32,
+    warnings: &[String],
+) -> Value {
+    let a = &areas[i];
+    json!({
+        "type": "Feature",
+        "id": a.id,
+        "geometry": a.geometry.as_ref().map_or(Value::Null, |g| ws.geometry_to_geojson(g)),
+        "properties": feature_props(areas, result, estimated, i, year, false, warnings),
+    })
+}
+
+/// `GET /gebietsstaende/{key}/areas`: rendered once per version, year and view (public or
+/// planner), then served from memory until the version or its guard findings change.
 async fn areas(
     State(st): State<Arc<RedefineState>>,
     Path(key): Path<String>,
@@ -344,10 +481,22 @@ async fn areas(
     headers: HeaderMap,
 ) -> R {
     let caller = st.tokens.caller(&headers)?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         let c = get_visible(&st, &key, &caller)?;
         let year = default_year(&st.ws, q.year)?;
         let guard = st.ws.guard(&key);
+        let planner = caller.role >= Role::Planner;
+        let ck = (key.clone(), year, planner);
+        if let Some((cc, cg, body)) = st
+            .areas_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&ck)
+            && Arc::ptr_eq(cc, &c)
+            && Arc::ptr_eq(cg, &guard)
+        {
+            return Ok(json_bytes(body.clone()));
+        }
         let mut by_area: HashMap<&str, Vec<String>> = HashMap::new();
         for w in guard.iter() {
             by_area.entry(w.area.as_str()).or_default().push(format!(
@@ -355,41 +504,50 @@ async fn areas(
                 w.other_area, w.other_version, w.only_here, w.only_there, w.year
             ));
         }
-        let planner = caller.role >= Role::Planner;
-        let feats: Vec<Value> = (0..c.areas.len())
-            .map(|i| {
-                let id = c.areas[i].id.as_str();
-                let warn = by_area.get(id).cloned().unwrap_or_default();
-                let suppress = !warn.is_empty() && !planner;
-                // The public learns that a value is withheld, not why in detail.
-                let shown = if planner {
-                    warn
-                } else if suppress {
-                    vec!["Werte zum Schutz vor Differenzbildung unterdrückt".into()]
-                } else {
-                    vec![]
-                };
-                feature(
-                    &st.ws,
-                    &c.areas,
-                    &c.result,
-                    &c.estimated,
-                    i,
-                    year,
-                    suppress,
-                    &shown,
-                )
-            })
-            .collect();
-        ok(json!({
-            "type": "FeatureCollection",
-            "gebietsstand": meta_json(&c.meta, &st.ws.cfg.base_key),
-            "year": year,
-            "numberReturned": feats.len(),
-            "features": feats,
-        }))
+        let geoms = st.geometries_of(&c);
+        let mut out = String::with_capacity(geoms.iter().map(|g| g.len() + 512).sum());
+        let _ = write!(
+            out,
+            "{{\"type\":\"FeatureCollection\",\"gebietsstand\":{},\"year\":{year},\"numberReturned\":{},\"features\":[",
+            meta_json(&c.meta, &st.ws.cfg.base_key),
+            c.areas.len()
+        );
+        for i in 0..c.areas.len() {
+            let id = c.areas[i].id.as_str();
+            let warn = by_area.get(id).cloned().unwrap_or_default();
+            let suppress = !warn.is_empty() && !planner;
+            // The public learns that a value is withheld, not why in detail.
+            let shown = if planner {
+                warn
+            } else if suppress {
+                vec!["Werte zum Schutz vor Differenzbildung unterdrückt".into()]
+            } else {
+                vec![]
+            };
+            if i > 0 {
+                out.push(',');
+            }
+            let props = feature_props(&c.areas, &c.result, &c.estimated, i, year, suppress, &shown);
+            feature_text(&mut out, id, &geoms[i], &props);
+        }
+        out.push_str("]}");
+        let body = Bytes::from(out);
+        st.areas_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ck, (c.clone(), guard.clone(), body.clone()));
+        Ok(json_bytes(body))
     })
     .await
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 /// The status class of `i` in `year` (index years only).
@@ -589,7 +747,7 @@ async fn compare(
     headers: HeaderMap,
 ) -> R {
     let caller = st.tokens.caller(&headers)?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         let ca = get_visible(&st, &a, &caller)?;
         let cb = get_visible(&st, &b, &caller)?;
         let year = match q.year {
@@ -696,7 +854,7 @@ async fn crosswalk(
 ) -> R {
     // Shares of resident counts per intersection: not for the public (small cells).
     let caller = st.tokens.require(&headers, Role::Viewer)?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         let ca = get_visible(&st, &a, &caller)?;
         let cb = get_visible(&st, &b, &caller)?;
         let year = default_year(&st.ws, q.year)?;
@@ -749,7 +907,7 @@ async fn start(State(st): State<Arc<RedefineState>>, headers: HeaderMap, body: B
     let caller = st.tokens.require(&headers, Role::Planner)?;
     let b: StartBody =
         serde_json::from_slice(&body).map_err(|e| RouteError::Bad(format!("Body: {e}")))?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         get_visible(&st, &b.base, &caller)?;
         let id = st.ws.start_session(&b.base, &caller.actor())?;
         Ok(json_response(
@@ -774,6 +932,48 @@ fn warnings_json(ws: &Workspace, w: &[Warning]) -> Value {
     )
 }
 
+/// A draft operation as the map sends it (`{"op": "split", …}`).
+#[derive(Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+enum DraftOp {
+    /// Split `area` by a drawn polygon.
+    Split { area: String, geometry: Value },
+    /// Merge areas into the first.
+    Merge { areas: Vec<String> },
+    /// Replace geometries (vertex moves).
+    Reshape { geometries: BTreeMap<String, Value> },
+    /// Draw a new area over existing ones.
+    Draw {
+        geometry: Value,
+        #[serde(default)]
+        name: Option<String>,
+    },
+}
+
+/// Locks a draft session, waiting briefly if another operation on it is running. A session
+/// whose lock was poisoned by a panic is still whole: operations work on a copy and replace
+/// the session only when they succeed.
+fn lock_session(
+    sess: &std::sync::Mutex<Session>,
+) -> Result<std::sync::MutexGuard<'_, Session>, RouteError> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match sess.try_lock() {
+            Ok(g) => return Ok(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                return Err(RouteError::Api(ApiError::Busy(
+                    "Dieser Entwurf wird gerade von einer anderen Operation bearbeitet; bitte erneut versuchen."
+                        .into(),
+                )));
+            }
+        }
+    }
+}
+
 async fn operation(
     State(st): State<Arc<RedefineState>>,
     Path(id): Path<String>,
@@ -782,64 +982,46 @@ async fn operation(
     body: Bytes,
 ) -> R {
     st.tokens.require(&headers, Role::Planner)?;
-    let v: Value =
-        serde_json::from_slice(&body).map_err(|e| RouteError::Bad(format!("Body: {e}")))?;
-    blocking(move || {
+    let op: DraftOp = serde_json::from_slice(&body).map_err(|e| {
+        RouteError::Bad(format!(
+            "Operation: {e} (erwartet op = split, merge, reshape oder draw)"
+        ))
+    })?;
+    blocking(st.work.clone(), move || {
         let started = std::time::Instant::now();
         let year = default_year(&st.ws, q.year)?;
         let sess = st.ws.session(&id)?;
-        let mut s = sess.lock().unwrap_or_else(|e| e.into_inner());
-        let op = v.get("op").and_then(Value::as_str).unwrap_or("");
+        let mut guard = lock_session(&sess)?;
+        // Work on a copy; the session changes only if every step succeeds.
+        let mut s = guard.clone();
         let out: OpOutcome = match op {
-            "split" => {
-                let area = v
-                    .get("area")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| RouteError::Bad("split: 'area' fehlt".into()))?;
-                let g = st
-                    .ws
-                    .geometry_from_geojson(v.get("geometry").unwrap_or(&Value::Null))?;
-                st.ws.op_split(&mut s, area, &g)?
+            DraftOp::Split { area, geometry } => {
+                let g = st.ws.draft_geometry(&geometry)?;
+                st.ws.op_split(&mut s, &area, &g)?
             }
-            "merge" => {
-                let ids: Vec<String> = v
-                    .get("areas")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect();
-                st.ws.op_merge(&mut s, &ids)?
-            }
-            "reshape" => {
-                let obj = v
-                    .get("geometries")
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| RouteError::Bad("reshape: 'geometries' fehlt".into()))?;
+            DraftOp::Merge { areas } => st.ws.op_merge(&mut s, &areas)?,
+            DraftOp::Reshape { geometries } => {
+                if geometries.is_empty() {
+                    return Err(RouteError::Bad("reshape: 'geometries' ist leer".into()));
+                }
                 let mut geoms = Vec::new();
-                for (k, g) in obj {
+                for (k, g) in &geometries {
                     geoms.push((
                         k.clone(),
                         st.ws
-                            .geometry_from_geojson(g)
+                            .draft_geometry(g)
                             .map_err(|e| RouteError::Bad(format!("Gebiet {k}: {e}")))?,
                     ));
                 }
                 st.ws.op_reshape(&mut s, geoms)?
             }
-            "draw" => {
-                let g = st
-                    .ws
-                    .geometry_from_geojson(v.get("geometry").unwrap_or(&Value::Null))?;
-                let name = v.get("name").and_then(Value::as_str).map(String::from);
+            DraftOp::Draw { geometry, name } => {
+                let g = st.ws.draft_geometry(&geometry)?;
                 st.ws.op_draw(&mut s, &g, name)?
             }
-            other => {
-                return Err(RouteError::Bad(format!(
-                    "op {other:?}: erwartet split, merge, reshape oder draw"
-                )));
-            }
         };
+        *guard = s;
+        let s = &*guard;
         let server_ms = started.elapsed().as_secs_f64() * 1000.0;
         let changed: Vec<Value> = out
             .changed
@@ -852,34 +1034,14 @@ async fn operation(
                     .filter(|w| w.area == s.areas[i].id)
                     .map(|w| w.message.clone())
                     .collect();
-                feature(
-                    &st.ws,
-                    &s.areas,
-                    &out.result,
-                    &out.estimated,
-                    i,
-                    year,
-                    false,
-                    &w,
-                )
+                session_feature(&st.ws, &s.areas, &out.result, &out.estimated, i, year, &w)
             })
             .collect();
         let geometry_updates: Vec<Value> = out
             .vertices_added
             .iter()
             .filter_map(|cid| s.areas.iter().position(|a| &a.id == cid))
-            .map(|i| {
-                feature(
-                    &st.ws,
-                    &s.areas,
-                    &out.result,
-                    &out.estimated,
-                    i,
-                    year,
-                    false,
-                    &[],
-                )
-            })
+            .map(|i| session_feature(&st.ws, &s.areas, &out.result, &out.estimated, i, year, &[]))
             .collect();
         ok(json!({
             "changed": changed, "removed": out.removed, "geometry_updates": geometry_updates,
@@ -898,12 +1060,14 @@ async fn session_areas(
     headers: HeaderMap,
 ) -> R {
     st.tokens.require(&headers, Role::Planner)?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         let year = default_year(&st.ws, q.year)?;
         let sess = st.ws.session(&id)?;
-        let s = sess.lock().unwrap_or_else(|e| e.into_inner());
+        let s = lock_session(&sess)?;
         let (result, estimated) = st.ws.session_result(&s)?;
-        let feats: Vec<Value> = (0..s.areas.len()).map(|i| feature(&st.ws, &s.areas, &result, &estimated, i, year, false, &[])).collect();
+        let feats: Vec<Value> = (0..s.areas.len())
+            .map(|i| session_feature(&st.ws, &s.areas, &result, &estimated, i, year, &[]))
+            .collect();
         ok(json!({"type": "FeatureCollection", "id": id, "base": s.base, "year": year, "features": feats}))
     })
     .await
@@ -927,9 +1091,9 @@ async fn save(
     let caller = st.tokens.require(&headers, Role::Planner)?;
     let b: SaveBody =
         serde_json::from_slice(&body).map_err(|e| RouteError::Bad(format!("Body: {e}")))?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         let sess = st.ws.session(&id)?;
-        let s = sess.lock().unwrap_or_else(|e| e.into_inner());
+        let s = lock_session(&sess)?;
         let valid_from = b.valid_from.filter(|v| !v.is_empty());
         let c = st.ws.save_session(
             &s,
@@ -948,6 +1112,7 @@ async fn save(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UploadQ {
     key: Option<String>,
     name: Option<String>,
@@ -960,7 +1125,7 @@ struct UploadQ {
 }
 
 /// Parses an uploaded FeatureCollection (WGS 84) into areas; errors name the feature and field.
-fn parse_upload(
+pub fn parse_upload(
     ws: &Workspace,
     body: &[u8],
     id_field: &str,
@@ -1034,7 +1199,7 @@ async fn upload(
         .id_field
         .clone()
         .ok_or_else(|| RouteError::Bad("Parameter id_field fehlt".into()))?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         let areas = parse_upload(&st.ws, &body, &id_field, q.name_field.as_deref())?;
         let n = areas.len();
         let meta = VersionMeta {
@@ -1070,7 +1235,7 @@ async fn publish(
     headers: HeaderMap,
 ) -> R {
     let caller = st.tokens.require(&headers, Role::Admin)?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         st.ws.publish(
             &key,
             audit_entry(&caller, "veroeffentlichen", &key, String::new()),
@@ -1086,7 +1251,7 @@ async fn delete_draft(
     headers: HeaderMap,
 ) -> R {
     let caller = st.tokens.require(&headers, Role::Planner)?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         st.ws.delete_draft(
             &key,
             audit_entry(&caller, "entwurf_loeschen", &key, String::new()),
@@ -1097,6 +1262,7 @@ async fn delete_draft(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LimitQ {
     limit: Option<usize>,
 }
@@ -1107,7 +1273,7 @@ async fn audit(
     headers: HeaderMap,
 ) -> R {
     st.tokens.require(&headers, Role::Admin)?;
-    blocking(move || {
+    blocking(st.work.clone(), move || {
         let entries = st.ws.audit_log(q.limit.unwrap_or(200).min(10_000))?;
         ok(json!({"entries": entries}))
     })

@@ -105,8 +105,14 @@ pub struct SliverWarning {
     pub location: Option<(f64, f64)>,
 }
 
+/// Most vertices of one geometry a draft operation accepts (a drawn area has tens; a reshaped
+/// Berlin PLR a few thousand).
+pub const MAX_DRAFT_VERTICES: usize = 20_000;
+/// Edge-pair comparisons the simplicity check of a draft geometry may make (~0.1 s).
+const DRAFT_CHECK_BUDGET: u64 = 20_000_000;
+
 /// A draft being edited.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Session {
     /// Session id.
     pub id: String,
@@ -196,6 +202,8 @@ pub struct Workspace {
     /// Versions published by the statistics office itself (the configured ones): their
     /// mutual differences are published facts, so the guard compares only against them.
     official: RwLock<BTreeSet<String>>,
+    /// This process's claim on the store file (one writer per store).
+    lock: Mutex<Option<kleinraum_store::StoreLock>>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -443,8 +451,14 @@ impl Workspace {
             counter: AtomicU64::new(1),
             official: RwLock::new(BTreeSet::new()),
             guard_cache: Mutex::new(GuardCache::default()),
+            lock: Mutex::new(None),
         };
         Ok(ws)
+    }
+
+    /// Keeps the store's lock for the lifetime of the workspace.
+    pub fn hold(&self, lock: kleinraum_store::StoreLock) {
+        *self.lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
     }
 
     /// Working CRS.
@@ -1771,6 +1785,34 @@ impl Workspace {
             }
         };
         Ok(mp)
+    }
+
+    /// A geometry a client sent for a draft operation: parsed like [`Self::geometry_from_geojson`],
+    /// then refused unless its rings are simple and it has at most [`MAX_DRAFT_VERTICES`]
+    /// vertices — the overlays that follow would otherwise run for minutes on a ring that crosses
+    /// itself.
+    pub fn draft_geometry(&self, v: &Value) -> Result<MultiPolygon<f64>, WsError> {
+        use kleinraum_aggregate::simple::{RingProblem, check_simple};
+        let g = self.geometry_from_geojson(v)?;
+        check_simple(&g, MAX_DRAFT_VERTICES, DRAFT_CHECK_BUDGET).map_err(|e| {
+            WsError::Invalid(match e {
+                RingProblem::SelfIntersection { x, y, .. } => {
+                    let at = self
+                        .projector
+                        .working_to_wgs84(x, y)
+                        .map(|(lon, lat)| format!(" (bei {lat:.5} N, {lon:.5} O)"))
+                        .unwrap_or_default();
+                    format!("Die Fläche schneidet oder berührt sich selbst{at}; bitte ohne Überkreuzung zeichnen.")
+                }
+                RingProblem::TooManyVertices { count, max } => format!(
+                    "Die Fläche hat {count} Stützpunkte; höchstens {max} sind möglich."
+                ),
+                RingProblem::TooComplex(_) => {
+                    "Die Fläche ist zu verwinkelt, um sie zu prüfen; bitte vereinfachen.".into()
+                }
+            })
+        })?;
+        Ok(g)
     }
 
     /// Renders a working-CRS geometry as GeoJSON in WGS 84 (7 decimals ≈ 1 cm).

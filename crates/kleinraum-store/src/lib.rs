@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod export;
 mod gpkg;
 mod wkb;
 
@@ -218,6 +219,17 @@ pub enum StoreError {
         /// EPSG of the areas already stored.
         store_epsg: i64,
     },
+    /// Another process holds the store (a running `kleinraum serve`): one writer per store, so
+    /// that no server keeps serving versions another one deleted.
+    #[error(
+        "{path}: the store is in use by another kleinraum process ({holder}); stop it, or make changes through its API/map"
+    )]
+    Locked {
+        /// Store file.
+        path: String,
+        /// What the lock file says about its holder.
+        holder: String,
+    },
     /// Stored data that cannot be read back (e.g. a geometry changed by another program).
     #[error("{path}: Gebietsstand {key:?}{}: {message}", area_label(.area))]
     Corrupt {
@@ -291,7 +303,83 @@ impl fmt::Debug for Store {
     }
 }
 
+/// The exclusive claim of one process on a store: an advisory lock on `<store>.lock`, released
+/// when dropped (also when the process dies, as the kernel drops the lock with the file).
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: std::fs::File,
+    path: PathBuf,
+}
+
+impl StoreLock {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl StoreError {
+    /// Whether SQLite failed because the disk (or the file's size limit) is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source: rusqlite::Error::SqliteFailure(e, _), .. }
+            if e.code == rusqlite::ErrorCode::DiskFull)
+    }
+
+    /// Whether the store file cannot be written (read-only file or file system).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source: rusqlite::Error::SqliteFailure(e, _), .. }
+            if e.code == rusqlite::ErrorCode::ReadOnly)
+    }
+}
+
 impl Store {
+    /// Claims the store at `path` for this process (see [`StoreLock`]); refused with
+    /// [`StoreError::Locked`] while another process holds it. Readers (QGIS, `ogrinfo`) need no
+    /// claim: SQLite's own locking keeps them consistent.
+    pub fn lock(path: &Path) -> Result<StoreLock, StoreError> {
+        use std::io::{Read, Seek, Write};
+        let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+        let io = |e: std::io::Error| StoreError::Schema {
+            path: path.display().to_string(),
+            message: format!("cannot use the lock file {}: {e}", lock_path.display()),
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io)?;
+        match f.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = f.read_to_string(&mut holder);
+                return Err(StoreError::Locked {
+                    path: path.display().to_string(),
+                    holder: if holder.trim().is_empty() {
+                        "unknown process".into()
+                    } else {
+                        holder.trim().to_string()
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let _ = f.set_len(0);
+        let _ = f.rewind();
+        let _ = write!(f, "PID {}", std::process::id());
+        Ok(StoreLock {
+            _file: f,
+            path: lock_path,
+        })
+    }
+
+    /// Whether SQLite opened the store read-only (file or file system not writable).
+    pub fn is_read_only(&self) -> bool {
+        self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
+    }
+
     /// Opens the store at `path`, creating a fresh GeoPackage if the file is missing or empty.
     /// A hot journal left by a killed writer is rolled back here. Refuses files that are not a
     /// GeoPackage, GeoPackages without the kleinraum tables, and stores written by a newer

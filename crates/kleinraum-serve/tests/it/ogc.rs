@@ -51,7 +51,7 @@ async fn landing_page_links_and_conformance_classes() {
     assert!(list.iter().any(|c| c.ends_with("cql2-text")));
     let html = get_with(&cat, "/", &[("accept", "text/html,application/xhtml+xml")]).await;
     assert!(html.header("content-type").starts_with("text/html"));
-    assert!(html.body.contains("href=\"/map/\""));
+    assert!(html.body.contains("href=\"http://localhost/map/\""));
 }
 
 #[tokio::test]
