@@ -1,4 +1,5 @@
-// Access to the public kleinraum API (OGC API Features plus catalogue, time series, index).
+// Access to the kleinraum API: the public part (OGC API Features plus catalogue, time series,
+// index) through a cached GET, writes and authenticated calls through an uncached request.
 // The map is served at <root>/map/, the API at <root>/: every URL is relative to that root, so
 // the map also works behind a reverse proxy with a path prefix.
 
@@ -7,18 +8,23 @@ export const API_ROOT = new URL('..', document.baseURI);
 
 const cache = new Map();
 
+/** The problem details (RFC 9457) of a failed response; {} if its body is not a JSON object. */
+async function problemOf(r) {
+  try {
+    const j = await r.json();
+    return j && typeof j === 'object' ? j : {};
+  } catch {
+    return {}; // body not JSON: the status says enough
+  }
+}
+
 /** GET `path` (relative to the API root) as JSON; cached, since the data never change while the server runs. */
 export function getJSON(path) {
   const url = new URL(path, API_ROOT).href;
   if (!cache.has(url)) {
     const p = fetch(url, { headers: { Accept: 'application/json' } }).then(async (r) => {
       if (!r.ok) {
-        let detail = '';
-        try {
-          detail = (await r.json()).detail || '';
-        } catch {
-          // body not JSON: the status says enough
-        }
+        const { detail } = await problemOf(r);
         throw new Error(`${r.status} ${r.statusText} bei ${path}${detail ? ': ' + detail : ''}`);
       }
       return r.json();
@@ -27,6 +33,27 @@ export function getJSON(path) {
     cache.set(url, p);
   }
   return cache.get(url);
+}
+
+/**
+ * Uncached `method` request to `path` (relative to the API root, or absolute), for writes and
+ * authenticated reads. `body` goes out as JSON, `token` as `Authorization: Bearer`; the answer
+ * is parsed as JSON, or returned as a Blob with `as: 'blob'` (`accept` sets the media type).
+ * A failure throws an Error with the server's title and detail and `status` set.
+ */
+export async function request(method, path, { body, token, accept = 'application/json', as = 'json' } = {}) {
+  const headers = { Accept: accept };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(new URL(path, API_ROOT).href, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!r.ok) {
+    const p = await problemOf(r);
+    const detail = [p.title, p.detail].filter(Boolean).join(': ');
+    const err = new Error(`${r.status} ${detail || r.statusText} (${method} ${path.split('?')[0]})`);
+    err.status = r.status;
+    throw err;
+  }
+  return as === 'blob' ? r.blob() : r.json();
 }
 
 /** Every feature of a collection, following `next` links (the server clamps `limit`). */

@@ -28,6 +28,11 @@ export const DYNAMICS_CLASSES = [
   { value: 3, label: 'negativ', color: '#d6604d' },
 ];
 
+/** Label of class `value` in a list of discrete classes (STATUS_CLASSES, …); undefined if none. */
+export function classLabel(list, value) {
+  return list.find((c) => c.value === value)?.label;
+}
+
 /** Colour for values that are suppressed (disclosure control) or undefined. */
 export const NO_DATA_COLOR = '#bdbdbd';
 
@@ -142,6 +147,11 @@ export function classOf(v, breaks) {
   let i = 0;
   while (i < breaks.length && v > breaks[i]) i++;
   return i;
+}
+
+/** Palette of an indicator by its polarity; higher_is_better is drawn reversed (dark = low supply). */
+export function paletteOf(polarity) {
+  return polarity === 'higher_is_worse' ? 'worse' : polarity === 'higher_is_better' ? 'better' : 'neutral';
 }
 
 /** `n` colours from a palette, spread over its range; `reverse` flips dark and light. */

@@ -1,19 +1,8 @@
 // Exports: the current table as CSV (for Excel: `;`, decimal comma, UTF-8 BOM) and the map
 // view as PNG (the canvas renderer's pixels plus title, legend and source line).
 
-import { state, ctx, variable } from './main.js';
-
-function download(blob, name) {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  setTimeout(() => {
-    URL.revokeObjectURL(a.href);
-    a.remove();
-  }, 1000);
-}
+import { $, download } from './dom.js';
+import { state, ctx, variable } from './state.js';
 
 function cell(v) {
   if (v === null || v === undefined) return '';
@@ -115,7 +104,7 @@ export async function mapCanvas(map, renderer) {
   const v = variable();
   g.fillStyle = '#111';
   g.font = '600 16px system-ui, sans-serif';
-  g.fillText(document.getElementById('map-title').textContent, 10, 22);
+  g.fillText($('map-title').textContent, 10, 22);
   g.font = '11px system-ui, sans-serif';
   g.fillStyle = '#444';
   g.fillText(`Quelle: kleinraum (${location.host}), ${new Date().toLocaleDateString('de-DE')} · ${v.source || ''}`, 10, head + size.y + 15);

@@ -3,11 +3,15 @@
 // explain the class, a time series chart and the facilities inside.
 
 import * as api from './api.js';
-import { state, ctx, variable, selectArea, highlight } from './main.js';
-import { STATUS_CLASSES, DYNAMICS_CLASSES } from './classify.js';
+import { STATUS_CLASSES, DYNAMICS_CLASSES, classLabel } from './classify.js';
 import { num, esc } from './fmt.js';
+import { $ } from './dom.js';
+import { state, ctx, variable } from './state.js';
+import { highlight } from './map.js';
+import { dropAreaFromHash } from './permalink.js';
+import { facilityFeatures } from './facilities.js';
+import { geometryRings, pointInRings } from './geometry.js';
 
-const $ = (id) => document.getElementById(id);
 let returnFocus = null;
 let shown = null;
 let chart = null;
@@ -46,7 +50,7 @@ export function closeProfile(restoreFocus) {
     chart.destroy();
     chart = null;
   }
-  history.replaceState(null, '', location.hash.replace(/([#&])a=[^&]*&?/, '$1').replace(/&$/, ''));
+  dropAreaFromHash();
   if (restoreFocus && returnFocus && document.contains(returnFocus)) returnFocus.focus();
   else if (restoreFocus) document.getElementById('map').focus();
 }
@@ -105,10 +109,6 @@ function indicatorSection(p, city) {
   return h + '</tbody></table><p class="meta">Stadt = Wert der Gesamtstadt im selben Jahr; Rang: höchster Wert = 1.</p>';
 }
 
-function classLabel(list, v) {
-  return list.find((c) => c.value === v)?.label ?? '–';
-}
-
 async function indexSection(id) {
   const idxs = ctx.cat.indices.filter((i) => i.level === state.level);
   let h = '';
@@ -122,7 +122,7 @@ async function indexSection(id) {
       h += `<p class="meta">Kein Indexwert: ${esc(why)}.</p>`;
       continue;
     }
-    h += `<p>Statusindex <b>${num(a.status_value, 2)}</b> → Klasse ${a.status_class} (${classLabel(STATUS_CLASSES, a.status_class)}); Dynamikindex <b>${num(a.dynamics_value, 2)}</b> → ${a.dynamics_class} (${classLabel(DYNAMICS_CLASSES, a.dynamics_class)}); Gesamtindex <b>${esc(a.group)}</b>; Rang ${a.rank} von ${rank.areas.filter((x) => x.rank).length}.`;
+    h += `<p>Statusindex <b>${num(a.status_value, 2)}</b> → Klasse ${a.status_class} (${classLabel(STATUS_CLASSES, a.status_class) ?? '–'}); Dynamikindex <b>${num(a.dynamics_value, 2)}</b> → ${a.dynamics_class} (${classLabel(DYNAMICS_CLASSES, a.dynamics_class) ?? '–'}); Gesamtindex <b>${esc(a.group)}</b>; Rang ${a.rank} von ${rank.areas.filter((x) => x.rank).length}.`;
     h += a.attention ? ' <span class="badge srg">Sozialraumgebiet</span>' : '';
     h += '</p>';
     const contrib = (list, title) => {
@@ -142,20 +142,6 @@ async function indexSection(id) {
   return h ? `<h3>Index</h3>${h}` : '';
 }
 
-function pointInFeature(pt, geom) {
-  const [x, y] = pt;
-  const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.type === 'MultiPolygon' ? geom.coordinates : [];
-  let inside = false;
-  for (const poly of polys)
-    for (const ring of poly)
-      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-        const [xi, yi] = ring[i];
-        const [xj, yj] = ring[j];
-        if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-      }
-  return inside;
-}
-
 async function facilitySection(f) {
   const p = f.properties;
   let h = '<h3>Einrichtungen im Gebiet</h3><table><thead><tr><th>Art</th><th class="num">Anzahl</th><th class="num">Kapazität</th></tr></thead><tbody>';
@@ -165,11 +151,11 @@ async function facilitySection(f) {
   h += '</tbody></table>';
   // the list: facilities whose point lies in the polygon (same result as the server's count
   // except for points exactly on a border)
+  const rings = f.geometry ? geometryRings(f.geometry) : [];
   const lists = await Promise.all(
     ctx.facilityCats.map(async (c) => {
       if (!p[`${c.id}_count`]) return '';
-      if (!ctx.facilityData.has(c.id)) ctx.facilityData.set(c.id, api.allItems(c.id));
-      const feats = (await ctx.facilityData.get(c.id)).filter((x) => x.geometry && pointInFeature(x.geometry.coordinates, f.geometry));
+      const feats = (await facilityFeatures(c.id)).filter((x) => x.geometry && pointInRings(x.geometry.coordinates[0], x.geometry.coordinates[1], rings));
       if (!feats.length) return '';
       feats.sort((a, b) => String(a.properties.name).localeCompare(String(b.properties.name), 'de'));
       return `<details><summary>${esc(c.title)} (${feats.length})</summary><ul>${feats
@@ -274,5 +260,3 @@ export async function openProfile(id) {
   $('profile-index').innerHTML = idxHtml;
   $('profile-fac').innerHTML = facHtml;
 }
-
-export { selectArea };

@@ -151,6 +151,17 @@ fn page(ctx: &Ctx, title: &str, body: &str) -> String {
     )
 }
 
+/// For resources offered as JSON only: `f=html` (or an HTML-only `Accept`) is 406, an unknown
+/// `f` is 400.
+fn json_only(ctx: &Ctx, what: &str) -> Result<(), ApiError> {
+    if ctx.format()? != Format::Json {
+        return Err(ApiError::NotAcceptable(format!(
+            "{what} is offered as JSON only (f=json)"
+        )));
+    }
+    Ok(())
+}
+
 fn unknown_collection(id: &str) -> ApiError {
     ApiError::NotFound(format!("unknown collection '{id}'"))
 }
@@ -806,6 +817,7 @@ pub async fn schema(
 ) -> Result<Response, ApiError> {
     let c = find(&cat, &id)?;
     ctx.allow(&["f"])?;
+    json_only(&ctx, "the schema")?;
     let mut props = schema_properties(c);
     if let Some(Value::Object(idp)) = props.get_mut("id") {
         idp.insert("x-ogc-role".into(), json!("id"));
@@ -840,6 +852,7 @@ pub async fn feature_schema(
 ) -> Result<Response, ApiError> {
     let c = find(&cat, &id)?;
     ctx.allow(&["f"])?;
+    json_only(&ctx, "the schema")?;
     let mut props = schema_properties(c);
     props.remove("id");
     let geometry = match c.geometry_type {
@@ -883,11 +896,7 @@ pub async fn timeseries(
 ) -> Result<Response, ApiError> {
     let c = find(&cat, &id)?;
     ctx.allow(&["f"])?;
-    if ctx.format()? != Format::Json {
-        return Err(ApiError::NotAcceptable(
-            "time series are offered as JSON only (f=json)".into(),
-        ));
-    }
+    json_only(&ctx, "time series")?;
     if c.kind != CollectionKind::Areas {
         return Err(ApiError::NotFound(format!(
             "collection '{id}' holds facilities; time series exist for areas only"
@@ -956,11 +965,7 @@ pub async fn index_ranking(
 ) -> Result<Response, ApiError> {
     let c = find(&cat, &id)?;
     ctx.allow(&["f", "index", "year"])?;
-    if ctx.format()? != Format::Json {
-        return Err(ApiError::NotAcceptable(
-            "the index ranking is offered as JSON only (f=json)".into(),
-        ));
-    }
+    json_only(&ctx, "the index ranking")?;
     let r = &cat.result;
     let level = c.level.and_then(|l| r.levels.get(l)).ok_or_else(|| {
         ApiError::NotFound(format!(

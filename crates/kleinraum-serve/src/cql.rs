@@ -751,7 +751,7 @@ fn check(name: &str, ty: PropType, l: &Literal) -> Result<(), CqlError> {
             | (PropType::Number | PropType::Year, Literal::Num(_))
             | (PropType::Bool, Literal::Bool(_))
             | (PropType::Year, Literal::Instant(_))
-    );
+    ) || matches!((ty, l), (PropType::Bool, Literal::Num(n)) if *n == 0.0 || *n == 1.0);
     if ok {
         return Ok(());
     }
@@ -788,6 +788,8 @@ fn cmp_value(v: &Value, l: &Literal) -> Option<Ordering> {
         (Value::Number(n), Literal::Num(x)) => n.as_f64()?.partial_cmp(x),
         (Value::String(s), Literal::Str(x)) => Some(s.as_str().cmp(x.as_str())),
         (Value::Bool(b), Literal::Bool(x)) => Some(b.cmp(x)),
+        // GDAL writes booleans as 1/0 (OGR SQL has no boolean literals).
+        (Value::Bool(b), Literal::Num(x)) => Some(b.cmp(&(*x == 1.0))),
         // A year stands for its Stichtag, 31 December.
         (Value::Number(n), Literal::Instant(t)) => {
             let y = n.as_i64()? as i32;
@@ -941,6 +943,10 @@ mod tests {
         assert!(sel("TRUE", &row));
         assert!(!sel("FALSE OR status_class < 0", &row));
         assert!(sel("attention = TRUE", &row));
+        // GDAL's spelling of booleans.
+        assert!(sel("attention = 1", &row));
+        assert!(!sel("attention = 0", &row));
+        assert!(parse("attention = 2", &resolve).is_err());
         assert!(sel("3 <= status_class", &row));
         assert!(sel("year = DATE('2020-12-31')", &row));
         assert!(sel("year < TIMESTAMP('2021-01-01T00:00:00Z')", &row));

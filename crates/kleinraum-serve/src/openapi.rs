@@ -39,6 +39,7 @@ fn responses(description: &str, media: &[(&str, Option<&str>)]) -> Value {
         content.insert(
             (*m).to_string(),
             match schema {
+                Some("binary") => json!({"schema": {"type": "string", "format": "binary"}}),
                 Some(s) => json!({"schema": schema_ref(s)}),
                 None => json!({"schema": {"type": "string"}}),
             },
@@ -49,6 +50,20 @@ fn responses(description: &str, media: &[(&str, Option<&str>)]) -> Value {
         "304": {"description": "Nicht geändert (If-None-Match)"},
         "default": {"description": "Fehler (400 ungültiger Parameter, 404 nicht gefunden, 406 Format nicht angeboten, 414 URL zu lang, 503 ausgelastet)",
                     "content": {"application/problem+json": {"schema": schema_ref("Problem")}}},
+    })
+}
+
+/// The `Content-Crs` header of feature responses (Part 2).
+fn content_crs_header() -> Value {
+    json!({"Content-Crs": {"description": "CRS der Koordinaten, als URI in spitzen Klammern", "schema": {"type": "string"}}})
+}
+
+/// A year, an RFC 3339 date or date-time, or an interval of those with `/` and open ends `..`.
+fn datetime_schema() -> Value {
+    let instant = r"(\d{4}(-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|30)(T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?)?)";
+    json!({
+        "type": "string",
+        "pattern": format!("^({instant}|{instant}?/{instant}?|{instant}?/\\.\\.|\\.\\./{instant}?)$"),
     })
 }
 
@@ -77,7 +92,7 @@ fn components(cat: &Catalog) -> Value {
         "properties": {
             "type": {"type": "string", "enum": ["Feature"]},
             "id": {"type": "string"},
-            "geometry": geometry,
+            "geometry": geometry.clone(),
             "properties": {"type": "object"},
             "links": links,
         }
@@ -130,6 +145,17 @@ fn components(cat: &Catalog) -> Value {
                                "numberReturned": {"type": "integer", "minimum": 0},
                                "links": links,
                                "features": {"type": "array", "items": schema_ref("Feature")}}
+            },
+            "Download": {
+                "type": "object", "required": ["type", "features"],
+                "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                               "name": {"type": "string"},
+                               "features": {"type": "array", "items": {
+                                   "type": "object", "required": ["type", "id", "geometry", "properties"],
+                                   "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                                                  "id": {"type": "integer", "description": "Zeilennummer (GDAL nimmt sie als FID)"},
+                                                  "geometry": geometry.clone(),
+                                                  "properties": {"type": "object"}}}}}
             },
             "JsonSchema": {"type": "object", "required": ["type"],
                            "properties": {"type": {"type": "string"}, "properties": {"type": "object"}, "title": {"type": "string"}}},
@@ -253,8 +279,12 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
             ),
             param(
                 "bbox",
-                "minx,miny,maxx,maxy (oder mit Höhen 6 Werte) in bbox-crs; die untere Ecke darf die obere nicht übersteigen",
-                json!({"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
+                "minx,miny,maxx,maxy (oder mit Höhen 6 Werte) in bbox-crs; Süd nicht nördlich von Nord \
+                 (west > ost nur in Längengraden: über die Datumsgrenze)",
+                json!({"oneOf": [
+                    {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+                    {"type": "array", "minItems": 6, "maxItems": 6, "items": {"type": "number"}},
+                ]}),
             ),
             param(
                 "bbox-crs",
@@ -269,7 +299,7 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
             param(
                 "filter",
                 "CQL2-Text, z. B. status_class >= 3 AND year = 2020",
-                json!({"type": "string"}),
+                json!({"type": "string", "minLength": 1, "maxLength": crate::cql::MAX_FILTER_CHARS}),
             ),
             // GDAL 3.6 recognises only the older name `cql-text`; both mean CQL2-text here.
             param(
@@ -303,7 +333,7 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
                 "datetime",
                 "Jahr (2024), Datum oder Zeitpunkt nach RFC 3339, oder Intervall mit / (offene Enden ..); \
                  ohne Angabe: das jüngste Jahr mit Indexwerten",
-                json!({"type": "string"}),
+                datetime_schema(),
             ));
         }
         for field in &c.fields {
@@ -321,19 +351,32 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
                 ));
             }
         }
+        let mut items_resp = responses(
+            "Features",
+            &[
+                ("application/geo+json", Some("FeatureCollection")),
+                ("text/html", None),
+            ],
+        );
+        let escaped = |path: &str| path.replace('~', "~0").replace('/', "~1");
+        let mut links = serde_json::Map::new();
+        links.insert(
+            "Feature".into(),
+            json!({"operationRef": format!("#/paths/{}/get", escaped(&format!("{p}/items/{{featureId}}"))),
+                   "parameters": {"featureId": "$response.body#/features/0/id"}}),
+        );
+        if c.kind == CollectionKind::Areas {
+            links.insert(
+                "Zeitreihe".into(),
+                json!({"operationRef": format!("#/paths/{}/get", escaped(&format!("{p}/items/{{featureId}}/timeseries"))),
+                       "parameters": {"featureId": "$response.body#/features/0/id"}}),
+            );
+        }
+        items_resp["200"]["links"] = Value::Object(links);
+        items_resp["200"]["headers"] = content_crs_header();
         paths.insert(
             format!("{p}/items"),
-            get_op(
-                &format!("{}: Features", c.title),
-                params,
-                responses(
-                    "Features",
-                    &[
-                        ("application/geo+json", Some("FeatureCollection")),
-                        ("text/html", None),
-                    ],
-                ),
-            ),
+            get_op(&format!("{}: Features", c.title), params, items_resp),
         );
         let mut item_params = vec![
             f.clone(),
@@ -358,22 +401,20 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
             item_params.push(param(
                 "datetime",
                 "Jahr oder Intervall (Standard: das jüngste Jahr mit Indexwerten)",
-                json!({"type": "string"}),
+                datetime_schema(),
             ));
         }
+        let mut item_resp = responses(
+            "Feature",
+            &[
+                ("application/geo+json", Some("Feature")),
+                ("text/html", None),
+            ],
+        );
+        item_resp["200"]["headers"] = content_crs_header();
         paths.insert(
             format!("{p}/items/{{featureId}}"),
-            get_op(
-                &format!("{}: ein Feature", c.title),
-                item_params,
-                responses(
-                    "Feature",
-                    &[
-                        ("application/geo+json", Some("Feature")),
-                        ("text/html", None),
-                    ],
-                ),
-            ),
+            get_op(&format!("{}: ein Feature", c.title), item_params, item_resp),
         );
         paths.insert(
             format!("{p}/queryables"),
@@ -411,9 +452,20 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
         }
         let formats: Vec<&str> = c.downloads.keys().map(|k| k.key()).collect();
         let media: Vec<(&str, Option<&str>)> = {
-            let mut m: Vec<&str> = c.downloads.keys().map(|k| k.media_type()).collect();
-            m.dedup();
-            m.into_iter().map(|x| (x, None)).collect()
+            let mut m: Vec<(&str, Option<&str>)> = c
+                .downloads
+                .keys()
+                .map(|k| {
+                    let schema = match k {
+                        crate::catalog::DownloadFormat::GeoJson => Some("Download"),
+                        crate::catalog::DownloadFormat::Gpkg => Some("binary"),
+                        _ => None,
+                    };
+                    (k.media_type(), schema)
+                })
+                .collect();
+            m.dedup_by_key(|x| x.0);
+            m
         };
         paths.insert(
             format!("{p}/download"),

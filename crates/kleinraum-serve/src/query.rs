@@ -31,9 +31,19 @@ pub fn negotiate(f: Option<&str>, accept: Option<&str>) -> Result<Format, ApiErr
     let accept = accept.unwrap_or("");
     let html = accept.find("text/html");
     let json = accept.find("json");
+    let any = accept.trim().is_empty()
+        || accept.contains("*/*")
+        || accept.contains("application/*")
+        || accept.contains("text/*");
     Ok(match (html, json) {
         (Some(h), Some(j)) if h < j => Format::Html,
         (Some(_), None) => Format::Html,
+        (None, None) if !any => {
+            return Err(ApiError::NotAcceptable(format!(
+                "this resource is offered as JSON or HTML, not as '{}'",
+                accept.chars().take(80).collect::<String>()
+            )));
+        }
         _ => Format::Json,
     })
 }
@@ -45,8 +55,9 @@ pub struct ItemsQuery {
     pub limit: usize,
     /// Offset.
     pub offset: usize,
-    /// Query rectangle in the CRS the shapes are stored in, with that CRS.
-    pub bbox: Option<(Rect<f64>, OutputCrs)>,
+    /// Query rectangles (two across the antimeridian) in the CRS of the shapes they are tested
+    /// against, with that CRS.
+    pub bbox: Option<(Vec<Rect<f64>>, OutputCrs)>,
     /// Inclusive year range from `datetime`.
     pub years: Option<(i32, i32)>,
     /// Output CRS.
@@ -85,10 +96,24 @@ pub const ITEMS_PARAMS: &[&str] = &[
 /// Most keys in `sortby`.
 const MAX_SORT_KEYS: usize = 8;
 
+/// An integer parameter; numbers beyond the 64-bit range saturate (a `limit` of 10^30 is
+/// clamped like any other large limit, not refused).
 fn parse_int(name: &str, v: &str) -> Result<i64, ApiError> {
-    v.trim()
-        .parse::<i64>()
-        .map_err(|_| ApiError::BadRequest(format!("{name} value should be an integer, got '{v}'")))
+    let t = v.trim();
+    t.parse::<i64>().or_else(|_| {
+        let (neg, digits) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(if neg { i64::MIN } else { i64::MAX })
+        } else {
+            Err(ApiError::BadRequest(format!(
+                "{name} value should be an integer, got '{v}'"
+            )))
+        }
+    })
 }
 
 /// Parses `datetime` into an inclusive year range: an instant (`2024`, `2024-05-01`,
@@ -241,10 +266,12 @@ pub fn parse_items(
             )));
         }
     }
-    if pairs.len() > 64 {
-        return Err(ApiError::BadRequest(
-            "too many query parameters (at most 64)".into(),
-        ));
+    // Every declared parameter may come once (equality filters on every property included).
+    let max_pairs = ITEMS_PARAMS.len() + c.fields.len();
+    if pairs.len() > max_pairs {
+        return Err(ApiError::BadRequest(format!(
+            "too many query parameters (at most {max_pairs})"
+        )));
     }
     let format = negotiate(get("f"), accept)?;
     let limit = match get("limit") {
@@ -310,24 +337,34 @@ pub fn parse_items(
                     )));
                 }
             };
-            if x0 > x1 || y0 > y1 {
+            // EPSG:4326 bboxes come as lat,lon: test them against the CRS84 shapes.
+            let (lo, hi, shape_crs) = if bbox_crs == OutputCrs::Epsg4326 {
+                ((y0, x0), (y1, x1), OutputCrs::Crs84)
+            } else {
+                ((x0, y0), (x1, y1), bbox_crs)
+            };
+            if lo.1 > hi.1 {
+                return Err(ApiError::BadRequest(
+                    "bbox: the lower corner must not exceed the upper corner (south lies north of north)".into(),
+                ));
+            }
+            let rects = if lo.0 <= hi.0 {
+                vec![Rect::new(
+                    coord! {x: lo.0, y: lo.1},
+                    coord! {x: hi.0, y: hi.1},
+                )]
+            } else if shape_crs == OutputCrs::Crs84 {
+                // West of east in longitudes: a box across the antimeridian (OGC API Core).
+                vec![
+                    Rect::new(coord! {x: lo.0, y: lo.1}, coord! {x: 180.0, y: hi.1}),
+                    Rect::new(coord! {x: -180.0, y: lo.1}, coord! {x: hi.0, y: hi.1}),
+                ]
+            } else {
                 return Err(ApiError::BadRequest(
                     "bbox: the lower corner must not exceed the upper corner".into(),
                 ));
-            }
-            // EPSG:4326 bboxes come as lat,lon: test them against the CRS84 shapes.
-            let (rect, shape_crs) = if bbox_crs == OutputCrs::Epsg4326 {
-                (
-                    Rect::new(coord! {x: y0, y: x0}, coord! {x: y1, y: x1}),
-                    OutputCrs::Crs84,
-                )
-            } else {
-                (
-                    Rect::new(coord! {x: x0, y: y0}, coord! {x: x1, y: y1}),
-                    bbox_crs,
-                )
             };
-            Some((rect, shape_crs))
+            Some((rects, shape_crs))
         }
     };
     let years = match get("datetime") {
@@ -468,9 +505,9 @@ pub fn select(
                 "the filter needs more computing time than a request may use; simplify it".into(),
             ));
         }
-        if let Some((rect, crs)) = &q.bbox {
+        if let Some((rects, crs)) = &q.bbox {
             match &f.shape[crs.index()] {
-                Some(s) if s.intersects(rect) => {}
+                Some(s) if rects.iter().any(|r| s.intersects(r)) => {}
                 _ => continue,
             }
         }

@@ -146,11 +146,19 @@ CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT N
     }
     ddl.push_str(&format!("CREATE TABLE {t} ({cols});\n"));
     tx.execute_batch(&ddl).map_err(err("creating the tables"))?;
-    tx.execute(
-        "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, 'EPSG', ?2, ?3, ?1)",
-        rusqlite::params![srs_name, table.epsg, wkt],
-    )
-    .map_err(err("writing the CRS"))?;
+    // GeoPackage requires the WGS 84 row (Req 11: at least 3 rows) besides the layer's CRS.
+    let mut srs = vec![(srs_name, table.epsg, wkt)];
+    if table.epsg != 4326 {
+        let (n, w) = known_srs(4326).unwrap_or(("WGS 84 geodetic", ""));
+        srs.push((n, 4326, w));
+    }
+    for (name, epsg, wkt) in srs {
+        tx.execute(
+            "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, 'EPSG', ?2, ?3, ?1)",
+            rusqlite::params![name, epsg, wkt],
+        )
+        .map_err(err("writing the CRS"))?;
+    }
     let placeholders: Vec<String> = (0..table.columns.len() + 1)
         .map(|i| format!("?{}", i + 1))
         .collect();
@@ -347,6 +355,15 @@ mod tests {
             )
             .unwrap();
         assert_eq!((gt.as_str(), srs), ("MULTIPOLYGON", 25833));
+        let n_srs: i64 = c
+            .query_row("SELECT count(*) FROM gpkg_spatial_ref_sys", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            n_srs, 4,
+            "undefined cartesian, undefined geographic, 4326, 25833"
+        );
         let blob: Vec<u8> = c
             .query_row("SELECT geom FROM planungsraeume WHERE fid = 1", [], |r| {
                 r.get(0)
