@@ -7,8 +7,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kleinraum_aggregate::model::Area;
+use kleinraum_gebietsstand::{Projector, Workspace, WorkspaceConfig};
 use kleinraum_load::{ProjectConfig, project};
-use kleinraum_serve::workspace::{Projector, Workspace, WorkspaceConfig};
 use kleinraum_store::{Status, Store, VersionMeta};
 use std::hint::black_box;
 use std::sync::Arc;

@@ -6,45 +6,13 @@
 
 use anyhow::{Context, Result, bail};
 use kleinraum_aggregate::model::{Area, Dataset};
+use kleinraum_gebietsstand::{Workspace, WorkspaceConfig, now_rfc3339};
 use kleinraum_load::config::{GebietsstandSource, LevelSource};
-use kleinraum_load::crs::Reprojector;
 use kleinraum_load::{ProjectConfig, project};
-use kleinraum_serve::auth::{Token, Tokens};
-use kleinraum_serve::redefine::{comparison, comparison_csv};
-use kleinraum_serve::workspace::{Projector, Workspace, WorkspaceConfig, now_rfc3339};
 use kleinraum_store::{AuditEntry, Status, Store, VersionMeta};
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// PROJ objects are not `Send`: one pair per thread, created on first use.
-struct ProjProjector {
-    working: u32,
-}
-
-thread_local! {
-    static REPROJ: RefCell<HashMap<(u32, u32), Reprojector>> = RefCell::new(HashMap::new());
-}
-
-fn with_reprojector(from: u32, to: u32, x: f64, y: f64) -> Result<(f64, f64), String> {
-    REPROJ.with(|m| {
-        let mut m = m.borrow_mut();
-        if let std::collections::hash_map::Entry::Vacant(e) = m.entry((from, to)) {
-            e.insert(Reprojector::new(from, to)?);
-        }
-        m[&(from, to)].transform(x, y)
-    })
-}
-
-impl Projector for ProjProjector {
-    fn working_to_wgs84(&self, x: f64, y: f64) -> Result<(f64, f64), String> {
-        with_reprojector(self.working, 4326, x, y)
-    }
-    fn wgs84_to_working(&self, lon: f64, lat: f64) -> Result<(f64, f64), String> {
-        with_reprojector(4326, self.working, lon, lat)
-    }
-}
 
 /// The store file: env `KLEINRAUM_STORE`, else the config's `[store] path`.
 pub fn store_path(cfg: &ProjectConfig) -> PathBuf {
@@ -54,38 +22,19 @@ pub fn store_path(cfg: &ProjectConfig) -> PathBuf {
     }
 }
 
-/// Tokens from the config (secrets in env vars) and env `KLEINRAUM_TOKENS`.
-pub fn tokens(cfg: &ProjectConfig) -> Result<Tokens> {
-    let mut list = Vec::new();
-    for t in &cfg.auth.token {
-        let secret = std::env::var(&t.token_env).unwrap_or_default();
-        if secret.is_empty() {
-            tracing::warn!(token = %t.name, env = %t.token_env, "token disabled: environment variable not set");
-            continue;
-        }
-        if secret.len() < 8 {
-            bail!(
-                "auth.token {:?}: the secret in {} must have at least 8 characters",
-                t.name,
-                t.token_env
-            );
-        }
-        list.push(Token {
-            name: t.name.clone(),
-            role: kleinraum_serve::auth::Role::parse(&t.role)
-                .with_context(|| format!("auth.token {:?}: role {:?}", t.name, t.role))?,
-            secret,
-        });
-    }
-    if let Ok(spec) = std::env::var("KLEINRAUM_TOKENS") {
-        list.extend(Tokens::parse_list(&spec).map_err(anyhow::Error::msg)?);
-    }
-    Ok(Tokens::new(list))
-}
-
 /// Opens the store, imports the base level and the configured Gebietsstände it lacks, and
 /// computes every version. Consumes the dataset (the points move into the workspace).
 pub fn open_workspace(cfg: &ProjectConfig, dataset: Dataset) -> Result<Workspace> {
+    open_workspace_with(cfg, dataset, None)
+}
+
+/// As [`open_workspace`], with the base level's point assignment when the caller has computed
+/// it already (the server: the engine's run joined the points, the workspace reuses that).
+pub fn open_workspace_with(
+    cfg: &ProjectConfig,
+    dataset: Dataset,
+    base_assignment: Option<Vec<u32>>,
+) -> Result<Workspace> {
     let path = store_path(cfg);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -121,7 +70,7 @@ pub fn open_workspace(cfg: &ProjectConfig, dataset: Dataset) -> Result<Workspace
         dataset,
         cfg.analysis(),
         store,
-        Arc::new(ProjProjector { working }),
+        Arc::new(kleinraum_load::crs::WorkingCrs { epsg: working }),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     ws.hold(lock);
@@ -147,6 +96,9 @@ pub fn open_workspace(cfg: &ProjectConfig, dataset: Dataset) -> Result<Workspace
         .map_err(|e| anyhow::anyhow!("{e}"))?
     {
         tracing::info!(key = %cfg.store.base_key, areas = base_areas.len(), "base Gebietsstand stored");
+    }
+    if let Some(a) = base_assignment {
+        ws.offer_base_assignment(&base_areas, a);
     }
     drop(base_areas);
     for g in &cfg.gebietsstaende {
@@ -369,29 +321,22 @@ pub fn compare(
         .with_context(|| format!("no Gebietsstand {to:?} in the store"))?;
     let year = match year {
         Some(y) => y,
-        None => ws
-            .analysis()
-            .indices
-            .first()
-            .and_then(|i| i.years.iter().max().copied())
-            .or_else(|| ws.years().last().copied())
-            .context("no year with data")?,
+        None => ws.default_comparison_year().context("no year with data")?,
     };
     // The CLI user is the operator: no public suppression.
-    let v = comparison(&ws, &a, &b, year, true, true);
-    let s = &v["summary"];
+    let cmp = ws.compare(&a, &b, year, true);
     println!(
         "{from} ({} areas) → {to} ({} areas), {year}: unverändert {}, Gebietsänderung {}, reale Veränderung {}, Klassenwechsel durch Grenzen {}",
-        s["areas_from"],
-        s["areas_to"],
-        s["unchanged"],
-        s["boundary_effect"],
-        s["real_change"],
-        s["class_changed_by_boundary"]
+        a.areas.len(),
+        b.areas.len(),
+        cmp.unchanged(),
+        cmp.boundary(),
+        cmp.real(),
+        cmp.class_changed_by_boundary()
     );
     if let Some(path) = csv {
-        std::fs::write(path, format!("\u{feff}{}", comparison_csv(&ws, &v)))
-            .with_context(|| format!("writing {}", path.display()))?;
+        let text = kleinraum_load::write::comparison_csv(&a, &b, &cmp, ws.analysis(), true);
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())

@@ -6,8 +6,8 @@
 //! Address-level points are only handed to the engine; the server gets the publishable result.
 
 use anyhow::{Context, Result, bail};
-use kleinraum_load::crs::Reprojector;
 use kleinraum_load::{ProjectConfig, project};
+use kleinraum_serve::auth::{Token, Tokens};
 use kleinraum_serve::{Catalog, Settings};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,13 +65,29 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         seconds = started.elapsed().as_secs_f64(),
         "data loaded"
     );
-    let result = kleinraum_aggregate::aggregate::run(&dataset, &cfg.analysis())
-        .with_context(|| format!("aggregating {}", config.display()))?;
+    // The address points are joined to the base level once: the engine's run and the
+    // Gebietsstände workspace share the assignment.
+    let joined = Instant::now();
+    let assignment = kleinraum_aggregate::aggregate::assign_points(
+        &dataset.levels[0].areas,
+        &dataset.points.x,
+        &dataset.points.y,
+    )
+    .with_context(|| format!("joining the points of {}", config.display()))?;
+    let join_s = joined.elapsed().as_secs_f64();
+    let (result, _) =
+        kleinraum_aggregate::aggregate::run_assigned(&dataset, &cfg.analysis(), &assignment)
+            .with_context(|| format!("aggregating {}", config.display()))?;
+    tracing::info!(
+        join_seconds = join_s,
+        seconds = started.elapsed().as_secs_f64(),
+        "points joined once; statistics computed"
+    );
     let facilities = dataset.facilities.clone();
     // The address points move into the Gebietsstände workspace (recomputation of drafts);
     // they never leave it.
-    let tokens = crate::cmd_redefine::tokens(&cfg)?;
-    let workspace = crate::cmd_redefine::open_workspace(&cfg, dataset)?;
+    let tokens = tokens(&cfg)?;
+    let workspace = crate::cmd_redefine::open_workspace_with(&cfg, dataset, Some(assignment))?;
     tracing::info!(
         store = %crate::cmd_redefine::store_path(&cfg).display(),
         tokens = tokens.len(),
@@ -86,18 +102,9 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     ));
 
     let working = result.working_epsg;
-    let targets = [4326u32, 25832, 25833];
-    let reprojectors: Vec<(u32, Reprojector)> = targets
-        .iter()
-        .map(|&t| Reprojector::new(working, t).map(|r| (t, r)))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)?;
-    let mut reproject = |epsg: u32, x: f64, y: f64| -> Result<(f64, f64), String> {
-        match reprojectors.iter().find(|(t, _)| *t == epsg) {
-            Some((_, r)) => r.transform(x, y),
-            None => Err(format!("no reprojector for EPSG:{epsg}")),
-        }
-    };
+    let working_crs = kleinraum_load::crs::WorkingCrs { epsg: working };
+    let mut reproject =
+        |epsg: u32, x: f64, y: f64| -> Result<(f64, f64), String> { working_crs.to(epsg, x, y) };
     let settings = Settings {
         title: cfg.title.clone(),
         web_dir: web_dir(&config),
@@ -129,6 +136,35 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
             .await
             .context("serving")
     })
+}
+
+/// Tokens from the config (secrets in env vars) and env `KLEINRAUM_TOKENS`.
+pub fn tokens(cfg: &ProjectConfig) -> Result<Tokens> {
+    let mut list = Vec::new();
+    for t in &cfg.auth.token {
+        let secret = std::env::var(&t.token_env).unwrap_or_default();
+        if secret.is_empty() {
+            tracing::warn!(token = %t.name, env = %t.token_env, "token disabled: environment variable not set");
+            continue;
+        }
+        if secret.len() < 8 {
+            bail!(
+                "auth.token {:?}: the secret in {} must have at least 8 characters",
+                t.name,
+                t.token_env
+            );
+        }
+        list.push(Token {
+            name: t.name.clone(),
+            role: kleinraum_serve::auth::Role::parse(&t.role)
+                .with_context(|| format!("auth.token {:?}: role {:?}", t.name, t.role))?,
+            secret,
+        });
+    }
+    if let Ok(spec) = std::env::var("KLEINRAUM_TOKENS") {
+        list.extend(Tokens::parse_list(&spec).map_err(anyhow::Error::msg)?);
+    }
+    Ok(Tokens::new(list))
 }
 
 /// The `[server]` section as the server's settings, validated (errors name the key).

@@ -6,7 +6,7 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use kleinraum_aggregate::aggregate::sum_by_area;
 use kleinraum_aggregate::spatial::{GridIndex, morton_order};
-use kleinraum_aggregate::synthetic::{Rng, random_partition};
+use kleinraum_testdata::synthetic::{Rng, random_partition};
 use std::hint::black_box;
 
 /// Clustered points over the lattice extent (a dense centre and a uniform background).

@@ -434,30 +434,15 @@ pub fn run_timed(
     let pts = &dataset.points;
     let finest = &dataset.levels[0];
     // --- spatial assignment to the finest level ---------------------------------------------
-    let (order, polys) = finest_polygons(finest)?;
-    let grid = GridIndex::build(&polys);
+    let locator = AreaLocator::new(&finest.areas, &finest.key)?;
     sw.lap("index build");
-    let to_area = |k: u32| -> u32 {
-        if k == OUTSIDE {
-            OUTSIDE
-        } else {
-            order[k as usize] as u32
-        }
-    };
-    let assignment: Vec<u32> = grid
-        .assign(&pts.x, &pts.y)
-        .into_iter()
-        .map(to_area)
-        .collect();
+    let assignment = locator.assign(&pts.x, &pts.y)?;
     let report = assignment_report(dataset, &assignment);
 
     sw.lap("spatial assignment to the finest level");
     // --- sums on the finest level ------------------------------------------------------------
     let sums = finest_sums(dataset, &assignment, report, |fac| {
-        grid.assign(&fac.x, &fac.y)
-            .into_iter()
-            .map(to_area)
-            .collect()
+        locator.assign(&fac.x, &fac.y).unwrap_or_default()
     });
     sw.lap("sums on the finest level");
     finish(dataset, analysis, prep, &sums, &mut sw)
@@ -571,24 +556,59 @@ pub fn run_from_sums(
 /// Assigns points to areas with the rule of [`run`]: the area index (into `areas`) per point,
 /// or [`OUTSIDE`]; where areas overlap, the area with the lowest id wins.
 pub fn assign_points(areas: &[Area], x: &[f64], y: &[f64]) -> Result<Vec<u32>, EngineError> {
-    if x.len() != y.len() {
-        return Err(EngineError::Points {
-            message: format!("{} x but {} y coordinates", x.len(), y.len()),
-        });
-    }
-    let (order, polys) = polygons_by_id(areas, "(areas)")?;
-    let grid = GridIndex::build(&polys);
-    Ok(grid
-        .assign(x, y)
-        .into_iter()
-        .map(|k| {
-            if k == OUTSIDE {
-                OUTSIDE
-            } else {
-                order[k as usize] as u32
-            }
+    Ok(assign_layers(areas, &[(x, y)])?.pop().unwrap_or_default())
+}
+
+/// [`assign_points`] for several point layers (addresses, each facility category) with one
+/// polygon index.
+pub fn assign_layers(
+    areas: &[Area],
+    layers: &[(&[f64], &[f64])],
+) -> Result<Vec<Vec<u32>>, EngineError> {
+    let locator = AreaLocator::new(areas, "(areas)")?;
+    layers.iter().map(|(x, y)| locator.assign(x, y)).collect()
+}
+
+/// The one assignment rule of kleinraum (used by [`run`], the Gebietsstände and the drafts):
+/// a point goes to the area whose polygon contains it by the rule of [`crate::spatial`]; where
+/// areas overlap, the area with the lowest id wins. Built once per set of areas.
+pub struct AreaLocator {
+    /// Area index (into the areas given) per polygon of the grid, in id order.
+    order: Vec<usize>,
+    grid: GridIndex,
+}
+
+impl AreaLocator {
+    /// Builds the polygon index over `areas` (every one needs a geometry; `level` names them
+    /// in errors).
+    pub fn new(areas: &[Area], level: &str) -> Result<AreaLocator, EngineError> {
+        let (order, polys) = polygons_by_id(areas, level)?;
+        Ok(AreaLocator {
+            order,
+            grid: GridIndex::build(&polys),
         })
-        .collect())
+    }
+
+    /// The area index per point, or [`OUTSIDE`].
+    pub fn assign(&self, x: &[f64], y: &[f64]) -> Result<Vec<u32>, EngineError> {
+        if x.len() != y.len() {
+            return Err(EngineError::Points {
+                message: format!("{} x but {} y coordinates", x.len(), y.len()),
+            });
+        }
+        Ok(self
+            .grid
+            .assign(x, y)
+            .into_iter()
+            .map(|k| {
+                if k == OUTSIDE {
+                    OUTSIDE
+                } else {
+                    self.order[k as usize] as u32
+                }
+            })
+            .collect())
+    }
 }
 
 /// The finest level's polygons sorted by id (the overlap priority of [`run`]) and their

@@ -19,7 +19,6 @@ pub mod redefine;
 pub mod result;
 pub mod simple;
 pub mod spatial;
-pub mod synthetic;
 
 pub use config::{AnalysisConfig, DisclosureConfig, IndexConfig, IndicatorConfig};
 pub use model::{Area, AreaTable, Dataset, FacilityLayer, Level, PointLayer};

@@ -485,8 +485,8 @@ mod tests {
     use super::*;
     use crate::aggregate::assign_points;
     use crate::model::Area;
-    use crate::synthetic::{Rng, random_partition};
     use geo::Coord;
+    use kleinraum_testdata::synthetic::{Rng, random_partition};
 
     /// A clean partition (no overlaps) with ids in index order, and seeded random points over
     /// it plus every vertex of the partition (on borders the rule decides).

@@ -677,7 +677,7 @@ pub fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::{Rng, mp, random_partition, square};
+    use kleinraum_testdata::synthetic::{Rng, mp, random_partition, square};
 
     fn check_against_brute_force(polys: &[MultiPolygon<f64>], pts: &[(f64, f64)], density: f64) {
         let idx = GridIndex::build_with_density(polys, density);

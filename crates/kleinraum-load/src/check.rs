@@ -881,17 +881,17 @@ pub struct DiagnosticsByFile {
     pub listed: Vec<Diagnostic>,
 }
 
-/// Converts working-CRS coordinates to lon/lat for the report (PROJ, once per run).
-struct LonLat(Option<proj::Proj>);
+/// Converts working-CRS coordinates to lon/lat for the report (one reprojector per run).
+struct LonLat(Option<crate::crs::Reprojector>);
 
 impl LonLat {
     fn new(epsg: u32) -> Self {
-        Self(proj::Proj::new_known_crs(&format!("EPSG:{epsg}"), "OGC:CRS84", None).ok())
+        Self(crate::crs::Reprojector::new(epsg, 4326).ok())
     }
 
     fn loc(&self, x: f64, y: f64) -> Location {
         let ll = if x.is_finite() && y.is_finite() {
-            self.0.as_ref().and_then(|p| p.convert((x, y)).ok())
+            self.0.as_ref().and_then(|p| p.transform(x, y).ok())
         } else {
             None
         };

@@ -10,12 +10,49 @@
 
 use geo::{Coord, Geometry, LineString, MultiPolygon, Polygon};
 
+/// The transformation engine: PROJ with the `proj` feature; without it only identities exist
+/// (an uninhabited type, so no transformation can be constructed).
+#[cfg(feature = "proj")]
+type Backend = proj::Proj;
+#[cfg(not(feature = "proj"))]
+enum Backend {}
+
+#[cfg(feature = "proj")]
+fn convert(p: &Backend, xy: (f64, f64)) -> Result<(f64, f64), String> {
+    p.convert(xy).map_err(|e| e.to_string())
+}
+#[cfg(not(feature = "proj"))]
+fn convert(p: &Backend, _: (f64, f64)) -> Result<(f64, f64), String> {
+    match *p {}
+}
+
+#[cfg(feature = "proj")]
+fn convert_array(p: &Backend, pts: &mut [(f64, f64)]) -> Result<(), String> {
+    p.convert_array(pts).map(|_| ()).map_err(|e| e.to_string())
+}
+#[cfg(not(feature = "proj"))]
+fn convert_array(p: &Backend, _: &mut [(f64, f64)]) -> Result<(), String> {
+    match *p {}
+}
+
+#[cfg(feature = "proj")]
+fn backend(from: u32, to: u32) -> Result<Backend, String> {
+    proj::Proj::new_known_crs(&format!("EPSG:{from}"), &format!("EPSG:{to}"), None)
+        .map_err(|e| format!("PROJ cannot transform EPSG:{from} to EPSG:{to}: {e}"))
+}
+#[cfg(not(feature = "proj"))]
+fn backend(from: u32, to: u32) -> Result<Backend, String> {
+    Err(format!(
+        "cannot transform EPSG:{from} to EPSG:{to}: kleinraum-load was built without the `proj` feature"
+    ))
+}
+
 /// Transforms coordinates from one EPSG CRS to another. EPSG:4326 is read as (lon, lat).
 pub struct Reprojector {
     from: u32,
     to: u32,
     /// `None` when source and target are the same CRS.
-    proj: Option<proj::Proj>,
+    proj: Option<Backend>,
 }
 
 impl std::fmt::Debug for Reprojector {
@@ -34,12 +71,7 @@ impl Reprojector {
                 proj: None,
             });
         }
-        let proj = proj::Proj::new_known_crs(
-            &format!("EPSG:{from_epsg}"),
-            &format!("EPSG:{to_epsg}"),
-            None,
-        )
-        .map_err(|e| format!("PROJ cannot transform EPSG:{from_epsg} to EPSG:{to_epsg}: {e}"))?;
+        let proj = backend(from_epsg, to_epsg)?;
         Ok(Reprojector {
             from: from_epsg,
             to: to_epsg,
@@ -74,9 +106,7 @@ impl Reprojector {
         let Some(p) = &self.proj else {
             return Ok((x, y));
         };
-        let (ox, oy) = p
-            .convert((x, y))
-            .map_err(|e| self.bad(x, y, &format!(": {e}")))?;
+        let (ox, oy) = convert(p, (x, y)).map_err(|e| self.bad(x, y, &format!(": {e}")))?;
         if !ox.is_finite() || !oy.is_finite() {
             return Err(self.bad(x, y, ""));
         }
@@ -91,10 +121,10 @@ impl Reprojector {
         if pts.is_empty() {
             return Ok(());
         }
-        if let Err(e) = p.convert_array(pts) {
+        if let Err(e) = convert_array(p, pts) {
             // Find the culprit for the message: the batch error does not say which point.
             return Err(
-                match pts.iter().find(|(x, y)| p.convert((*x, *y)).is_err()) {
+                match pts.iter().find(|(x, y)| convert(p, (*x, *y)).is_err()) {
                     Some((x, y)) => self.bad(*x, *y, &format!(": {e}")),
                     None => format!("EPSG:{} -> EPSG:{}: {e}", self.from, self.to),
                 },
@@ -205,5 +235,53 @@ fn visit_geometry(g: &mut Geometry<f64>, f: &mut impl FnMut(&mut Coord<f64>)) {
             f(&mut c);
             *t = geo::Triangle::new(a, b, c);
         }
+    }
+}
+
+/// The one reprojection set-up of a running kleinraum: from the working CRS to any EPSG code
+/// and back, with one PROJ transformation per (thread, direction) created on first use
+/// (`proj::Proj` is not `Send`). It is the Gebietsstände' [`Projector`] (WGS 84) and the
+/// catalog's reprojection callback.
+///
+/// [`Projector`]: kleinraum_gebietsstand::Projector
+#[derive(Debug, Clone, Copy)]
+pub struct WorkingCrs {
+    /// EPSG code of the working CRS.
+    pub epsg: u32,
+}
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<(u32, u32), Reprojector>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn with_cached(from: u32, to: u32, x: f64, y: f64) -> Result<(f64, f64), String> {
+    CACHE.with(|m| {
+        let mut m = m.borrow_mut();
+        if let std::collections::hash_map::Entry::Vacant(e) = m.entry((from, to)) {
+            e.insert(Reprojector::new(from, to)?);
+        }
+        m[&(from, to)].transform(x, y)
+    })
+}
+
+impl WorkingCrs {
+    /// Working CRS → EPSG `to` (4326: longitude, latitude).
+    pub fn to(&self, to: u32, x: f64, y: f64) -> Result<(f64, f64), String> {
+        with_cached(self.epsg, to, x, y)
+    }
+
+    /// EPSG `from` → working CRS.
+    pub fn from(&self, from: u32, x: f64, y: f64) -> Result<(f64, f64), String> {
+        with_cached(from, self.epsg, x, y)
+    }
+}
+
+impl kleinraum_gebietsstand::Projector for WorkingCrs {
+    fn working_to_wgs84(&self, x: f64, y: f64) -> Result<(f64, f64), String> {
+        self.to(4326, x, y)
+    }
+    fn wgs84_to_working(&self, lon: f64, lat: f64) -> Result<(f64, f64), String> {
+        self.from(4326, lon, lat)
     }
 }

@@ -295,7 +295,7 @@ fn polygon(rings: Vec<Vec<Pos>>, kind: &str) -> Result<Polygon<f64>, String> {
 }
 
 /// Decodes one GeoJSON geometry object.
-fn parse_geometry(text: &str) -> Result<Geometry<f64>, String> {
+pub fn parse_geometry(text: &str) -> Result<Geometry<f64>, String> {
     let g: GeomJson<'_> =
         serde_json::from_str(text).map_err(|e| format!("not a GeoJSON geometry: {e}"))?;
     let k = g.kind.as_str();

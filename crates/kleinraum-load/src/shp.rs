@@ -807,7 +807,14 @@ fn root_authority(wkt: &str) -> Option<u32> {
     None
 }
 
+/// Without PROJ: no identification beyond the authority codes and names in the WKT.
+#[cfg(not(feature = "proj"))]
+fn proj_identify(_wkt: &str) -> Option<u32> {
+    None
+}
+
 /// Asks PROJ to identify the CRS against the EPSG database.
+#[cfg(feature = "proj")]
 fn proj_identify(wkt: &str) -> Option<u32> {
     use std::ffi::{CStr, CString};
     let c_wkt = CString::new(wkt.trim()).ok()?;

@@ -562,3 +562,154 @@ mod tests {
         assert!(f.geometry().is_some());
     }
 }
+
+/// The one writer of the CSV files planners open in Excel (German locale): `;` between
+/// fields, decimal comma, UTF-8 with BOM (so Excel detects the encoding), CRLF line ends,
+/// fields quoted when they hold `;`, `"` or a line break.
+#[derive(Debug, Default)]
+pub struct ExcelCsv {
+    out: String,
+}
+
+impl ExcelCsv {
+    /// A file starting with its header row.
+    pub fn new<S: AsRef<str>>(header: &[S]) -> ExcelCsv {
+        let mut w = ExcelCsv {
+            out: String::from("\u{feff}"),
+        };
+        w.row(header.iter().map(|h| h.as_ref().to_string()));
+        w
+    }
+
+    /// Appends a row of already formatted fields.
+    pub fn row(&mut self, fields: impl IntoIterator<Item = String>) {
+        for (i, f) in fields.into_iter().enumerate() {
+            if i > 0 {
+                self.out.push(';');
+            }
+            if f.contains([';', '"', '\n', '\r']) {
+                self.out.push('"');
+                self.out.push_str(&f.replace('"', "\"\""));
+                self.out.push('"');
+            } else {
+                self.out.push_str(&f);
+            }
+        }
+        self.out.push_str("\r\n");
+    }
+
+    /// A number with `decimals` places and a decimal comma; empty for `None`.
+    pub fn num(v: Option<f64>, decimals: usize) -> String {
+        v.filter(|x| x.is_finite())
+            .map(|x| format!("{x:.decimals$}").replace('.', ","))
+            .unwrap_or_default()
+    }
+
+    /// A yes/no cell (`ja`/`nein`, empty for `None`).
+    pub fn yes_no(v: Option<bool>) -> String {
+        match v {
+            Some(true) => "ja".into(),
+            Some(false) => "nein".into(),
+            None => String::new(),
+        }
+    }
+
+    /// The file's text.
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// The comparison of two Gebietsstände as an Excel CSV: one row per area of the newer version
+/// with its predecessors (and their shares when `show_shares`), residents and classes old and
+/// new, the causes of a class change, and every indicator old and new. Rows the differencing
+/// guard withholds keep only ids and causes.
+pub fn comparison_csv(
+    a: &kleinraum_gebietsstand::Computed,
+    b: &kleinraum_gebietsstand::Computed,
+    cmp: &kleinraum_gebietsstand::Comparison,
+    analysis: &kleinraum_aggregate::AnalysisConfig,
+    show_shares: bool,
+) -> String {
+    let mut header: Vec<String> = [
+        "Gebiet",
+        "Name",
+        "Vorgänger (Anteil der Einwohner:innen)",
+        "Einwohner:innen Vorgängergebiet",
+        "Einwohner:innen neu",
+        "Klasse Vorgängergebiet",
+        "Klasse neu",
+        "Grenzänderung",
+        "Klassenwechsel durch Grenzen",
+        "Klassenwechsel real",
+        "Ursache",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for i in &analysis.indicators {
+        header.push(format!("{} alt", i.id));
+        header.push(format!("{} neu", i.id));
+    }
+    let mut w = ExcelCsv::new(&header);
+    for r in &cmp.rows {
+        let area = &b.areas[r.area];
+        let hide = r.withheld;
+        let preds: Vec<String> = r
+            .predecessors
+            .iter()
+            .map(|p| {
+                let id = &a.areas[p.area].id;
+                // Without a share (public, withheld) only the id: "0,0 %" would be false.
+                if show_shares && !hide && !cmp.withheld_from.contains(id) {
+                    format!("{id} ({} %)", ExcelCsv::num(Some(p.share * 100.0), 1))
+                } else {
+                    id.clone()
+                }
+            })
+            .collect();
+        let int = |v: Option<u64>| {
+            if hide {
+                String::new()
+            } else {
+                v.map(|x| x.to_string()).unwrap_or_default()
+            }
+        };
+        let class = |v: Option<u8>| {
+            if hide {
+                String::new()
+            } else {
+                v.map(|x| x.to_string()).unwrap_or_default()
+            }
+        };
+        let mut fields = vec![
+            area.id.clone(),
+            area.name.clone(),
+            preds.join(", "),
+            int(r.old.as_ref().and_then(|v| v.residents)),
+            int(r.new.as_ref().and_then(|v| v.residents)),
+            class(r.class_old),
+            class(r.class_new),
+            ExcelCsv::yes_no(Some(r.geometry_changed)),
+            ExcelCsv::yes_no(Some(r.boundary_effect)),
+            ExcelCsv::yes_no(r.real_change),
+            r.change.label().to_string(),
+        ];
+        for ind in &analysis.indicators {
+            let get = |v: &Option<kleinraum_gebietsstand::compare::AreaValues>| {
+                if hide || r.new.is_none() {
+                    return String::new();
+                }
+                ExcelCsv::num(
+                    v.as_ref()
+                        .and_then(|v| v.values.get(&ind.id).copied().flatten()),
+                    ind.decimals as usize,
+                )
+            };
+            fields.push(get(&r.old));
+            fields.push(get(&r.new));
+        }
+        w.row(fields);
+    }
+    w.finish()
+}

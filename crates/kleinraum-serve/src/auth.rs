@@ -98,22 +98,15 @@ pub enum AuthError {
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let (status, title) = match &self {
-            AuthError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "Anmeldung erforderlich"),
-            AuthError::Forbidden(_) => (StatusCode::FORBIDDEN, "Keine Berechtigung"),
+        let (status, title, code) = match &self {
+            AuthError::Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                "Anmeldung erforderlich",
+                "Unauthenticated",
+            ),
+            AuthError::Forbidden(_) => (StatusCode::FORBIDDEN, "Keine Berechtigung", "Forbidden"),
         };
-        let body = serde_json::json!({
-            "type": format!("https://httpstatuses.io/{}", status.as_u16()),
-            "title": title,
-            "status": status.as_u16(),
-            "detail": self.to_string(),
-        });
-        let mut r = (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response();
+        let mut r = crate::error::problem_titled(status, title, code, &self.to_string());
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -63,9 +63,18 @@ impl ApiError {
     }
 }
 
-/// Renders a problem document.
+/// Renders a problem document with the status's standard title.
 pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
-    let title = status.canonical_reason().unwrap_or("Error");
+    problem_titled(
+        status,
+        status.canonical_reason().unwrap_or("Error"),
+        code,
+        detail,
+    )
+}
+
+/// Renders a problem document (the one path every error of the server takes to the client).
+pub fn problem_titled(status: StatusCode, title: &str, code: &str, detail: &str) -> Response {
     let body = serde_json::json!({
         "type": format!("https://httpstatuses.io/{}", status.as_u16()),
         "title": title,

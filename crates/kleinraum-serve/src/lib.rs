@@ -26,7 +26,6 @@ pub mod precompressed;
 pub mod query;
 pub mod redefine;
 pub mod work;
-pub mod workspace;
 
 pub use catalog::{BuildError, Catalog, DownloadFormat, Settings};
 pub use crs::OutputCrs;

@@ -6,9 +6,6 @@
 
 use crate::auth::{AuthError, Caller, Role, Tokens};
 use crate::error::ApiError;
-use crate::workspace::{
-    Computed, OpOutcome, Session, SliverWarning, Warning, Workspace, WsError, now_rfc3339,
-};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -16,7 +13,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kleinraum_aggregate::model::Area;
-use kleinraum_aggregate::result::{AggregateResult, CountFlag};
+use kleinraum_aggregate::result::AggregateResult;
+use kleinraum_gebietsstand::compare::{Comparison, area_values};
+use kleinraum_gebietsstand::{
+    Computed, DraftOp, Error as WsError, GeometryError, SliverWarning, Warning, Workspace,
+    now_rfc3339,
+};
 use kleinraum_store::{AuditEntry, Status, VersionMeta};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -55,7 +57,8 @@ impl RedefineState {
         }
     }
 
-    /// The WGS 84 GeoJSON geometry text of every area of `c`, rendered once per version.
+    /// The WGS 84 GeoJSON geometry text of every area of `c`, rendered once per version (the
+    /// reprojection happened when the version was computed).
     fn geometries_of(&self, c: &Arc<Computed>) -> Arc<Vec<String>> {
         let mut m = self.geometries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((cached, g)) = m.get(&c.meta.key)
@@ -64,14 +67,9 @@ impl RedefineState {
             return g.clone();
         }
         let g: Arc<Vec<String>> = Arc::new(
-            c.areas
+            c.wgs84
                 .iter()
-                .map(|a| {
-                    a.geometry.as_ref().map_or_else(
-                        || "null".to_string(),
-                        |g| self.ws.geometry_to_geojson(g).to_string(),
-                    )
-                })
+                .map(|g| g.as_ref().map_or_else(|| "null".to_string(), wgs84_text))
                 .collect(),
         );
         m.insert(c.meta.key.clone(), (c.clone(), g.clone()));
@@ -115,51 +113,66 @@ impl IntoResponse for RouteError {
             RouteError::Auth(a) => return a.into_response(),
             RouteError::Api(e) => return e.into_response(),
             RouteError::Bad(m) => (StatusCode::BAD_REQUEST, m),
-            RouteError::Ws(WsError::NotFound(m)) => (StatusCode::NOT_FOUND, m),
-            RouteError::Ws(WsError::Invalid(m)) => (StatusCode::BAD_REQUEST, m),
-            RouteError::Ws(WsError::Engine(e)) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
-            RouteError::Ws(WsError::Store(e)) => {
-                use kleinraum_store::StoreError as E;
-                // Refusals by the store are the client's; the file path is the operator's.
-                if e.is_disk_full() {
-                    tracing::error!(error = %e, "store: disk full");
-                    return crate::error::problem(
-                        StatusCode::INSUFFICIENT_STORAGE,
-                        "DiskFull",
-                        "Der Datenträger des Speichers ist voll; nichts wurde geändert. \
-                         Bitte Speicherplatz freigeben (Administration) und erneut versuchen.",
-                    );
-                }
-                if e.is_read_only() {
-                    tracing::error!(error = %e, "store: read-only");
-                    return crate::error::problem(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "ReadOnly",
-                        "Der Speicher ist schreibgeschützt; nichts wurde geändert. \
-                         Die Administration muss Schreibrechte auf die Datei und ihr Verzeichnis geben.",
-                    );
-                }
-                let st = match &e {
-                    E::Exists { .. } | E::NotDraft { .. } | E::Locked { .. } => {
-                        StatusCode::CONFLICT
+            RouteError::Ws(e) => {
+                use kleinraum_gebietsstand::Error as E;
+                let status = match &e {
+                    E::UnknownVersion { .. } | E::UnknownSession { .. } | E::UnknownArea { .. } => {
+                        StatusCode::NOT_FOUND
                     }
-                    E::NotFound { .. } => StatusCode::NOT_FOUND,
-                    E::Invalid { .. } | E::CrsMismatch { .. } => StatusCode::BAD_REQUEST,
-                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                    E::NoAreas
+                    | E::NoGeometry { .. }
+                    | E::NoYear { .. }
+                    | E::Geometry(_)
+                    | E::Edit(_) => StatusCode::BAD_REQUEST,
+                    E::Engine(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    E::NoWeights { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+                    E::Store(se) => return store_error(se),
                 };
-                let m = e.to_string();
-                let m = match m.split_once(": ") {
-                    Some((head, rest)) if head.ends_with(".gpkg") => rest.to_string(),
-                    _ => m,
-                };
-                if st == StatusCode::INTERNAL_SERVER_ERROR {
-                    tracing::error!(error = %e, "store failure");
-                }
-                (st, m)
+                (status, e.to_string())
             }
         };
         crate::error::problem(status, "Redefine", &detail)
     }
+}
+
+/// A store failure as an answer: refusals are the client's (the file path is the operator's,
+/// so it is cut from the message); a full or read-only disk says what the administration does.
+fn store_error(e: &kleinraum_store::StoreError) -> Response {
+    use kleinraum_store::StoreError as E;
+    if e.is_disk_full() {
+        tracing::error!(error = %e, "store: disk full");
+        return crate::error::problem(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "DiskFull",
+            "Der Datenträger des Speichers ist voll; nichts wurde geändert. \
+             Bitte Speicherplatz freigeben (Administration) und erneut versuchen.",
+        );
+    }
+    if e.is_read_only() {
+        tracing::error!(error = %e, "store: read-only");
+        return crate::error::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ReadOnly",
+            "Der Speicher ist schreibgeschützt; nichts wurde geändert. \
+             Die Administration muss Schreibrechte auf die Datei und ihr Verzeichnis geben.",
+        );
+    }
+    let st = match e {
+        E::Exists { .. } | E::NotDraft { .. } | E::Locked { .. } => StatusCode::CONFLICT,
+        E::NotFound { .. } => StatusCode::NOT_FOUND,
+        E::Invalid { .. } | E::CrsMismatch { .. } => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    if st == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(error = %e, "store failure");
+        return crate::error::problem(st, "Redefine", "internal error");
+    }
+    let m = e.to_string();
+    let m = match m.split_once(": ") {
+        Some((head, rest)) if head.ends_with(".gpkg") => rest.to_string(),
+        _ => m,
+    };
+    crate::error::problem(st, "Redefine", &m)
 }
 
 type R = Result<Response, RouteError>;
@@ -283,9 +296,9 @@ fn get_visible(
         .get(key)
         .filter(|c| visible(c, caller))
         .ok_or_else(|| {
-            RouteError::Ws(WsError::NotFound(format!(
-                "Gebietsstand {key} nicht gefunden"
-            )))
+            RouteError::Ws(WsError::UnknownVersion {
+                key: key.to_string(),
+            })
         })
 }
 
@@ -340,59 +353,8 @@ async fn list(State(st): State<Arc<RedefineState>>, headers: HeaderMap) -> R {
     }))
 }
 
-/// Values of one area in one year as the API shows them.
-struct AreaValues {
-    residents: Option<u64>,
-    values: BTreeMap<String, Option<f64>>,
-    status_class: Option<u8>,
-    dynamics_class: Option<u8>,
-    group: Option<String>,
-    attention: bool,
-}
-
-fn area_values(result: &AggregateResult, i: usize, year: i32) -> Option<AreaValues> {
-    let yi = result.year_index(year)?;
-    let a = result.levels.first()?.areas.get(i)?;
-    let ay = a.years.get(yi)?;
-    let rc = result.count_columns.iter().position(|c| c == "residents");
-    let residents = rc
-        .and_then(|k| ay.counts.get(k))
-        .filter(|c| matches!(c.flag, CountFlag::Published))
-        .and_then(|c| c.value);
-    let values = result
-        .indicators
-        .iter()
-        .zip(&ay.indicators)
-        .map(|(d, v)| (d.id.clone(), v.value))
-        .collect();
-    let ix = ay.indices.iter().flatten().next();
-    Some(AreaValues {
-        residents,
-        values,
-        status_class: ix.and_then(|x| x.status_class),
-        dynamics_class: ix.and_then(|x| x.dynamics_class),
-        group: ix.and_then(|x| x.group.clone()),
-        attention: ix.is_some_and(|x| x.attention),
-    })
-}
-
 fn default_year(ws: &Workspace, year: Option<i32>) -> Result<i32, RouteError> {
-    let years = ws.years();
-    match year {
-        Some(y) if years.contains(&y) => Ok(y),
-        Some(y) => Err(RouteError::Bad(format!(
-            "year={y}: keine Daten (Jahre: {})",
-            years
-                .iter()
-                .map(|y| y.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-        None => years
-            .last()
-            .copied()
-            .ok_or_else(|| RouteError::Bad("keine Jahre mit Daten".into())),
-    }
+    Ok(ws.year_or_latest(year)?)
 }
 
 /// The `properties` of area `i` of a version or draft in `year`; values withheld when
@@ -467,7 +429,12 @@ fn session_feature(
     json!({
         "type": "Feature",
         "id": a.id,
-        "geometry": a.geometry.as_ref().map_or(Value::Null, |g| ws.geometry_to_geojson(g)),
+        "geometry": a
+            .geometry
+            .as_ref()
+            .and_then(|g| ws.to_wgs84(g))
+            .and_then(|g| serde_json::from_str::<Value>(&wgs84_text(&g)).ok())
+            .unwrap_or(Value::Null),
         "properties": feature_props(areas, result, estimated, i, year, false, warnings),
     })
 }
@@ -541,6 +508,11 @@ async fn areas(
     .await
 }
 
+/// A WGS 84 geometry as GeoJSON text (7 decimals ≈ 1 cm), with the catalog's writer.
+fn wgs84_text(mp: &geo::MultiPolygon<f64>) -> String {
+    crate::catalog::render_geometry(&geo::Geometry::MultiPolygon(mp.clone()), 7, false)
+}
+
 fn json_bytes(body: Bytes) -> Response {
     (
         StatusCode::OK,
@@ -550,124 +522,61 @@ fn json_bytes(body: Bytes) -> Response {
         .into_response()
 }
 
-/// The status class of `i` in `year` (index years only).
-fn class_of(result: &AggregateResult, i: usize, year: i32) -> Option<u8> {
-    area_values(result, i, year).and_then(|v| v.status_class)
-}
-
-/// The comparison report of two versions for one year (see the API description). Areas the
-/// differencing guard withholds lose their values unless `planner`.
-pub fn comparison(
-    ws: &Workspace,
+/// The comparison report of two versions as the API publishes it (see the API description).
+/// Rows the differencing guard withholds lose their values unless `planner`; shares of
+/// residents go to viewers and above only (with public totals they would reveal small
+/// intersections), and not where the guard withholds an area (an exact ratio like 1/1870 gives
+/// both counts back).
+pub fn comparison_json(
     a: &Computed,
     b: &Computed,
-    year: i32,
+    cmp: &Comparison,
     planner: bool,
     show_shares: bool,
 ) -> Value {
-    let (hidden_a, hidden_b) = if planner {
-        (BTreeSet::new(), BTreeSet::new())
-    } else {
-        (ws.guarded_areas(&a.meta.key), ws.guarded_areas(&b.meta.key))
-    };
-    let cw = ws.crosswalk(a, b, year);
-    let index_years: Vec<i32> = {
-        let mut v: Vec<i32> = ws
-            .analysis()
-            .indices
-            .first()
-            .map(|i| i.years.clone())
-            .unwrap_or_default();
-        v.sort_unstable();
-        v
-    };
-    let prev_year = index_years.iter().copied().filter(|&y| y < year).max();
-    let mut preds: Vec<Vec<(u32, u64)>> = vec![Vec::new(); b.areas.len()];
-    for c in &cw.cells {
-        preds[c.to as usize].push((c.from, c.weight));
-    }
-    let mut rows = Vec::new();
-    let (mut unchanged, mut boundary, mut real) = (0usize, 0usize, 0usize);
-    for (t, area) in b.areas.iter().enumerate() {
-        let p = &mut preds[t];
-        p.sort_by_key(|x| std::cmp::Reverse(x.1));
-        let to_total = cw.to_total[t];
-        let main = p
-            .first()
-            .map(|&(f, _)| f as usize)
-            .or_else(|| a.areas.iter().position(|x| x.id == area.id));
-        let hide = !planner
-            && (hidden_b.contains(&area.id)
-                || main.is_some_and(|m| hidden_a.contains(&a.areas[m].id)));
-        // Shares are ratios of resident counts: with public totals they would reveal small
-        // intersections, so only viewers and above get them, and not where the guard withholds
-        // an area (an exact ratio like 1/1870 gives both counts back).
-        let predecessors: Vec<Value> = p
-            .iter()
-            .map(|&(f, w)| {
-                let show_shares = show_shares
-                    && !hide
-                    && (planner || !hidden_a.contains(&a.areas[f as usize].id));
-                let share = if to_total > 0 {
-                    w as f64 / to_total as f64
-                } else {
-                    0.0
-                };
-                json!({"id": a.areas[f as usize].id, "name": a.areas[f as usize].name,
-                       "share": if show_shares { json!(share) } else { Value::Null }})
+    let rows: Vec<Value> = cmp
+        .rows
+        .iter()
+        .map(|r| {
+            let area = &b.areas[r.area];
+            let hide = r.withheld;
+            let predecessors: Vec<Value> = r
+                .predecessors
+                .iter()
+                .map(|p| {
+                    let pa = &a.areas[p.area];
+                    let shown =
+                        show_shares && !hide && (planner || !cmp.withheld_from.contains(&pa.id));
+                    json!({"id": pa.id, "name": pa.name,
+                           "share": if shown { json!(p.share) } else { Value::Null }})
+                })
+                .collect();
+            let mut values = serde_json::Map::new();
+            if let (Some(n), false) = (&r.new, hide) {
+                for (k, v) in &n.values {
+                    let o = r
+                        .old
+                        .as_ref()
+                        .and_then(|o| o.values.get(k).copied().flatten());
+                    values.insert(k.clone(), json!({"old": o, "new": v}));
+                }
+            }
+            let shown = |v: Value| if hide { Value::Null } else { v };
+            json!({
+                "id": area.id, "name": area.name, "predecessors": predecessors,
+                "residents_old": shown(json!(r.old.as_ref().and_then(|v| v.residents))),
+                "residents_new": shown(json!(r.new.as_ref().and_then(|v| v.residents))),
+                "values": values,
+                "class_old": shown(json!(r.class_old)),
+                "class_new": shown(json!(r.class_new)),
+                "geometry_changed": r.geometry_changed,
+                "boundary_effect": r.boundary_effect, "real_change": r.real_change,
+                "change": r.change.label(),
+                "suppressed": hide,
             })
-            .collect();
-        let geometry_changed = match p.first() {
-            Some(&(f, w)) => {
-                let from_total = cw.from_total[f as usize];
-                !(to_total > 0 && w * 1000 >= to_total * 995 && w * 1000 >= from_total * 995)
-            }
-            None => main.is_none_or(|m| a.areas[m].id != area.id),
-        };
-        let new_v = area_values(&b.result, t, year);
-        let old_v = main.and_then(|m| area_values(&a.result, m, year));
-        let class_new = class_of(&b.result, t, year);
-        let class_old = main.and_then(|m| class_of(&a.result, m, year));
-        let class_prev = prev_year.and_then(|y| class_of(&b.result, t, y));
-        let boundary_effect = class_new.is_some() && class_old.is_some() && class_new != class_old;
-        let real_change = prev_year
-            .map(|_| class_new.is_some() && class_prev.is_some() && class_new != class_prev);
-        let change = match (geometry_changed, real_change == Some(true)) {
-            (false, false) => "unverändert",
-            (true, false) => "Gebietsänderung",
-            (false, true) => "reale Veränderung",
-            (true, true) => "beides",
-        };
-        match change {
-            "unverändert" => unchanged += 1,
-            "Gebietsänderung" => boundary += 1,
-            "reale Veränderung" => real += 1,
-            _ => {
-                boundary += 1;
-                real += 1;
-            }
-        }
-        let mut values = serde_json::Map::new();
-        if let (Some(n), false) = (&new_v, hide) {
-            for (k, v) in &n.values {
-                let o = old_v
-                    .as_ref()
-                    .and_then(|o| o.values.get(k).copied().flatten());
-                values.insert(k.clone(), json!({"old": o, "new": v}));
-            }
-        }
-        rows.push(json!({
-            "id": area.id, "name": area.name, "predecessors": predecessors,
-            "residents_old": if hide { Value::Null } else { json!(old_v.as_ref().and_then(|v| v.residents)) },
-            "residents_new": if hide { Value::Null } else { json!(new_v.as_ref().and_then(|v| v.residents)) },
-            "values": values,
-            "class_old": if hide { Value::Null } else { json!(class_old) },
-            "class_new": if hide { Value::Null } else { json!(class_new) },
-            "geometry_changed": geometry_changed,
-            "boundary_effect": boundary_effect, "real_change": real_change, "change": change,
-            "suppressed": hide,
-        }));
-    }
+        })
+        .collect();
+    let cw = &cmp.crosswalk;
     let cells: Vec<Value> = if planner {
         cw.cells
             .iter()
@@ -680,23 +589,24 @@ pub fn comparison(
         cw.cells
             .iter()
             .filter(|c| {
-                !hidden_a.contains(&a.areas[c.from as usize].id)
-                    && !hidden_b.contains(&b.areas[c.to as usize].id)
+                !cmp.withheld_from.contains(&a.areas[c.from as usize].id)
+                    && !cmp.withheld_to.contains(&b.areas[c.to as usize].id)
             })
             .map(|c| {
                 json!({"from": a.areas[c.from as usize].id, "to": b.areas[c.to as usize].id,
-                            "share_of_from": cw.share_of_from(c), "share_of_to": cw.share_of_to(c)})
+                       "share_of_from": cw.share_of_from(c), "share_of_to": cw.share_of_to(c)})
             })
             .collect()
     } else {
         Vec::new()
     };
     json!({
-        "from": a.meta.key, "to": b.meta.key, "year": year,
-        "index_years": index_years, "previous_index_year": prev_year,
-        "summary": {"areas_from": a.areas.len(), "areas_to": b.areas.len(), "unchanged": unchanged,
-                    "boundary_effect": boundary, "real_change": real,
-                    "class_changed_by_boundary": rows.iter().filter(|r| r["boundary_effect"] == true).count()},
+        "from": cmp.from, "to": cmp.to, "year": cmp.year,
+        "index_years": cmp.index_years, "previous_index_year": cmp.previous_index_year,
+        "summary": {"areas_from": a.areas.len(), "areas_to": b.areas.len(),
+                    "unchanged": cmp.unchanged(), "boundary_effect": cmp.boundary(),
+                    "real_change": cmp.real(),
+                    "class_changed_by_boundary": cmp.class_changed_by_boundary()},
         "areas": rows,
         "crosswalk": cells,
     })
@@ -712,32 +622,9 @@ fn csv_response(name: &str, body: String) -> Response {
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        format!("\u{feff}{body}"),
+        body,
     )
         .into_response()
-}
-
-fn csv_cell(s: &str) -> String {
-    if s.contains(';') || s.contains('"') || s.contains('\n') {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn num_de(v: &Value) -> String {
-    match v {
-        Value::Number(n) => n.to_string().replace('.', ","),
-        Value::Bool(b) => {
-            if *b {
-                "ja".into()
-            } else {
-                "nein".into()
-            }
-        }
-        Value::String(s) => s.clone(),
-        _ => String::new(),
-    }
 }
 
 async fn compare(
@@ -754,96 +641,30 @@ async fn compare(
             Some(y) => default_year(&st.ws, Some(y))?,
             None => st
                 .ws
-                .analysis()
-                .indices
-                .first()
-                .and_then(|i| i.years.iter().max().copied())
+                .default_comparison_year()
                 .map_or_else(|| default_year(&st.ws, None), Ok)?,
         };
-        let v = comparison(
-            &st.ws,
-            &ca,
-            &cb,
-            year,
-            caller.role >= Role::Planner,
-            caller.role >= Role::Viewer,
-        );
+        let planner = caller.role >= Role::Planner;
+        let cmp = st.ws.compare(&ca, &cb, year, planner);
         if q.f.as_deref() == Some("csv") {
-            let out = comparison_csv(&st.ws, &v);
+            let out = kleinraum_load::write::comparison_csv(
+                &ca,
+                &cb,
+                &cmp,
+                st.ws.analysis(),
+                caller.role >= Role::Viewer,
+            );
             return Ok(csv_response(&format!("vergleich_{a}_{b}_{year}.csv"), out));
         }
-        ok(v)
+        ok(comparison_json(
+            &ca,
+            &cb,
+            &cmp,
+            planner,
+            caller.role >= Role::Viewer,
+        ))
     })
     .await
-}
-
-/// The comparison report as CSV (semicolon, decimal comma, German headers; one row per area of
-/// the newer version).
-pub fn comparison_csv(ws: &Workspace, v: &Value) -> String {
-    let decimals: Vec<u8> = ws
-        .analysis()
-        .indicators
-        .iter()
-        .map(|i| i.decimals)
-        .collect();
-    let inds: Vec<String> = ws
-        .analysis()
-        .indicators
-        .iter()
-        .map(|i| i.id.clone())
-        .collect();
-    let mut out = String::from(
-        "Gebiet;Name;Vorgänger (Anteil der Einwohner:innen);Einwohner:innen Vorgängergebiet;Einwohner:innen neu;Klasse Vorgängergebiet;Klasse neu;Grenzänderung;Klassenwechsel durch Grenzen;Klassenwechsel real;Ursache",
-    );
-    for i in &inds {
-        let _ = write!(out, ";{i} alt;{i} neu");
-    }
-    out.push('\n');
-    for r in v["areas"].as_array().into_iter().flatten() {
-        let preds: Vec<String> = r["predecessors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                let id = p["id"].as_str().unwrap_or("");
-                // Without a share (public, guarded) only the id: "0,0 %" would be false.
-                match p["share"].as_f64() {
-                    Some(sh) => format!("{id} ({:.1} %)", sh * 100.0).replace('.', ","),
-                    None => id.to_string(),
-                }
-            })
-            .collect();
-        let _ = write!(
-            out,
-            "{};{};{};{};{};{};{};{};{};{};{}",
-            csv_cell(r["id"].as_str().unwrap_or("")),
-            csv_cell(r["name"].as_str().unwrap_or("")),
-            csv_cell(&preds.join(", ")),
-            num_de(&r["residents_old"]),
-            num_de(&r["residents_new"]),
-            num_de(&r["class_old"]),
-            num_de(&r["class_new"]),
-            num_de(&r["geometry_changed"]),
-            num_de(&r["boundary_effect"]),
-            num_de(&r["real_change"]),
-            csv_cell(r["change"].as_str().unwrap_or("")),
-        );
-        for (i, dec) in inds.iter().zip(&decimals) {
-            let cell = |v: &Value| {
-                v.as_f64()
-                    .map(|x| format!("{x:.dec$}", dec = *dec as usize).replace('.', ","))
-                    .unwrap_or_default()
-            };
-            let _ = write!(
-                out,
-                ";{};{}",
-                cell(&r["values"][i]["old"]),
-                cell(&r["values"][i]["new"])
-            );
-        }
-        out.push('\n');
-    }
-    out
 }
 
 async fn crosswalk(
@@ -873,18 +694,26 @@ async fn crosswalk(
         };
         let share = |x: f64| if planner { x } else { (x * 1000.0).round() / 1000.0 };
         if q.f.as_deref() == Some("csv") {
-            let mut out = String::from(if planner { "von;nach;Einwohner:innen;Anteil von;Anteil nach\n" } else { "von;nach;Anteil von;Anteil nach\n" });
+            use kleinraum_load::write::ExcelCsv;
+            let header: &[&str] = if planner {
+                &["von", "nach", "Einwohner:innen", "Anteil von", "Anteil nach"]
+            } else {
+                &["von", "nach", "Anteil von", "Anteil nach"]
+            };
+            let mut w = ExcelCsv::new(header);
             for c in cw.cells.iter().filter(|c| !hidden(c)) {
-                let f = &ca.areas[c.from as usize].id;
-                let t = &cb.areas[c.to as usize].id;
-                let sf = format!("{:.6}", share(cw.share_of_from(c))).replace('.', ",");
-                let stt = format!("{:.6}", share(cw.share_of_to(c))).replace('.', ",");
+                let mut row = vec![
+                    ca.areas[c.from as usize].id.clone(),
+                    cb.areas[c.to as usize].id.clone(),
+                ];
                 if planner {
-                    let _ = writeln!(out, "{f};{t};{};{sf};{stt}", c.weight);
-                } else {
-                    let _ = writeln!(out, "{f};{t};{sf};{stt}");
+                    row.push(c.weight.to_string());
                 }
+                row.push(ExcelCsv::num(Some(share(cw.share_of_from(c))), 6));
+                row.push(ExcelCsv::num(Some(share(cw.share_of_to(c))), 6));
+                w.row(row);
             }
+            let out = w.finish();
             return Ok(csv_response(&format!("crosswalk_{a}_{b}_{year}.csv"), out));
         }
         let cells: Vec<Value> = cw.cells.iter().filter(|c| !hidden(c)).map(|c| {
@@ -932,10 +761,11 @@ fn warnings_json(ws: &Workspace, w: &[Warning]) -> Value {
     )
 }
 
-/// A draft operation as the map sends it (`{"op": "split", …}`).
+/// A draft operation as the map sends it (`{"op": "split", …}`, geometries as GeoJSON in
+/// WGS 84).
 #[derive(Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
-enum DraftOp {
+enum OpRequest {
     /// Split `area` by a drawn polygon.
     Split { area: String, geometry: Value },
     /// Merge areas into the first.
@@ -950,12 +780,52 @@ enum DraftOp {
     },
 }
 
+/// A GeoJSON geometry (WGS 84) of a request as a polygon in the working CRS, checked for
+/// simple rings and size (the loader's GeoJSON reader, the workspace's check).
+fn draft_polygon(ws: &Workspace, v: &Value) -> Result<geo::MultiPolygon<f64>, RouteError> {
+    let g = kleinraum_load::gj::parse_geometry(&v.to_string())
+        .map_err(|e| RouteError::Bad(format!("geometry: {e}")))?;
+    let mp = match g {
+        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+        geo::Geometry::MultiPolygon(mp) => mp,
+        _ => return Err(WsError::from(GeometryError::NotAPolygon).into()),
+    };
+    Ok(ws.draft_geometry(&mp)?)
+}
+
+/// The request's operation with its geometries in the working CRS.
+fn draft_op(ws: &Workspace, op: OpRequest) -> Result<DraftOp, RouteError> {
+    Ok(match op {
+        OpRequest::Split { area, geometry } => DraftOp::Split {
+            area,
+            by: draft_polygon(ws, &geometry)?,
+        },
+        OpRequest::Merge { areas } => DraftOp::Merge { areas },
+        OpRequest::Reshape { geometries } => {
+            let mut out = Vec::with_capacity(geometries.len());
+            for (k, g) in &geometries {
+                let mp = draft_polygon(ws, g).map_err(|e| match e {
+                    RouteError::Ws(e) => RouteError::Bad(format!("Gebiet {k}: {e}")),
+                    RouteError::Bad(m) => RouteError::Bad(format!("Gebiet {k}: {m}")),
+                    other => other,
+                })?;
+                out.push((k.clone(), mp));
+            }
+            DraftOp::Reshape { geometries: out }
+        }
+        OpRequest::Draw { geometry, name } => DraftOp::Draw {
+            by: draft_polygon(ws, &geometry)?,
+            name,
+        },
+    })
+}
+
 /// Locks a draft session, waiting briefly if another operation on it is running. A session
 /// whose lock was poisoned by a panic is still whole: operations work on a copy and replace
 /// the session only when they succeed.
 fn lock_session(
-    sess: &std::sync::Mutex<Session>,
-) -> Result<std::sync::MutexGuard<'_, Session>, RouteError> {
+    sess: &std::sync::Mutex<kleinraum_gebietsstand::Session>,
+) -> Result<std::sync::MutexGuard<'_, kleinraum_gebietsstand::Session>, RouteError> {
     let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         match sess.try_lock() {
@@ -982,7 +852,7 @@ async fn operation(
     body: Bytes,
 ) -> R {
     st.tokens.require(&headers, Role::Planner)?;
-    let op: DraftOp = serde_json::from_slice(&body).map_err(|e| {
+    let op: OpRequest = serde_json::from_slice(&body).map_err(|e| {
         RouteError::Bad(format!(
             "Operation: {e} (erwartet op = split, merge, reshape oder draw)"
         ))
@@ -991,36 +861,11 @@ async fn operation(
         let started = std::time::Instant::now();
         let year = default_year(&st.ws, q.year)?;
         let sess = st.ws.session(&id)?;
+        let op = draft_op(&st.ws, op)?;
         let mut guard = lock_session(&sess)?;
-        // Work on a copy; the session changes only if every step succeeds.
-        let mut s = guard.clone();
-        let out: OpOutcome = match op {
-            DraftOp::Split { area, geometry } => {
-                let g = st.ws.draft_geometry(&geometry)?;
-                st.ws.op_split(&mut s, &area, &g)?
-            }
-            DraftOp::Merge { areas } => st.ws.op_merge(&mut s, &areas)?,
-            DraftOp::Reshape { geometries } => {
-                if geometries.is_empty() {
-                    return Err(RouteError::Bad("reshape: 'geometries' ist leer".into()));
-                }
-                let mut geoms = Vec::new();
-                for (k, g) in &geometries {
-                    geoms.push((
-                        k.clone(),
-                        st.ws
-                            .draft_geometry(g)
-                            .map_err(|e| RouteError::Bad(format!("Gebiet {k}: {e}")))?,
-                    ));
-                }
-                st.ws.op_reshape(&mut s, geoms)?
-            }
-            DraftOp::Draw { geometry, name } => {
-                let g = st.ws.draft_geometry(&geometry)?;
-                st.ws.op_draw(&mut s, &g, name)?
-            }
-        };
-        *guard = s;
+        // The session changes only if every step succeeded (the workspace works on a copy).
+        let (next, out) = st.ws.apply(&guard, op)?;
+        *guard = next;
         let s = &*guard;
         let server_ms = started.elapsed().as_secs_f64() * 1000.0;
         let changed: Vec<Value> = out
@@ -1124,43 +969,57 @@ struct UploadQ {
     lineage: Option<String>,
 }
 
-/// Parses an uploaded FeatureCollection (WGS 84) into areas; errors name the feature and field.
+/// Parses an uploaded FeatureCollection (WGS 84) into areas with the loader's GeoJSON reader
+/// (its errors name feature and field); geometries reprojected into the working CRS.
 pub fn parse_upload(
     ws: &Workspace,
     body: &[u8],
     id_field: &str,
     name_field: Option<&str>,
 ) -> Result<Vec<Area>, RouteError> {
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| RouteError::Bad(format!("GeoJSON: {e}")))?;
-    let feats = v.get("features").and_then(Value::as_array).ok_or_else(|| {
-        RouteError::Bad("GeoJSON: FeatureCollection mit 'features' erwartet".into())
-    })?;
-    let mut out: Vec<Area> = Vec::with_capacity(feats.len());
+    let layer = kleinraum_load::gj::parse(std::path::Path::new("Upload"), body)
+        .map_err(|e| RouteError::Bad(e.to_string()))?;
+    if layer.epsg.is_some_and(|e| e != 4326) {
+        return Err(RouteError::Bad(format!(
+            "Upload: Koordinaten in EPSG:{} – bitte als GeoJSON in WGS 84 (EPSG:4326) hochladen",
+            layer.epsg.unwrap_or_default()
+        )));
+    }
+    let mut out: Vec<Area> = Vec::with_capacity(layer.features.len());
     let mut seen = HashMap::new();
-    for (i, f) in feats.iter().enumerate() {
+    for (i, f) in layer.features.into_iter().enumerate() {
         let n = i + 1;
-        let props = f.get("properties").cloned().unwrap_or(Value::Null);
-        let id = match props.get(id_field) {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-            Some(Value::Number(x)) => x.to_string(),
-            _ => {
-                return Err(RouteError::Bad(format!(
+        let id = f
+            .props
+            .get(id_field)
+            .and_then(|v| v.as_text())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                RouteError::Bad(format!(
                     "Feature {n}: Feld {id_field:?} fehlt oder ist leer"
-                )));
-            }
-        };
+                ))
+            })?;
         if let Some(first) = seen.insert(id.clone(), n) {
             return Err(RouteError::Bad(format!(
                 "Feature {n}: Kennung {id:?} doppelt (zuerst in Feature {first})"
             )));
         }
         let name = name_field
-            .and_then(|nf| props.get(nf))
-            .and_then(Value::as_str)
-            .map_or_else(|| id.clone(), String::from);
+            .and_then(|nf| f.props.get(nf))
+            .and_then(|v| v.as_text())
+            .unwrap_or_else(|| id.clone());
+        let mp = match f.geometry {
+            Some(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p]),
+            Some(geo::Geometry::MultiPolygon(mp)) => mp,
+            _ => {
+                return Err(RouteError::Bad(format!(
+                    "Feature {n} ({id}): Polygon oder MultiPolygon erwartet"
+                )));
+            }
+        };
         let g = ws
-            .geometry_from_geojson(f.get("geometry").unwrap_or(&Value::Null))
+            .from_wgs84(&mp)
             .map_err(|e| RouteError::Bad(format!("Feature {n} ({id}): {e}")))?;
         out.push(Area {
             id,

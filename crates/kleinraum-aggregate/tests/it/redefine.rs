@@ -6,7 +6,7 @@ use kleinraum_aggregate::aggregate::{
 use kleinraum_aggregate::config::AnalysisConfig;
 use kleinraum_aggregate::model::{Area, CountColumn, Dataset, FacilityLayer, Level, PointLayer};
 use kleinraum_aggregate::spatial::OUTSIDE;
-use kleinraum_aggregate::synthetic::{Rng, random_partition};
+use kleinraum_testdata::synthetic::{Rng, random_partition};
 use std::collections::BTreeMap;
 
 /// A clean 8 × 8 partition (lattice cells, an enclave, a multipolygon with a far island) under
@@ -176,7 +176,7 @@ fn run_from_sums_with_moved_points_equals_run_assigned_on_the_new_assignment() {
 
 #[test]
 fn assign_points_follows_the_id_order_on_overlaps_and_the_border_rule() {
-    use kleinraum_aggregate::synthetic::{mp, square};
+    use kleinraum_testdata::synthetic::{mp, square};
     let area = |id: &str, g| Area {
         id: id.into(),
         name: id.into(),

@@ -2,5 +2,7 @@
 
 mod fixture;
 mod fuzz;
+mod gebietsstaende;
 mod ogc;
 mod privacy;
+mod upload;

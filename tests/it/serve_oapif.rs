@@ -9,8 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-mod common;
-use common::{Server, fresh_store, repo, shared_data};
+use crate::common::{Server, fresh_store, repo, shared_data};
 
 fn start(config: &str) -> Server {
     // Each server its own Gebietsstände store (no test writes into data/).

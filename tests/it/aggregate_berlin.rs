@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-mod common;
-use common::{repo, shared_data};
+use crate::common::{repo, shared_data};
 
 struct Runs {
     /// With disclosure control switched off (threshold 0): the true sums.

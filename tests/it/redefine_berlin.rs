@@ -20,8 +20,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-mod common;
-use common::{repo, shared_data};
+use crate::common::{repo, shared_data};
 
 struct Berlin {
     ds: Dataset,

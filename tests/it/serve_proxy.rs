@@ -7,8 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{Server, fresh_store, raw_request};
+use crate::common::{Server, fresh_store, raw_request};
 
 struct Nginx {
     child: Child,

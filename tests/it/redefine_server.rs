@@ -17,8 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{repo, shared_data};
+use crate::common::{repo, shared_data};
 
 const TOKENS: &str = "viewer:test-viewer:viewer-token-789;planner:test-planer:planner-token-123;admin:test-admin:admin-token-456";
 const VIEWER: &str = "viewer-token-789";

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-mod common;
-use common::{repo, shared_data};
+use crate::common::{repo, shared_data};
 
 fn kleinraum(store: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kleinraum"))

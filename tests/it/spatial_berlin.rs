@@ -12,8 +12,7 @@ use kleinraum_aggregate::spatial::{GridIndex, OUTSIDE, locate_brute_force, morto
 use std::io::Read;
 use std::path::PathBuf;
 
-mod common;
-use common::shared_data;
+use crate::common::shared_data;
 
 fn gunzip(path: PathBuf) -> Vec<u8> {
     let mut out = Vec::new();

@@ -1,5 +1,4 @@
 //! Deterministic synthetic partitions for tests and benchmarks (no I/O, no external data).
-#![doc(hidden)]
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 

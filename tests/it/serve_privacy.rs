@@ -22,8 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-mod common;
-use common::{fresh_store, repo};
+use crate::common::{fresh_store, repo};
 
 const WORKING: u32 = 25833;
 const YEARS: [i32; 2] = [2023, 2024];

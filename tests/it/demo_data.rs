@@ -12,8 +12,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::OnceLock;
 
-mod common;
-use common::repo;
+use crate::common::repo;
 
 fn demo() -> &'static Dataset {
     static DS: OnceLock<Dataset> = OnceLock::new();

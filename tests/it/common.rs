@@ -1,5 +1,4 @@
 //! Helpers shared by the end-to-end tests (each test file uses a subset).
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 

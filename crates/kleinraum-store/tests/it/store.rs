@@ -595,7 +595,7 @@ fn import_killed_mid_write_leaves_previous_state() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "kill_child_import",
+            "store::kill_child_import",
             "--nocapture",
             "--ignored",
             "--test-threads=1",

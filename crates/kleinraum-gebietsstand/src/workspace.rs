@@ -1,0 +1,735 @@
+//! Gebietsstände at run time: every stored version recomputed from the address points, drafts
+//! edited in server-side sessions with incremental recomputation, crosswalks, comparisons and
+//! the differencing guard.
+//!
+//! The workspace holds the address points (they never leave it: every answer is a sum that
+//! passed disclosure control) and the store. Versions are immutable once computed; a write
+//! builds the new state completely and only then swaps it in, so a failed import or
+//! redefinition leaves the previous state whole (in memory as in the store).
+
+use crate::Error;
+use crate::guard::{GuardCache, SliverWarning};
+use crate::session::Session;
+use geo::MultiPolygon;
+use kleinraum_aggregate::aggregate::{self, FinestSums};
+use kleinraum_aggregate::config::AnalysisConfig;
+use kleinraum_aggregate::model::{
+    Area, AreaTable, CountColumn, Dataset, FacilityLayer, Level, PointLayer,
+};
+use kleinraum_aggregate::redefine::{self, Crosswalk, Measure, PointGrid};
+use kleinraum_aggregate::result::{AggregateResult, AssignmentReport, FacilityStats};
+use kleinraum_aggregate::spatial::OUTSIDE;
+use kleinraum_store::{AuditEntry, Store, StoredArea, VersionMeta};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Reprojection between the working CRS and WGS 84 lon/lat (the binary implements it with
+/// PROJ; this crate links no C library).
+pub trait Projector: Send + Sync {
+    /// Working CRS → (lon, lat).
+    fn working_to_wgs84(&self, x: f64, y: f64) -> Result<(f64, f64), String>;
+    /// (lon, lat) → working CRS.
+    fn wgs84_to_working(&self, lon: f64, lat: f64) -> Result<(f64, f64), String>;
+}
+
+/// Settings of the workspace.
+#[derive(Debug, Clone)]
+pub struct WorkspaceConfig {
+    /// Key of the Gebietsstand formed by the configured finest level.
+    pub base_key: String,
+    /// Key of the configured finest level (indices and tables refer to it).
+    pub level_key: String,
+    /// Its title.
+    pub level_title: String,
+    /// Point count column with the residents (crosswalk weights, differencing guard).
+    pub residents_column: String,
+    /// Table columns that are counts (summed when interpolated); others are ratios (averaged).
+    pub extensive_columns: Vec<String>,
+}
+
+/// A computed version.
+#[derive(Debug)]
+pub struct Computed {
+    /// Metadata from the store.
+    pub meta: VersionMeta,
+    /// Areas in the working CRS, in stored order.
+    pub areas: Vec<Area>,
+    /// The same geometries in WGS 84 (lon, lat), reprojected once when the version was
+    /// computed (`None` where an area has no geometry or a vertex cannot be reprojected).
+    pub wgs84: Vec<Option<MultiPolygon<f64>>>,
+    /// Area index per address point (or OUTSIDE).
+    pub assignment: Vec<u32>,
+    /// Area index per facility, per category.
+    pub fac_assignment: Vec<Vec<u32>>,
+    /// Finest-level sums.
+    pub finest: FinestSums,
+    /// The engine's result (levels[0] = these areas, then `gesamt`).
+    pub result: AggregateResult,
+    /// Indicators whose values were interpolated from another Gebietsstand.
+    pub estimated: Vec<String>,
+    /// The area tables the run used (configured or interpolated), for drafts starting here.
+    pub tables: Vec<AreaTable>,
+}
+
+/// The run-time state of all Gebietsstände.
+pub struct Workspace {
+    /// Settings.
+    pub cfg: WorkspaceConfig,
+    pub(crate) analysis: AnalysisConfig,
+    pub(crate) working_epsg: u32,
+    pub(crate) points: PointLayer,
+    /// The point layer without values (the engine's column list for runs from sums).
+    pub(crate) header: PointLayer,
+    pub(crate) facilities: Vec<FacilityLayer>,
+    pub(crate) fac_header: Vec<FacilityLayer>,
+    pub(crate) base_tables: Vec<AreaTable>,
+    pub(crate) grid: PointGrid,
+    pub(crate) fac_grids: Vec<PointGrid>,
+    /// Reprojection to and from WGS 84.
+    pub projector: Arc<dyn Projector>,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) computed: RwLock<BTreeMap<String, Arc<Computed>>>,
+    /// Area indices whose statistics the guard withholds from non-planners, per version.
+    pub(crate) guarded: RwLock<HashMap<String, Arc<Vec<SliverWarning>>>>,
+    pub(crate) sessions: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
+    pub(crate) counter: AtomicU64,
+    /// The guard's findings per pair of versions and each version's copies of official areas.
+    pub(crate) guard_cache: Mutex<GuardCache>,
+    /// Versions published by the statistics office itself (the configured ones): their
+    /// mutual differences are published facts, so the guard compares only against them.
+    pub(crate) official: RwLock<BTreeSet<String>>,
+    /// This process's claim on the store file (one writer per store).
+    pub(crate) lock: Mutex<Option<kleinraum_store::StoreLock>>,
+    /// The base level's areas and their point assignment from the engine's run at start.
+    pub(crate) base_hint: Mutex<Option<(Vec<Area>, Vec<u32>)>>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Workspace({} points)", self.points.len())
+    }
+}
+
+/// Current time as RFC 3339 UTC (no chrono: seconds since the epoch, civil-from-days).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+impl Workspace {
+    /// Builds the workspace from the loaded dataset (points, facilities, the base level's
+    /// tables) and the store; computes every stored version.
+    pub fn new(
+        cfg: WorkspaceConfig,
+        dataset: Dataset,
+        analysis: AnalysisConfig,
+        store: Store,
+        projector: Arc<dyn Projector>,
+    ) -> Result<Workspace, Error> {
+        let Dataset {
+            working_epsg,
+            levels: _,
+            points,
+            facilities,
+            tables,
+        } = dataset;
+        let header = PointLayer {
+            x: Vec::new(),
+            y: Vec::new(),
+            keys: Vec::new(),
+            columns: points
+                .columns
+                .iter()
+                .map(|c| CountColumn {
+                    name: c.name.clone(),
+                    year: c.year,
+                    values: Vec::new(),
+                })
+                .collect(),
+        };
+        let fac_header = facilities
+            .iter()
+            .map(|f| FacilityLayer {
+                category: f.category.clone(),
+                title: f.title.clone(),
+                x: Vec::new(),
+                y: Vec::new(),
+                ids: Vec::new(),
+                names: Vec::new(),
+                capacity: Vec::new(),
+                attributes: Vec::new(),
+            })
+            .collect();
+        if !points
+            .columns
+            .iter()
+            .any(|c| c.name == cfg.residents_column)
+        {
+            return Err(Error::NoWeights {
+                column: cfg.residents_column.clone(),
+            });
+        }
+        let grid = PointGrid::build(&points.x, &points.y);
+        let fac_grids = facilities
+            .iter()
+            .map(|f| PointGrid::build(&f.x, &f.y))
+            .collect();
+        let ws = Workspace {
+            cfg,
+            analysis,
+            working_epsg,
+            points,
+            header,
+            facilities,
+            fac_header,
+            base_tables: tables,
+            grid,
+            fac_grids,
+            projector,
+            store: Mutex::new(store),
+            computed: RwLock::new(BTreeMap::new()),
+            guarded: RwLock::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            counter: AtomicU64::new(1),
+            official: RwLock::new(BTreeSet::new()),
+            guard_cache: Mutex::new(GuardCache::default()),
+            lock: Mutex::new(None),
+            base_hint: Mutex::new(None),
+        };
+        Ok(ws)
+    }
+
+    /// Keeps the store's lock for the lifetime of the workspace.
+    pub fn hold(&self, lock: kleinraum_store::StoreLock) {
+        *self.lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
+    }
+
+    /// Working CRS.
+    pub fn working_epsg(&self) -> u32 {
+        self.working_epsg
+    }
+
+    /// Years with point counts.
+    pub fn years(&self) -> Vec<i32> {
+        self.points.years()
+    }
+
+    /// The analysis (indicator titles for the UI).
+    pub fn analysis(&self) -> &AnalysisConfig {
+        &self.analysis
+    }
+
+    /// Imports a version into the store if it has none of that key (start-up: the base level
+    /// and the configured Gebietsstände) and marks it official (see [`Self::refresh_guard`]).
+    /// Returns whether it was imported.
+    pub fn ensure_version(&self, meta: VersionMeta, areas: &[Area]) -> Result<bool, Error> {
+        self.official
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(meta.key.clone());
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if store.version(&meta.key)?.is_some() {
+            return Ok(false);
+        }
+        let stored = to_stored(areas)?;
+        let audit = AuditEntry {
+            at: meta.created_at.clone(),
+            actor: meta.created_by.clone(),
+            role: "system".into(),
+            action: "import".into(),
+            target: meta.key.clone(),
+            detail: format!("{} Gebiete aus {}", stored.len(), meta.source),
+        };
+        match store.import(&meta, &stored, &audit) {
+            Ok(()) => Ok(true),
+            // Another process (a second server on the same store) imported it meanwhile.
+            Err(kleinraum_store::StoreError::Exists { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Computes every stored version that is not computed yet (base first: the others
+    /// interpolate its tables), then refreshes the differencing guard.
+    pub fn compute_all(&self) -> Result<(), Error> {
+        let metas = self.store_versions()?;
+        let mut order: Vec<&VersionMeta> = metas.iter().collect();
+        order.sort_by_key(|m| m.key != self.cfg.base_key);
+        for m in order {
+            if self.get(&m.key).is_some() {
+                continue;
+            }
+            let areas = self.stored_areas(&m.key)?;
+            // The base version's points may already be joined (the engine's run at start).
+            let hint = if m.key == self.cfg.base_key {
+                self.base_hint
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .filter(|(hint_areas, _)| same_areas(hint_areas, &areas))
+                    .map(|(_, a)| a)
+            } else {
+                None
+            };
+            let c = self.compute_assigned(m.clone(), areas, hint)?;
+            self.computed
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(m.key.clone(), Arc::new(c));
+        }
+        self.refresh_guard();
+        Ok(())
+    }
+
+    pub(crate) fn store_versions(&self) -> Result<Vec<VersionMeta>, Error> {
+        Ok(self
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .versions()?)
+    }
+
+    pub(crate) fn stored_areas(&self, key: &str) -> Result<Vec<Area>, Error> {
+        let stored = self
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .areas(key)?;
+        Ok(stored
+            .into_iter()
+            .map(|s| Area {
+                id: s.id,
+                name: s.name,
+                parent: s.parent,
+                geometry: Some(s.geometry),
+                attributes: BTreeMap::new(),
+            })
+            .collect())
+    }
+
+    /// A computed version.
+    pub fn get(&self, key: &str) -> Option<Arc<Computed>> {
+        self.computed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    /// All computed versions, base first then by valid-from.
+    pub fn list(&self) -> Vec<Arc<Computed>> {
+        let mut v: Vec<Arc<Computed>> = self
+            .computed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| {
+            (
+                a.meta.key != self.cfg.base_key,
+                &a.meta.valid_from,
+                &a.meta.key,
+            )
+                .cmp(&(
+                    b.meta.key != self.cfg.base_key,
+                    &b.meta.valid_from,
+                    &b.meta.key,
+                ))
+        });
+        v
+    }
+
+    /// The dataset the engine runs on for a set of areas: one level plus `gesamt`, header-only
+    /// points (runs start from sums), the given tables.
+    pub(crate) fn dataset_for(&self, areas: &[Area], tables: Vec<AreaTable>) -> Dataset {
+        Dataset {
+            working_epsg: self.working_epsg,
+            levels: vec![Level {
+                key: self.cfg.level_key.clone(),
+                title: self.cfg.level_title.clone(),
+                areas: areas
+                    .iter()
+                    .map(|a| Area {
+                        parent: None,
+                        attributes: BTreeMap::new(),
+                        ..a.clone()
+                    })
+                    .collect(),
+            }],
+            points: self.header.clone(),
+            facilities: self.fac_header.clone(),
+            tables,
+        }
+    }
+
+    pub(crate) fn column_refs(&self) -> Vec<&[u32]> {
+        self.points
+            .columns
+            .iter()
+            .map(|c| c.values.as_slice())
+            .collect()
+    }
+
+    pub(crate) fn residents(&self, year: i32) -> Option<&[u32]> {
+        self.points
+            .columns
+            .iter()
+            .find(|c| c.name == self.cfg.residents_column && c.year == year)
+            .map(|c| c.values.as_slice())
+    }
+
+    /// The residents column of `year`, else of the nearest year with residents.
+    pub(crate) fn residents_near(&self, year: i32) -> &[u32] {
+        self.residents_col_near(year)
+            .map_or(&[], |j| self.points.columns[j].values.as_slice())
+    }
+
+    pub(crate) fn finest_sums(
+        &self,
+        assignment: &[u32],
+        fac_assignment: &[Vec<u32>],
+        n: usize,
+    ) -> FinestSums {
+        let cols = self.column_refs();
+        let sums = aggregate::sum_by_area(assignment, n, &cols);
+        let nc = self.facilities.len();
+        let mut facilities = vec![
+            FacilityStats {
+                count: 0,
+                capacity: 0.0
+            };
+            n * nc
+        ];
+        let mut report = AssignmentReport {
+            points: assignment.len(),
+            ..Default::default()
+        };
+        report.outside = assignment.iter().filter(|&&a| a == OUTSIDE).count();
+        report.assigned = report.points - report.outside;
+        for (c, (fac, asg)) in self.facilities.iter().zip(fac_assignment).enumerate() {
+            let mut outside = 0;
+            for (i, &a) in asg.iter().enumerate() {
+                if a == OUTSIDE || a as usize >= n {
+                    outside += 1;
+                    continue;
+                }
+                let s = &mut facilities[a as usize * nc + c];
+                s.count += 1;
+                s.capacity += fac.capacity.get(i).copied().flatten().unwrap_or(0.0);
+            }
+            if outside > 0 {
+                report
+                    .facilities_outside
+                    .push((fac.category.clone(), outside));
+            }
+        }
+        FinestSums {
+            sums,
+            facilities,
+            report,
+        }
+    }
+
+    /// Tables for a version: the configured ones when it is the base, else interpolated from
+    /// the base through the address-weighted crosswalk (marked as estimates).
+    pub(crate) fn tables_for(
+        &self,
+        key: &str,
+        assignment: &[u32],
+        areas: &[Area],
+    ) -> (Vec<AreaTable>, Vec<String>) {
+        if key == self.cfg.base_key {
+            return (self.base_tables.clone(), Vec::new());
+        }
+        let Some(base) = self.get(&self.cfg.base_key) else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut out = Vec::new();
+        for t in &self.base_tables {
+            let weights = self.residents_near(t.year);
+            if weights.is_empty() {
+                continue;
+            }
+            let cw = Crosswalk::build(
+                &base.assignment,
+                assignment,
+                weights,
+                base.areas.len(),
+                areas.len(),
+            );
+            // Table rows in base-area order.
+            let row_of: HashMap<&str, usize> = t
+                .ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.as_str(), i))
+                .collect();
+            let mut columns = Vec::new();
+            for (name, vals) in &t.columns {
+                let from: Vec<Option<f64>> = base
+                    .areas
+                    .iter()
+                    .map(|a| row_of.get(a.id.as_str()).and_then(|&r| vals[r]))
+                    .collect();
+                let m = if self.cfg.extensive_columns.iter().any(|c| c == name) {
+                    Measure::Extensive
+                } else {
+                    Measure::Intensive
+                };
+                let est = redefine::interpolate(&cw, &from, m);
+                columns.push((name.clone(), est.into_iter().map(|e| e.value).collect()));
+            }
+            out.push(AreaTable {
+                name: t.name.clone(),
+                level: self.cfg.level_key.clone(),
+                year: t.year,
+                ids: areas.iter().map(|a| a.id.clone()).collect(),
+                columns,
+            });
+        }
+        let estimated = self.indicators_using(&out);
+        (out, estimated)
+    }
+
+    /// Indicators with an operand from one of `tables` (`table.column`).
+    pub(crate) fn indicators_using(&self, tables: &[AreaTable]) -> Vec<String> {
+        self.analysis
+            .indicators
+            .iter()
+            .filter(|i| {
+                let uses = |op: &str| {
+                    tables
+                        .iter()
+                        .any(|t| op.starts_with(&format!("{}.", t.name)))
+                };
+                uses(&i.numerator) || i.denominator.as_deref().is_some_and(uses)
+            })
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
+    /// Recomputes a whole definition from the address points.
+    pub fn compute(&self, meta: VersionMeta, areas: Vec<Area>) -> Result<Computed, Error> {
+        self.compute_assigned(meta, areas, None)
+    }
+
+    /// As [`Self::compute`], with the points' areas already known (`assignment[i]` = area
+    /// index of point `i`, or `OUTSIDE`): the base version at start, whose points the engine's
+    /// run has just joined — they are joined once, not twice.
+    pub fn compute_assigned(
+        &self,
+        meta: VersionMeta,
+        areas: Vec<Area>,
+        assignment: Option<Vec<u32>>,
+    ) -> Result<Computed, Error> {
+        let mut layers: Vec<(&[f64], &[f64])> = Vec::new();
+        if assignment.is_none() {
+            layers.push((&self.points.x, &self.points.y));
+        }
+        layers.extend(
+            self.facilities
+                .iter()
+                .map(|f| (f.x.as_slice(), f.y.as_slice())),
+        );
+        let mut assigned = aggregate::assign_layers(&areas, &layers)?.into_iter();
+        let assignment = match assignment {
+            Some(a) => a,
+            None => assigned.next().unwrap_or_default(),
+        };
+        let fac_assignment: Vec<Vec<u32>> = assigned.collect();
+        let finest = self.finest_sums(&assignment, &fac_assignment, areas.len());
+        let (tables, estimated) = self.tables_for(&meta.key, &assignment, &areas);
+        let result = aggregate::run_from_sums(
+            &self.dataset_for(&areas, tables.clone()),
+            &self.analysis,
+            &finest,
+        )?;
+        let wgs84 = areas
+            .iter()
+            .map(|a| a.geometry.as_ref().and_then(|g| self.to_wgs84(g)))
+            .collect();
+        Ok(Computed {
+            meta,
+            areas,
+            wgs84,
+            assignment,
+            fac_assignment,
+            finest,
+            result,
+            estimated,
+            tables,
+        })
+    }
+
+    /// A working-CRS geometry in WGS 84 (lon, lat); `None` if a vertex cannot be reprojected.
+    pub fn to_wgs84(&self, mp: &MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
+        use geo::MapCoords;
+        mp.try_map_coords(|c| {
+            self.projector
+                .working_to_wgs84(c.x, c.y)
+                .map(|(x, y)| geo::Coord { x, y })
+        })
+        .ok()
+    }
+
+    /// The assignment of the address points to the base level computed elsewhere (the
+    /// engine's run at start), used by [`Self::compute_all`] for the base version when its
+    /// stored areas are exactly `areas` (same ids, order and geometry).
+    pub fn offer_base_assignment(&self, areas: &[Area], assignment: Vec<u32>) {
+        *self.base_hint.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((areas.to_vec(), assignment));
+    }
+
+    /// Imports a version (boundary upload or a saved draft): store first (atomic), then compute,
+    /// then swap in. A failure at any step leaves the previous state.
+    pub fn import(
+        &self,
+        meta: VersionMeta,
+        areas: Vec<Area>,
+        audit: AuditEntry,
+    ) -> Result<Arc<Computed>, Error> {
+        if areas.is_empty() {
+            return Err(Error::NoAreas);
+        }
+        // Compute before writing: a definition the engine refuses is not stored.
+        let computed = self.compute(meta.clone(), areas)?;
+        let stored = to_stored(&computed.areas)?;
+        self.store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .import(&meta, &stored, &audit)?;
+        // Re-read the metadata the store completes (n_areas).
+        let meta = self
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .version(&meta.key)?
+            .unwrap_or(meta);
+        let computed = Arc::new(Computed { meta, ..computed });
+        self.forget_guard(&computed.meta.key);
+        self.computed
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(computed.meta.key.clone(), computed.clone());
+        self.refresh_guard();
+        Ok(computed)
+    }
+
+    /// Publishes a draft.
+    pub fn publish(&self, key: &str, audit: AuditEntry) -> Result<(), Error> {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.publish(key, &audit)?;
+        let meta = store
+            .version(key)?
+            .ok_or_else(|| Error::UnknownVersion { key: key.into() })?;
+        drop(store);
+        let mut map = self.computed.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = map.get(key).cloned() {
+            let c = Computed {
+                meta,
+                areas: old.areas.clone(),
+                wgs84: old.wgs84.clone(),
+                assignment: old.assignment.clone(),
+                fac_assignment: old.fac_assignment.clone(),
+                finest: old.finest.clone(),
+                result: old.result.clone(),
+                estimated: old.estimated.clone(),
+                tables: old.tables.clone(),
+            };
+            map.insert(key.to_string(), Arc::new(c));
+        }
+        Ok(())
+    }
+
+    /// Deletes a draft.
+    pub fn delete_draft(&self, key: &str, audit: AuditEntry) -> Result<(), Error> {
+        self.store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .delete_draft(key, &audit)?;
+        self.computed
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+        self.forget_guard(key);
+        self.refresh_guard();
+        Ok(())
+    }
+
+    /// The audit log, newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, Error> {
+        Ok(self
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .audit_log(limit)?)
+    }
+
+    /// A crosswalk between two versions weighted by one year's residents.
+    pub fn crosswalk(&self, a: &Computed, b: &Computed, year: i32) -> Crosswalk {
+        let w = self.residents_near(year);
+        Crosswalk::build(
+            &a.assignment,
+            &b.assignment,
+            w,
+            a.areas.len(),
+            b.areas.len(),
+        )
+    }
+
+    pub(crate) fn residents_col_near(&self, year: i32) -> Option<usize> {
+        self.points
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.name == self.cfg.residents_column)
+            .min_by_key(|(_, c)| (c.year - year).abs())
+            .map(|(j, _)| j)
+    }
+}
+
+/// Same ids in the same order with the same geometry (names and parents may differ).
+fn same_areas(a: &[Area], b: &[Area]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.id == y.id && x.geometry == y.geometry)
+}
+
+fn to_stored(areas: &[Area]) -> Result<Vec<StoredArea>, Error> {
+    areas
+        .iter()
+        .map(|a| {
+            Ok(StoredArea {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                parent: a.parent.clone(),
+                geometry: a
+                    .geometry
+                    .clone()
+                    .ok_or_else(|| Error::NoGeometry { area: a.id.clone() })?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the Gebietsstände domain, one module per theme.
+
+mod sessions;

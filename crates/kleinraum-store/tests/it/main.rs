@@ -1,0 +1,3 @@
+//! Integration tests of the store, one module per theme.
+
+mod store;
