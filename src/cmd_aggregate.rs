@@ -87,6 +87,26 @@ fn summary(r: &AggregateResult) -> String {
         .map(|l| format!("{} {}", l.key, l.areas.len()))
         .collect();
     s += &format!("areas: {}\n", levels.join(", "));
+    let (mut primary, mut secondary) = (0usize, 0usize);
+    for l in &r.levels {
+        for a in &l.areas {
+            for y in &a.years {
+                for c in &y.counts {
+                    match c.flag {
+                        kleinraum_aggregate::result::CountFlag::Suppressed => primary += 1,
+                        kleinraum_aggregate::result::CountFlag::SecondarySuppressed => {
+                            secondary += 1
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    s += &format!(
+        "disclosure: {primary} counts withheld as small, {secondary} more so none can be computed back ({} of them for protection intervals); {} small counts not protected\n",
+        r.protection.added, r.protection.unprotected
+    );
     for (k, ix) in r.indices.iter().enumerate() {
         let Some(level) = r.level(&ix.level) else {
             continue;

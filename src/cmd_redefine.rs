@@ -102,8 +102,8 @@ pub fn open_workspace_with(
     }
     drop(base_areas);
     for g in &cfg.gebietsstaende {
-        if ws.get(&g.key).is_some() {
-            continue;
+        if g.published_elsewhere {
+            ws.declare_published_elsewhere(&g.key);
         }
         let areas = load_gebietsstand(g, &level0.key, working)?;
         let meta = VersionMeta {
@@ -335,7 +335,7 @@ pub fn compare(
         cmp.class_changed_by_boundary()
     );
     if let Some(path) = csv {
-        let text = kleinraum_load::write::comparison_csv(&a, &b, &cmp, ws.analysis(), true);
+        let text = kleinraum_load::write::comparison_csv(&a, &b, &cmp, ws.analysis(), true, true);
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }

@@ -2,6 +2,7 @@
 //! With no arguments it serves the demo municipality (`data/demo.toml`).
 
 mod cmd_aggregate;
+mod cmd_audit;
 mod cmd_check;
 mod cmd_redefine;
 mod cmd_serve;
@@ -58,6 +59,15 @@ enum Command {
     Redefine {
         #[command(subcommand)]
         action: RedefineCmd,
+    },
+    /// Attack everything published from a config (all levels, years, Gebietsstände, drafts,
+    /// the index) and report any withheld count that can be narrowed down (exit code 1).
+    AuditDisclosure {
+        /// The config file.
+        config: PathBuf,
+        /// Machine-readable report.
+        #[arg(long)]
+        json: bool,
     },
     /// Regenerate the demo municipality in data/demo (deterministic).
     GenerateDemo {
@@ -125,6 +135,11 @@ fn main() -> Result<()> {
         }) => cmd_aggregate::run(&config, &out, excel, timings),
         Some(Command::Serve { config, bind }) => cmd_serve::run(config, bind),
         Some(Command::GenerateDemo { out }) => demo::generate(&out),
+        Some(Command::AuditDisclosure { config, json }) => {
+            init_log();
+            let code = cmd_audit::run(&config, json)?;
+            std::process::exit(code);
+        }
         Some(Command::Redefine { action }) => {
             init_log();
             match action {

@@ -28,8 +28,7 @@ const AGE_GROUPS = [
 ];
 
 const FLAG_TEXT = {
-  suppressed: '· (geheim gehalten: weniger als {t})',
-  secondary_suppressed: '· (geheim gehalten, damit kein kleiner Wert erschlossen werden kann)',
+  suppressed: '· (geheim gehalten: eine kleine Zahl, oder eine Zahl, aus der sich eine kleine errechnen ließe)',
   no_data: '– (keine Daten für dieses Jahr)',
 };
 

@@ -11,9 +11,10 @@ use crate::disclosure::{self, CellLayout, ColumnRelation, LevelCells};
 use crate::index::{IndexIndicator, compute_index};
 use crate::indicators::{self, Eval, Names, Operand};
 use crate::model::{Area, Dataset};
+use crate::protection::{self, ColumnBound};
 use crate::result::{
     AggregateResult, AreaResult, AreaYear, AssignmentReport, Count, CountFlag, FacilityStats,
-    IndexValue, IndicatorValue, LevelResult, NullReason, ReportedPoint,
+    IndexValue, IndicatorValue, LevelResult, NullReason, ProtectionSummary, ReportedPoint,
 };
 use crate::spatial::{GridIndex, OUTSIDE, contains_rule};
 use geo::{Area as _, BoundingRect as _, MultiPolygon};
@@ -180,6 +181,13 @@ fn as_input<'a>(
             values: v.as_slice(),
         })
         .collect()
+}
+
+/// `x` rounded to `decimals` places (half away from zero), without a negative zero.
+fn round_decimals(x: f64, decimals: u8) -> f64 {
+    let f = 10f64.powi(i32::from(decimals.min(12)));
+    let r = (x * f).round() / f;
+    if r == 0.0 { 0.0 } else { r }
 }
 
 fn level_err(level: &str, message: String) -> EngineError {
@@ -445,7 +453,7 @@ pub fn run_timed(
         locator.assign(&fac.x, &fac.y).unwrap_or_default()
     });
     sw.lap("sums on the finest level");
-    finish(dataset, analysis, prep, &sums, &mut sw)
+    finish(dataset, analysis, prep, &sums, &[], &mut sw)
 }
 
 /// Finest-level sums computed elsewhere (incremental drafts, a stored assignment).
@@ -513,7 +521,7 @@ pub fn run_assigned(
         Some(l) => l.assign(&fac.x, &fac.y),
         None => Vec::new(),
     });
-    let result = finish(dataset, analysis, prep, &sums, &mut sw)?;
+    let result = finish(dataset, analysis, prep, &sums, &[], &mut sw)?;
     Ok((result, sums))
 }
 
@@ -522,6 +530,30 @@ pub fn run_from_sums(
     dataset: &Dataset,
     analysis: &AnalysisConfig,
     finest: &FinestSums,
+) -> Result<AggregateResult, EngineError> {
+    run_from_sums_withholding(dataset, analysis, finest, &[])
+}
+
+/// A finest-level count withheld whatever its value: the same count is withheld in another
+/// publication of the same data (an area identical to an area published elsewhere reuses that
+/// area's withheld cells; publishing them here would undo the protection there).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Withhold {
+    /// Area index in `dataset.levels[0].areas`.
+    pub area: usize,
+    /// The year.
+    pub year: i32,
+    /// The count column.
+    pub column: String,
+}
+
+/// As [`run_from_sums`], with cells withheld from the start (see [`Withhold`]; cells that
+/// name an unknown year or column are ignored: they have no value here to protect).
+pub fn run_from_sums_withholding(
+    dataset: &Dataset,
+    analysis: &AnalysisConfig,
+    finest: &FinestSums,
+    withhold: &[Withhold],
 ) -> Result<AggregateResult, EngineError> {
     let mut stages = Vec::new();
     let mut sw = Stopwatch {
@@ -550,7 +582,7 @@ pub fn run_from_sums(
             ),
         });
     }
-    finish(dataset, analysis, prep, finest, &mut sw)
+    finish(dataset, analysis, prep, finest, withhold, &mut sw)
 }
 
 /// Assigns points to areas with the rule of [`run`]: the area index (into `areas`) per point,
@@ -769,6 +801,7 @@ fn finish(
     analysis: &AnalysisConfig,
     prep: Prepared<'_>,
     finest: &FinestSums,
+    withhold: &[Withhold],
     sw: &mut Stopwatch<'_>,
 ) -> Result<AggregateResult, EngineError> {
     let Prepared {
@@ -887,6 +920,7 @@ fn finish(
             })
         })
         .collect::<Result<Vec<_>, EngineError>>()?;
+    let protection_report;
     let flags = {
         let cells: Vec<LevelCells<'_>> = levels
             .iter()
@@ -895,7 +929,40 @@ fn finish(
                 parent: &l.parent,
             })
             .collect();
-        disclosure::suppress(&cells, &layout, &additive, analysis.disclosure.threshold)
+        let n0 = levels[0].areas.len();
+        let forced: Vec<usize> = withhold
+            .iter()
+            .filter(|w| w.area < n0)
+            .filter_map(|w| {
+                let y = years.iter().position(|&y| y == w.year)?;
+                let c = count_columns.iter().position(|c| *c == w.column)?;
+                Some(layout.cell(w.area, y, c))
+            })
+            .collect();
+        let mut flags = disclosure::suppress(
+            &cells,
+            &layout,
+            &additive,
+            analysis.disclosure.threshold,
+            &forced,
+        );
+        // Then every primary cell's interval over all published relations must cover
+        // [0, threshold] (protection by linear programming, see `protection`).
+        let rels = disclosure::relations(&cells, &layout, &additive);
+        let bounds = analysis
+            .disclosure
+            .bounds
+            .iter()
+            .map(|b| {
+                Ok(ColumnBound {
+                    part: col_index(&b.part)?,
+                    whole: col_index(&b.whole)?,
+                })
+            })
+            .collect::<Result<Vec<_>, EngineError>>()?;
+        let cons = protection::Constraints::new(&cells, &layout, &rels, &bounds);
+        protection_report = protection::protect(&cons, &mut flags, analysis.disclosure.threshold);
+        flags
     };
     for (l, f) in levels.iter_mut().zip(flags) {
         l.flags = f;
@@ -970,6 +1037,27 @@ fn finish(
                     .map(|a| ev[(a * ny + y) * ni + i].truth())
                     .collect()
             };
+            // An area whose index indicator is withheld (a suppressed operand) takes no part
+            // in the index: its index value would give the withheld value back (everything
+            // is linear), and so would the means and SDs its true value entered.
+            let withheld: Vec<bool> = (0..n_areas)
+                .map(|a| {
+                    st.iter().chain(&dy).any(|&i| {
+                        ev[(a * ny + y) * ni + i].published().reason == Some(NullReason::Suppressed)
+                    })
+                })
+                .collect();
+            let truth = |i: usize| -> Vec<IndicatorValue> {
+                (0..n_areas)
+                    .map(|a| {
+                        if withheld[a] {
+                            IndicatorValue::null(NullReason::Suppressed)
+                        } else {
+                            truth(i)[a]
+                        }
+                    })
+                    .collect()
+            };
             let st_vals: Vec<Vec<IndicatorValue>> = st.iter().map(|&i| truth(i)).collect();
             let wanted = if idx.years.is_empty() {
                 (0..n_areas).any(|a| st_vals.iter().all(|v| v[a].value.is_some()))
@@ -989,27 +1077,7 @@ fn finish(
                 .collect();
             let s_ii: Vec<IndexIndicator<'_>> = as_input(&analysis.indicators, &st, &st_vals);
             let d_ii: Vec<IndexIndicator<'_>> = as_input(&analysis.indicators, &dy, &dy_vals);
-            let mut vals = compute_index(idx, &ids, &pop, &s_ii, &d_ii)?;
-            // A contribution is a linear transform of the indicator value: leave out those of
-            // indicators whose published value is suppressed.
-            // Contributions are in the order of `st` / `dy`.
-            let suppressed = |a: usize, i: usize| {
-                ev[(a * ny + y) * ni + i].published().reason == Some(NullReason::Suppressed)
-            };
-            for (a, v) in vals.iter_mut().enumerate() {
-                if !v.status_contributions.is_empty() {
-                    let keep: Vec<bool> = st.iter().map(|&i| !suppressed(a, i)).collect();
-                    let mut k = keep.iter();
-                    v.status_contributions
-                        .retain(|_| *k.next().unwrap_or(&true));
-                }
-                if !v.dynamics_contributions.is_empty() {
-                    let keep: Vec<bool> = dy.iter().map(|&i| !suppressed(a, i)).collect();
-                    let mut k = keep.iter();
-                    v.dynamics_contributions
-                        .retain(|_| *k.next().unwrap_or(&true));
-                }
-            }
+            let vals = compute_index(idx, &ids, &pop, &s_ii, &d_ii)?;
             per_year[y] = Some(vals);
         }
         index_values.push((li, per_year));
@@ -1035,8 +1103,16 @@ fn finish(
                             }
                         })
                         .collect(),
+                    // Published at the indicator's declared precision: more digits of a
+                    // share would turn it back into its exact counts.
                     indicators: (0..ni)
-                        .map(|i| ev[(a * ny + y) * ni + i].published())
+                        .map(|i| {
+                            let mut v = ev[(a * ny + y) * ni + i].published();
+                            v.value = v
+                                .value
+                                .map(|x| round_decimals(x, analysis.indicators[i].decimals));
+                            v
+                        })
                         .collect(),
                     indices: index_values
                         .iter()
@@ -1068,5 +1144,10 @@ fn finish(
         disclosure: analysis.disclosure.clone(),
         levels: out_levels,
         report,
+        protection: ProtectionSummary {
+            primary: protection_report.primary,
+            added: protection_report.added,
+            unprotected: protection_report.unprotected.len(),
+        },
     })
 }

@@ -156,6 +156,12 @@ pub struct IndexConfig {
     /// SD across Kreise); the deviation is (x − reference) / spread.
     #[serde(default)]
     pub reference_spread: std::collections::BTreeMap<String, f64>,
+    /// Set by the Gebietsstände for drafts and uploads, not by configuration: when the index
+    /// cannot be computed over their areas (fewer than two valid areas, or an indicator equal
+    /// in all of them) the areas get no index value (`too_few_areas`) instead of an error — the
+    /// config's author chose the method for the configured Sozialräume, not for every drawing.
+    #[serde(skip)]
+    pub lenient: bool,
 }
 
 fn default_population() -> String {
@@ -186,6 +192,20 @@ pub struct DisclosureConfig {
     /// subtraction from the total.
     #[serde(default)]
     pub additive: Vec<AdditiveRelation>,
+    /// Subsets within an area: `part` ≤ `whole` (children in SGB II households ≤ children
+    /// under 15). An attacker knows them; protection intervals take them into account.
+    #[serde(default, rename = "bound")]
+    pub bounds: Vec<BoundRelation>,
+    /// A threshold below 3 switches protection (nearly) off; it is refused unless this says
+    /// why (e.g. "Daten sind bereits veröffentlicht: Statistisches Landesamt, Tabelle …").
+    #[serde(default)]
+    pub low_threshold_reason: Option<String>,
+    /// Drafted, uploaded and interpolated areas with fewer residents than this (in any year)
+    /// get no statistics outside the statistics role: a box drawn around one house would
+    /// otherwise show its residents. 300 is the minimum the MSS and Hamburg use for a
+    /// Sozialraum's index; the official versions' areas are published as they are.
+    #[serde(default = "default_min_population")]
+    pub min_population: u64,
 }
 
 impl Default for DisclosureConfig {
@@ -193,8 +213,21 @@ impl Default for DisclosureConfig {
         Self {
             threshold: default_threshold(),
             additive: Vec::new(),
+            bounds: Vec::new(),
+            low_threshold_reason: None,
+            min_population: default_min_population(),
         }
     }
+}
+
+/// `part` ≤ `whole`, per area and year.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BoundRelation {
+    /// The smaller count column.
+    pub part: String,
+    /// The count column it is part of.
+    pub whole: String,
 }
 
 fn default_threshold() -> u64 {

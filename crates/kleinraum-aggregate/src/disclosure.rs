@@ -137,11 +137,16 @@ fn is_suppressed(f: CountFlag) -> bool {
 
 /// Applies primary and secondary suppression. Returns one flag per cell and level, aligned with
 /// the values; cells of columns without data in a year are [`CountFlag::NoData`].
+///
+/// `withhold` lists finest-level cells withheld whatever their value (another publication
+/// of the same data withholds them); they enter as secondary suppressions, so the relation
+/// rule protects them like any other withheld cell.
 pub fn suppress(
     levels: &[LevelCells<'_>],
     layout: &CellLayout,
     additive: &[ColumnRelation],
     threshold: u64,
+    withhold: &[usize],
 ) -> Vec<Vec<CountFlag>> {
     let mut flags: Vec<Vec<CountFlag>> = levels
         .iter()
@@ -163,6 +168,13 @@ pub fn suppress(
                 .collect()
         })
         .collect();
+    if let Some(f0) = flags.first_mut() {
+        for &i in withhold {
+            if f0.get(i) == Some(&CountFlag::Published) {
+                f0[i] = CountFlag::SecondarySuppressed;
+            }
+        }
+    }
     let rels = relations(levels, layout, additive);
     loop {
         let mut changed = false;
@@ -234,7 +246,7 @@ mod tests {
             values: &values,
             parent: &parent,
         }];
-        let f = suppress(&lv, &layout(1, 1), &[], 3);
+        let f = suppress(&lv, &layout(1, 1), &[], 3, &[]);
         assert_eq!(
             f[0],
             vec![
@@ -265,7 +277,7 @@ mod tests {
             },
         ];
         let lay = layout(1, 1);
-        let f = suppress(&lv, &lay, &[], 3);
+        let f = suppress(&lv, &lay, &[], 3, &[]);
         assert_eq!(f[0][0], CountFlag::Suppressed);
         assert_eq!(f[0][2], CountFlag::SecondarySuppressed, "7 is the smallest");
         assert_eq!(f[0][1], CountFlag::Published);
@@ -286,7 +298,7 @@ mod tests {
             n_cols: 2,
             has_data: vec![false, true],
         };
-        let f = suppress(&lv, &lay, &[], 3);
+        let f = suppress(&lv, &lay, &[], 3, &[]);
         assert_eq!(f[0], vec![CountFlag::NoData, CountFlag::Published]);
     }
 }

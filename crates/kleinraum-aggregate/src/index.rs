@@ -245,14 +245,27 @@ pub fn compute_index(
     if valid.is_empty() {
         return Ok(out);
     }
-    let s_sc = scores(cfg, status, &valid)?;
-    let s_val = combine(cfg, &s_sc, valid.len(), "status")?;
-    let (d_sc, d_val) = if dynamics.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        let d_sc = scores(cfg, dynamics, &valid)?;
-        let d_val = combine(cfg, &d_sc, valid.len(), "dynamics")?;
-        (d_sc, d_val)
+    let computed = (|| {
+        let s_sc = scores(cfg, status, &valid)?;
+        let s_val = combine(cfg, &s_sc, valid.len(), "status")?;
+        let (d_sc, d_val) = if dynamics.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            let d_sc = scores(cfg, dynamics, &valid)?;
+            let d_val = combine(cfg, &d_sc, valid.len(), "dynamics")?;
+            (d_sc, d_val)
+        };
+        Ok((s_sc, s_val, d_sc, d_val))
+    })();
+    let (s_sc, s_val, d_sc, d_val) = match computed {
+        Ok(c) => c,
+        Err(_) if cfg.lenient && cfg.method == IndexMethod::Zscore => {
+            for &a in &valid {
+                out[a].reason = Some(NullReason::TooFewAreas);
+            }
+            return Ok(out);
+        }
+        Err(e) => return Err(e),
     };
     for (k, &a) in valid.iter().enumerate() {
         let o = &mut out[a];
@@ -328,5 +341,28 @@ mod tests {
         // population SD of 1,2,3 is sqrt(2/3)
         assert!((z[2] - 1.0 / (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert!(zscores(&[5.0, 5.0]).is_none());
+    }
+
+    #[test]
+    fn one_valid_area_is_an_error_for_the_config_and_no_index_for_a_draft() {
+        let mut cfg: IndexConfig = serde_json::from_value(serde_json::json!({
+            "id": "i", "title": "I", "level": "l", "status": ["s"],
+        }))
+        .unwrap();
+        let vals = [IndicatorValue::some(3.0), IndicatorValue::some(4.0)];
+        let ind = [IndexIndicator {
+            id: "s",
+            polarity: Polarity::Neutral,
+            values: &vals,
+        }];
+        let ids = ["a".to_string(), "b".to_string()];
+        // "b" is below the minimum population: one valid area, no spread.
+        let pop = [Some(1000.0), Some(10.0)];
+        assert!(compute_index(&cfg, &ids, &pop, &ind, &[]).is_err());
+        cfg.lenient = true;
+        let out = compute_index(&cfg, &ids, &pop, &ind, &[]).unwrap();
+        assert_eq!(out[0].reason, Some(NullReason::TooFewAreas));
+        assert_eq!(out[0].status_value, None);
+        assert_eq!(out[1].reason, Some(NullReason::BelowMinPopulation));
     }
 }

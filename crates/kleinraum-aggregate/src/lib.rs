@@ -15,6 +15,7 @@ pub mod disclosure;
 pub mod index;
 pub mod indicators;
 pub mod model;
+pub mod protection;
 pub mod redefine;
 pub mod result;
 pub mod simple;

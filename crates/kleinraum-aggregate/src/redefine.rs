@@ -90,6 +90,63 @@ impl Crosswalk {
         Self::from_cells(n_from, n_to, cells, unmatched)
     }
 
+    /// One crosswalk per weight column, from one pass over the points (the differencing guard
+    /// checks every count column, not only residents). Same rules as [`Crosswalk::build`].
+    ///
+    /// # Panics
+    /// If the slices differ in length (a caller bug, not bad data).
+    pub fn build_many(
+        assign_from: &[u32],
+        assign_to: &[u32],
+        weights: &[&[u32]],
+        n_from: usize,
+        n_to: usize,
+    ) -> Vec<Crosswalk> {
+        assert!(
+            assign_from.len() == assign_to.len()
+                && weights.iter().all(|w| w.len() == assign_to.len()),
+            "Crosswalk::build_many: slices of different lengths"
+        );
+        let k = weights.len();
+        let mut slot: HashMap<u64, usize> = HashMap::new();
+        let mut keys: Vec<u64> = Vec::new();
+        let mut sums: Vec<u64> = Vec::new();
+        let mut unmatched = vec![0u64; k];
+        for (i, (&f, &t)) in assign_from.iter().zip(assign_to).enumerate() {
+            if f as usize >= n_from || t as usize >= n_to {
+                for (j, w) in weights.iter().enumerate() {
+                    unmatched[j] += u64::from(w[i]);
+                }
+                continue;
+            }
+            let key = (u64::from(f) << 32) | u64::from(t);
+            let s = *slot.entry(key).or_insert_with(|| {
+                keys.push(key);
+                sums.extend(std::iter::repeat_n(0, k));
+                keys.len() - 1
+            });
+            for (j, w) in weights.iter().enumerate() {
+                sums[s * k + j] += u64::from(w[i]);
+            }
+        }
+        (0..k)
+            .map(|j| {
+                let mut cells: Vec<CrosswalkCell> = keys
+                    .iter()
+                    .enumerate()
+                    .filter(|&(s, _)| sums[s * k + j] > 0)
+                    .map(|(s, &key)| CrosswalkCell {
+                        from: (key >> 32) as u32,
+                        to: key as u32,
+                        weight: sums[s * k + j],
+                    })
+                    .collect();
+                cells.sort_unstable_by_key(|c| (c.from, c.to));
+                Self::from_cells(n_from, n_to, cells, unmatched[j])
+            })
+            .collect()
+    }
+
     fn from_cells(n_from: usize, n_to: usize, cells: Vec<CrosswalkCell>, unmatched: u64) -> Self {
         let mut from_total = vec![0u64; n_from];
         let mut to_total = vec![0u64; n_to];
@@ -947,5 +1004,45 @@ mod tests {
                 .is_empty()
             );
         }
+    }
+
+    #[test]
+    fn build_many_equals_one_build_per_column() {
+        let (polys, x, y) = partition(5);
+        let areas: Vec<Area> = polys
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Area {
+                id: format!("{i:03}"),
+                name: String::new(),
+                parent: None,
+                geometry: Some(p.clone()),
+                attributes: Default::default(),
+            })
+            .collect();
+        let a = assign_points(&areas, &x, &y).unwrap();
+        // A second partition: the same areas shifted by one index (any other assignment).
+        let b: Vec<u32> = a
+            .iter()
+            .map(|&k| {
+                if k == OUTSIDE {
+                    OUTSIDE
+                } else {
+                    (k + 1) % areas.len() as u32
+                }
+            })
+            .collect();
+        let mut rng = Rng(3);
+        let w1: Vec<u32> = (0..x.len()).map(|_| (rng.next_u64() % 5) as u32).collect();
+        let w2: Vec<u32> = (0..x.len()).map(|_| (rng.next_u64() % 2) as u32).collect();
+        let many = Crosswalk::build_many(&a, &b, &[&w1, &w2], areas.len(), areas.len());
+        assert_eq!(
+            many[0],
+            Crosswalk::build(&a, &b, &w1, areas.len(), areas.len())
+        );
+        assert_eq!(
+            many[1],
+            Crosswalk::build(&a, &b, &w2, areas.len(), areas.len())
+        );
     }
 }

@@ -61,6 +61,9 @@ pub enum NullReason {
     BelowMinPopulation,
     /// The area is excluded from the index by configuration (outlier).
     Excluded,
+    /// The index cannot be computed over this set of areas (a draft or upload with fewer than
+    /// two valid areas, or an indicator equal in all of them).
+    TooFewAreas,
 }
 
 /// An indicator value with the reason when it is undefined.
@@ -236,6 +239,19 @@ pub struct AggregateResult {
     pub levels: Vec<LevelResult>,
     /// Assignment report (operator only).
     pub report: AssignmentReport,
+    /// What the protection step of disclosure control did (operator only).
+    pub protection: ProtectionSummary,
+}
+
+/// Counts of the protection step (see [`crate::protection`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProtectionSummary {
+    /// Primary suppressions checked.
+    pub primary: usize,
+    /// Secondary suppressions added to widen intervals.
+    pub added: usize,
+    /// Primary suppressions whose interval stayed too narrow (should be 0).
+    pub unprotected: usize,
 }
 
 impl AggregateResult {

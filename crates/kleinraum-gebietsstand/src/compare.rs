@@ -152,6 +152,41 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Rows (older areas) and columns (newer areas) of the crosswalk whose shares may not be
+    /// shown outside the statistics role: those with a cell below `threshold` people or
+    /// touching a withheld area, closed over the crosswalk — a hidden cell hides its whole row
+    /// and its whole column, since 1 − Σ(shown shares of a line) would give it back, and so on
+    /// until no line shows part of itself.
+    pub fn hidden_lines(
+        &self,
+        a: &Computed,
+        b: &Computed,
+        threshold: u64,
+    ) -> (BTreeSet<u32>, BTreeSet<u32>) {
+        let mut rows = BTreeSet::new();
+        let mut cols = BTreeSet::new();
+        for c in &self.crosswalk.cells {
+            if c.weight < threshold
+                || self.withheld_from.contains(&a.areas[c.from as usize].id)
+                || self.withheld_to.contains(&b.areas[c.to as usize].id)
+            {
+                rows.insert(c.from);
+                cols.insert(c.to);
+            }
+        }
+        loop {
+            let mut grew = false;
+            for c in &self.crosswalk.cells {
+                if rows.contains(&c.from) != cols.contains(&c.to) {
+                    grew |= rows.insert(c.from) | cols.insert(c.to);
+                }
+            }
+            if !grew {
+                return (rows, cols);
+            }
+        }
+    }
+
     /// Areas without any change.
     pub fn unchanged(&self) -> usize {
         self.rows

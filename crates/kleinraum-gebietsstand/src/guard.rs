@@ -1,6 +1,14 @@
-//! The differencing guard: an area whose difference from an area of another version holds
-//! 1 to threshold−1 residents would reveal them by subtraction; its values are withheld from
-//! everyone below planner, and the planner is warned with the place.
+//! The differencing guard: every version and draft computed from the same register data is one
+//! publication. An area whose difference from an area of another version — or from a union of
+//! another version's areas inside it, or from the area containing it minus the others inside —
+//! holds 1 to threshold−1 people in any count column (residents, children, foreigners, SGB II
+//! …) would reveal them by subtraction; the values of the lower-ranked side are withheld from
+//! everyone outside the statistics role, and the planner is warned with the place.
+//!
+//! Rank: the base version first, then the configured (official) versions in configuration
+//! order, then uploads and saved drafts (both sides of a pair of those are withheld). Versions
+//! whose numbers the statistical office publishes itself (`published_elsewhere`) are not
+//! compared with each other: their differences are public facts.
 
 use crate::session::{Session, Warning, bbox, mean_position};
 use crate::workspace::Workspace;
@@ -17,11 +25,13 @@ pub struct SliverWarning {
     pub other_version: String,
     /// The other area.
     pub other_area: String,
-    /// Year of the residents.
+    /// Year of the counts.
     pub year: i32,
-    /// Residents only in this area.
+    /// The count column whose difference is small.
+    pub column: String,
+    /// Count only in this area (or: this area minus the union).
     pub only_here: u64,
-    /// Residents only in the other area.
+    /// Count only in the other area (or: the union/container minus this area).
     pub only_there: u64,
     /// Mean position of the isolated addresses (working CRS), for the planner's map.
     #[serde(skip)]
@@ -38,6 +48,53 @@ pub(crate) struct GuardCache {
 }
 
 impl Workspace {
+    /// Areas below the minimum population in any year (none for official versions, whose
+    /// areas are published as they are, and none that holds exactly the addresses of an
+    /// official area: its numbers are published there).
+    pub fn small_areas(
+        &self,
+        key: &str,
+        areas: &[kleinraum_aggregate::model::Area],
+        finest: &kleinraum_aggregate::aggregate::FinestSums,
+    ) -> BTreeSet<String> {
+        let official = self
+            .official
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(key);
+        if official {
+            return BTreeSet::new();
+        }
+        let min = self.analysis.disclosure.min_population;
+        let nc = self.points.columns.len();
+        let cols: Vec<usize> = self
+            .points
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.name == self.cfg.residents_column)
+            .map(|(j, _)| j)
+            .collect();
+        let copies = self
+            .guard_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .copies
+            .get(key)
+            .cloned()
+            .unwrap_or_default();
+        areas
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !copies.contains(&(*i as u32)))
+            .filter(|(i, _)| {
+                cols.iter()
+                    .any(|&j| finest.sums.get(i * nc + j).is_some_and(|&r| r < min))
+            })
+            .map(|(_, a)| a.id.clone())
+            .collect()
+    }
+
     /// The guard's findings for a version (empty when none).
     pub fn guard(&self, key: &str) -> Arc<Vec<SliverWarning>> {
         self.guarded
@@ -48,14 +105,33 @@ impl Workspace {
             .unwrap_or_default()
     }
 
-    /// Recomputes the differencing guard over every pair of versions in which at least one is
-    /// not official (drafts, uploads: their statistics reach viewers, so two drafts one house
-    /// apart are a leak too). Only the non-official side of a pair is withheld: the official
-    /// versions are published by the statistics office anyway.
+    /// The rank of a version (lower = published first, kept when a pair leaks): the base 0,
+    /// official versions in configuration order, then everything else.
+    fn rank(&self, key: &str) -> usize {
+        if key == self.cfg.base_key {
+            return 0;
+        }
+        let order = self
+            .official_order
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        order
+            .iter()
+            .position(|k| k == key)
+            .map_or(usize::MAX, |i| i + 1)
+    }
+
+    /// Recomputes the differencing guard over every pair of versions (see the module
+    /// documentation); pairs already computed are kept (a write adds one version's pairs).
     pub fn refresh_guard(&self) {
         let all = self.list();
         let official = self
             .official
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let external = self
+            .published_elsewhere
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
@@ -68,9 +144,8 @@ impl Workspace {
             .retain(|(a, b), _| keys.contains(a.as_str()) && keys.contains(b.as_str()));
         cache.copies.retain(|k, _| keys.contains(k.as_str()));
         // An area holding exactly the addresses of an official area (e.g. the untouched areas
-        // of a draft) reveals nothing new: its slivers against official versions are the
-        // official ones, which are published anyway. Without this, every draft would hide
-        // dozens of unchanged areas. Computed once per version.
+        // of a draft) has exactly its published numbers: it reveals nothing new against the
+        // official versions. Without this, every draft would hide dozens of unchanged areas.
         for v in all.iter().filter(|v| !official.contains(&v.meta.key)) {
             if cache.copies.contains_key(&v.meta.key) {
                 continue;
@@ -87,59 +162,181 @@ impl Workspace {
             }
             cache.copies.insert(v.meta.key.clone(), set);
         }
-        // Only pairs not seen before are computed: a write adds the pairs of one version.
+        let units = vec![1u32; self.points.len()];
         for (i, a) in all.iter().enumerate() {
             for b in all.iter().skip(i + 1) {
-                let (off_a, off_b) = (
-                    official.contains(&a.meta.key),
-                    official.contains(&b.meta.key),
-                );
                 let pair = (a.meta.key.clone(), b.meta.key.clone());
-                if (off_a && off_b) || cache.pairs.contains_key(&pair) {
+                let both_external =
+                    external.contains(&a.meta.key) && external.contains(&b.meta.key);
+                if both_external || cache.pairs.contains_key(&pair) {
                     continue;
                 }
+                let (ra, rb) = (self.rank(&a.meta.key), self.rank(&b.meta.key));
                 let is_copy =
                     |key: &str, area: u32| cache.copies.get(key).is_some_and(|s| s.contains(&area));
+                // Which side a finding withholds: the lower-ranked one; both between drafts.
+                // A copy of an official area is never withheld: its numbers are published
+                // anyway, so what a difference to it reveals, the official area reveals too —
+                // and the guard withholds the other side against that official area.
+                let withhold_a = |ai: u32| ra >= rb && !is_copy(&a.meta.key, ai);
+                let withhold_b = |bi: u32| rb >= ra && !is_copy(&b.meta.key, bi);
+                // Containment by addresses (every address of b lies in a), for the unions.
+                let pts = Crosswalk::build(
+                    &a.assignment,
+                    &b.assignment,
+                    &units,
+                    a.areas.len(),
+                    b.areas.len(),
+                );
+                let mut inside_a: Vec<Vec<u32>> = vec![Vec::new(); a.areas.len()];
+                let mut inside_b: Vec<Vec<u32>> = vec![Vec::new(); b.areas.len()];
+                for c in &pts.cells {
+                    if c.weight == pts.to_total[c.to as usize] {
+                        inside_a[c.from as usize].push(c.to);
+                    }
+                    if c.weight == pts.from_total[c.from as usize] {
+                        inside_b[c.to as usize].push(c.from);
+                    }
+                }
                 let mut findings = Vec::new();
+                let mut push = |key: &str,
+                                area: &str,
+                                other: String,
+                                y: i32,
+                                col: &str,
+                                here: u64,
+                                there: u64| {
+                    findings.push((
+                        key.to_string(),
+                        SliverWarning {
+                            area: area.to_string(),
+                            other_version: if key == a.meta.key {
+                                b.meta.key.clone()
+                            } else {
+                                a.meta.key.clone()
+                            },
+                            other_area: other,
+                            year: y,
+                            column: col.to_string(),
+                            only_here: here,
+                            only_there: there,
+                            location: None,
+                        },
+                    ));
+                };
+                let small = |v: u64| v > 0 && v < threshold;
                 for &y in &years {
-                    let Some(w) = self.residents(y) else { continue };
-                    let cw = Crosswalk::build(
+                    let cols: Vec<(usize, &str)> = self
+                        .points
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.year == y)
+                        .map(|(j, c)| (j, c.name.as_str()))
+                        .collect();
+                    let weights: Vec<&[u32]> = cols
+                        .iter()
+                        .map(|&(j, _)| self.points.columns[j].values.as_slice())
+                        .collect();
+                    let cws = Crosswalk::build_many(
                         &a.assignment,
                         &b.assignment,
-                        w,
+                        &weights,
                         a.areas.len(),
                         b.areas.len(),
                     );
-                    for s in redefine::differencing_slivers(&cw, threshold) {
-                        if !(off_a || off_b && is_copy(&a.meta.key, s.draft)) {
-                            findings.push((
-                                a.meta.key.clone(),
-                                SliverWarning {
-                                    area: a.areas[s.draft as usize].id.clone(),
-                                    other_version: b.meta.key.clone(),
-                                    other_area: b.areas[s.other as usize].id.clone(),
-                                    year: y,
-                                    only_here: s.draft_only,
-                                    only_there: s.other_only,
-                                    location: None,
-                                },
-                            ));
+                    let mut seen: BTreeSet<(bool, u32)> = BTreeSet::new();
+                    for (cw, &(_, col)) in cws.iter().zip(&cols) {
+                        // Pairs.
+                        for s in redefine::differencing_slivers(cw, threshold) {
+                            if withhold_a(s.draft) && seen.insert((true, s.draft)) {
+                                push(
+                                    &a.meta.key,
+                                    &a.areas[s.draft as usize].id,
+                                    b.areas[s.other as usize].id.clone(),
+                                    y,
+                                    col,
+                                    s.draft_only,
+                                    s.other_only,
+                                );
+                            }
+                            if withhold_b(s.other) && seen.insert((false, s.other)) {
+                                push(
+                                    &b.meta.key,
+                                    &b.areas[s.other as usize].id,
+                                    a.areas[s.draft as usize].id.clone(),
+                                    y,
+                                    col,
+                                    s.other_only,
+                                    s.draft_only,
+                                );
+                            }
                         }
-                        if off_b || (off_a && is_copy(&b.meta.key, s.other)) {
-                            continue;
+                        // Unions: an area minus the other version's areas inside it.
+                        for (ai, ins) in inside_a.iter().enumerate() {
+                            if ins.len() < 2 {
+                                continue;
+                            }
+                            let rest = cw.from_total[ai].saturating_sub(
+                                ins.iter().map(|&bi| cw.to_total[bi as usize]).sum(),
+                            );
+                            if !small(rest) {
+                                continue;
+                            }
+                            let label = format!("{} Gebiete darin", ins.len());
+                            if withhold_a(ai as u32) {
+                                if seen.insert((true, ai as u32)) {
+                                    push(&a.meta.key, &a.areas[ai].id, label, y, col, rest, 0);
+                                }
+                            } else if let Some(&bi) = ins
+                                .iter()
+                                .filter(|&&bi| withhold_b(bi))
+                                .min_by_key(|&&bi| cw.to_total[bi as usize])
+                                && seen.insert((false, bi))
+                            {
+                                push(
+                                    &b.meta.key,
+                                    &b.areas[bi as usize].id,
+                                    format!("Vereinigung um {}", a.areas[ai].id),
+                                    y,
+                                    col,
+                                    rest,
+                                    0,
+                                );
+                            }
                         }
-                        findings.push((
-                            b.meta.key.clone(),
-                            SliverWarning {
-                                area: b.areas[s.other as usize].id.clone(),
-                                other_version: a.meta.key.clone(),
-                                other_area: a.areas[s.draft as usize].id.clone(),
-                                year: y,
-                                only_here: s.other_only,
-                                only_there: s.draft_only,
-                                location: None,
-                            },
-                        ));
+                        for (bi, ins) in inside_b.iter().enumerate() {
+                            if ins.len() < 2 {
+                                continue;
+                            }
+                            let rest = cw.to_total[bi].saturating_sub(
+                                ins.iter().map(|&ai| cw.from_total[ai as usize]).sum(),
+                            );
+                            if !small(rest) {
+                                continue;
+                            }
+                            let label = format!("{} Gebiete darin", ins.len());
+                            if withhold_b(bi as u32) {
+                                if seen.insert((false, bi as u32)) {
+                                    push(&b.meta.key, &b.areas[bi].id, label, y, col, rest, 0);
+                                }
+                            } else if let Some(&ai) = ins
+                                .iter()
+                                .filter(|&&ai| withhold_a(ai))
+                                .min_by_key(|&&ai| cw.from_total[ai as usize])
+                                && seen.insert((true, ai))
+                            {
+                                push(
+                                    &a.meta.key,
+                                    &a.areas[ai as usize].id,
+                                    format!("Vereinigung um {}", b.areas[bi].id),
+                                    y,
+                                    col,
+                                    rest,
+                                    0,
+                                );
+                            }
+                        }
                     }
                 }
                 cache.pairs.insert(pair, findings);
@@ -192,25 +389,23 @@ impl Workspace {
                 // The draft area against the other version's areas, per year of residents:
                 // the intersections come from the area's own points, the totals from the sums.
                 let to: Vec<u32> = inside.iter().map(|&p| v.assignment[p as usize]).collect();
-                let sliver = self
-                    .points
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.name == self.cfg.residents_column)
-                    .find_map(|(col, c)| {
-                        let w: Vec<u32> = inside.iter().map(|&p| c.values[p as usize]).collect();
-                        let mut cw = Crosswalk::build(&from, &to, &w, s.areas.len(), v.areas.len());
-                        cw.from_total[d] = s.finest.sums[d * nc + col];
-                        for (o, t) in cw.to_total.iter_mut().enumerate() {
-                            *t = v.finest.sums[o * nc + col];
-                        }
-                        redefine::differencing_slivers(&cw, threshold)
-                            .into_iter()
-                            .next()
-                            .map(|sl| (sl, c.year))
-                    });
-                let Some((sl, y)) = sliver else { continue };
+                // Every count column: a draft that moves one house of 4 residents with 3
+                // foreigners must not reveal the foreigners either.
+                let sliver = self.points.columns.iter().enumerate().find_map(|(col, c)| {
+                    let w: Vec<u32> = inside.iter().map(|&p| c.values[p as usize]).collect();
+                    let mut cw = Crosswalk::build(&from, &to, &w, s.areas.len(), v.areas.len());
+                    cw.from_total[d] = s.finest.sums[d * nc + col];
+                    for (o, t) in cw.to_total.iter_mut().enumerate() {
+                        *t = v.finest.sums[o * nc + col];
+                    }
+                    redefine::differencing_slivers(&cw, threshold)
+                        .into_iter()
+                        .next()
+                        .map(|sl| (sl, c.year, c.name.as_str()))
+                });
+                let Some((sl, y, column)) = sliver else {
+                    continue;
+                };
                 let o = sl.other;
                 let pts: Vec<u32> = inside
                     .iter()
@@ -222,7 +417,7 @@ impl Workspace {
                     kind: "sliver",
                     area: id.clone(),
                     message: format!(
-                        "Achtung: Differenzbildung möglich – {id} unterscheidet sich von {} ({}) nur um {} Einwohner:innen ({y}). Die Werte werden für die Öffentlichkeit unterdrückt.",
+                        "Achtung: Differenzbildung möglich – {id} unterscheidet sich von {} ({}) nur um {} ({column}, {y}). Die Werte werden zurückgehalten (sichtbar nur für die Statistikstelle).",
                         v.areas[o as usize].id,
                         v.meta.name,
                         if small(sl.draft_only) { sl.draft_only } else { sl.other_only }
@@ -237,9 +432,15 @@ impl Workspace {
         out
     }
 
-    /// Public suppression for a version's area: the guard found a sliver.
+    /// Areas of a version whose values are withheld outside the statistics role: the guard
+    /// found a small difference, or (drafts and uploads) the area has fewer residents than
+    /// the minimum population in some year.
     pub fn guarded_areas(&self, key: &str) -> BTreeSet<String> {
-        self.guard(key).iter().map(|w| w.area.clone()).collect()
+        let mut out: BTreeSet<String> = self.guard(key).iter().map(|w| w.area.clone()).collect();
+        if let Some(c) = self.get(key) {
+            out.extend(self.small_areas(&c.meta.key, &c.areas, &c.finest));
+        }
+        out
     }
 }
 
@@ -270,5 +471,180 @@ fn copies_of(a: &[u32], b: &[u32], n_a: usize, n_b: usize, out: &mut BTreeSet<u3
         {
             out.insert(d as u32);
         }
+    }
+}
+
+/// A difference between two published areas (or an area and a union of published areas of
+/// another version) that holds a few people: what the audit must never find.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leak {
+    /// Version and area on one side.
+    pub a: (String, String),
+    /// Version and area (or a description of the union) on the other side.
+    pub b: (String, String),
+    /// Year and column.
+    pub year: i32,
+    /// Count column.
+    pub column: String,
+    /// The small difference.
+    pub difference: u64,
+}
+
+/// What the cross-version audit checked and found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VersionAudit {
+    /// Pairs of versions compared.
+    pub pairs: usize,
+    /// (area, area) differences examined (per year and column).
+    pub differences: usize,
+    /// Unions examined.
+    pub unions: usize,
+    /// Differences of published areas that reveal a few people.
+    pub leaks: Vec<Leak>,
+}
+
+impl Workspace {
+    /// Audits everything the versions publish together, as an attacker holding every version
+    /// would: for each pair of versions, year and count column, every difference of two
+    /// published (not withheld) areas that share addresses, and every published area minus
+    /// the published areas of the other version inside it. A difference of 1 to threshold−1
+    /// people is a leak. Independent of the guard's bookkeeping (which decides what to
+    /// withhold): this only looks at the outcome.
+    pub fn audit_versions(&self) -> VersionAudit {
+        self.audit_versions_as(true)
+    }
+
+    /// As [`Self::audit_versions`]; with `guarded` false nothing counts as withheld (what the
+    /// versions would reveal without the guard — the measure of its work).
+    pub fn audit_versions_as(&self, guarded: bool) -> VersionAudit {
+        let all = self.list();
+        let external = self
+            .published_elsewhere
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let t = self.analysis.disclosure.threshold;
+        let small = |v: u64| v > 0 && v < t;
+        let withheld: HashMap<String, BTreeSet<String>> = all
+            .iter()
+            .map(|v| {
+                let w = if guarded {
+                    self.guarded_areas(&v.meta.key)
+                } else {
+                    BTreeSet::new()
+                };
+                (v.meta.key.clone(), w)
+            })
+            .collect();
+        let units = vec![1u32; self.points.len()];
+        let mut audit = VersionAudit::default();
+        for (i, a) in all.iter().enumerate() {
+            for b in all.iter().skip(i + 1) {
+                if external.contains(&a.meta.key) && external.contains(&b.meta.key) {
+                    continue;
+                }
+                audit.pairs += 1;
+                let hid_a = &withheld[&a.meta.key];
+                let hid_b = &withheld[&b.meta.key];
+                let pub_a = |k: u32| !hid_a.contains(&a.areas[k as usize].id);
+                let pub_b = |k: u32| !hid_b.contains(&b.areas[k as usize].id);
+                let pts = Crosswalk::build(
+                    &a.assignment,
+                    &b.assignment,
+                    &units,
+                    a.areas.len(),
+                    b.areas.len(),
+                );
+                for y in self.years() {
+                    for c in self.points.columns.iter().filter(|c| c.year == y) {
+                        let cw = Crosswalk::build(
+                            &a.assignment,
+                            &b.assignment,
+                            &c.values,
+                            a.areas.len(),
+                            b.areas.len(),
+                        );
+                        let at = |f: u32, to: u32| {
+                            cw.cells
+                                .binary_search_by_key(&(f, to), |x| (x.from, x.to))
+                                .map_or(0, |k| cw.cells[k].weight)
+                        };
+                        for p in &pts.cells {
+                            audit.differences += 1;
+                            if !(pub_a(p.from) && pub_b(p.to)) {
+                                continue;
+                            }
+                            let w = at(p.from, p.to);
+                            for d in [
+                                cw.from_total[p.from as usize] - w,
+                                cw.to_total[p.to as usize] - w,
+                            ] {
+                                if small(d) {
+                                    audit.leaks.push(Leak {
+                                        a: (
+                                            a.meta.key.clone(),
+                                            a.areas[p.from as usize].id.clone(),
+                                        ),
+                                        b: (b.meta.key.clone(), b.areas[p.to as usize].id.clone()),
+                                        year: y,
+                                        column: c.name.clone(),
+                                        difference: d,
+                                    });
+                                }
+                            }
+                        }
+                        // Unions, both ways: an area minus the other side's areas inside it.
+                        let mut inside_a: Vec<Vec<u32>> = vec![Vec::new(); a.areas.len()];
+                        let mut inside_b: Vec<Vec<u32>> = vec![Vec::new(); b.areas.len()];
+                        for p in &pts.cells {
+                            if p.weight == pts.to_total[p.to as usize] {
+                                inside_a[p.from as usize].push(p.to);
+                            }
+                            if p.weight == pts.from_total[p.from as usize] {
+                                inside_b[p.to as usize].push(p.from);
+                            }
+                        }
+                        for (ai, ins) in inside_a.iter().enumerate() {
+                            if ins.len() < 2 || !pub_a(ai as u32) || !ins.iter().all(|&k| pub_b(k))
+                            {
+                                continue;
+                            }
+                            audit.unions += 1;
+                            let rest = cw.from_total[ai]
+                                .saturating_sub(ins.iter().map(|&k| cw.to_total[k as usize]).sum());
+                            if small(rest) {
+                                audit.leaks.push(Leak {
+                                    a: (a.meta.key.clone(), a.areas[ai].id.clone()),
+                                    b: (b.meta.key.clone(), format!("{} Gebiete darin", ins.len())),
+                                    year: y,
+                                    column: c.name.clone(),
+                                    difference: rest,
+                                });
+                            }
+                        }
+                        for (bi, ins) in inside_b.iter().enumerate() {
+                            if ins.len() < 2 || !pub_b(bi as u32) || !ins.iter().all(|&k| pub_a(k))
+                            {
+                                continue;
+                            }
+                            audit.unions += 1;
+                            let rest = cw.to_total[bi].saturating_sub(
+                                ins.iter().map(|&k| cw.from_total[k as usize]).sum(),
+                            );
+                            if small(rest) {
+                                audit.leaks.push(Leak {
+                                    a: (b.meta.key.clone(), b.areas[bi].id.clone()),
+                                    b: (a.meta.key.clone(), format!("{} Gebiete darin", ins.len())),
+                                    year: y,
+                                    column: c.name.clone(),
+                                    difference: rest,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        audit
     }
 }

@@ -18,6 +18,7 @@
 pub mod compare;
 pub mod error;
 pub mod guard;
+pub mod reuse;
 pub mod session;
 pub mod workspace;
 

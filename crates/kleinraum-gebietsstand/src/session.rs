@@ -7,7 +7,7 @@ use crate::Error;
 use crate::error::{EditError, GeometryError};
 use crate::workspace::{Computed, Workspace, now_rfc3339};
 use geo::{Area as _, BooleanOps, BoundingRect, MultiPolygon, Polygon};
-use kleinraum_aggregate::aggregate::{self, FinestSums};
+use kleinraum_aggregate::aggregate::FinestSums;
 use kleinraum_aggregate::model::{Area, AreaTable, PointLayer};
 use kleinraum_aggregate::redefine::{self, Crosswalk, Measure};
 use kleinraum_aggregate::result::{AggregateResult, FacilityStats};
@@ -291,10 +291,10 @@ impl Workspace {
     /// The whole draft recomputed from its sums (no point pass).
     pub fn session_result(&self, s: &Session) -> Result<(AggregateResult, Vec<String>), Error> {
         let (tables, estimated) = self.session_tables(s)?;
-        let r = aggregate::run_from_sums(
+        let r = self.run_engine(
             &self.dataset_for(&s.areas, tables),
-            &self.analysis,
             &s.finest,
+            &s.assignment,
         )?;
         Ok((r, estimated))
     }
@@ -978,5 +978,45 @@ impl Workspace {
             polys.push(Polygon::new(ext, holes));
         }
         Ok(MultiPolygon(polys))
+    }
+}
+
+impl Workspace {
+    /// The areas of a draft whose values are withheld outside the statistics role: edited
+    /// areas below the minimum population, and edited areas whose difference from an area of a
+    /// stored version holds a few people (with the warnings that say so).
+    pub fn session_withheld(&self, s: &Session) -> (BTreeSet<String>, Vec<Warning>) {
+        let mut ids = self.session_small(s);
+        let touched: Vec<String> = s
+            .areas
+            .iter()
+            .filter(|a| s.touched.contains(&a.id))
+            .map(|a| a.id.clone())
+            .collect();
+        let slivers = self.guard_session(s, &touched);
+        ids.extend(slivers.iter().map(|w| w.area.clone()));
+        (ids, slivers)
+    }
+
+    /// Edited areas of a draft below the minimum population in some year.
+    pub fn session_small(&self, s: &Session) -> BTreeSet<String> {
+        let idx: Vec<usize> = s
+            .areas
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| s.touched.contains(&a.id))
+            .map(|(i, _)| i)
+            .collect();
+        let nc = self.points.columns.len();
+        let areas: Vec<Area> = idx.iter().map(|&i| s.areas[i].clone()).collect();
+        let sums = FinestSums {
+            sums: idx
+                .iter()
+                .flat_map(|&i| s.finest.sums[i * nc..(i + 1) * nc].iter().copied())
+                .collect(),
+            facilities: Vec::new(),
+            report: Default::default(),
+        };
+        self.small_areas("", &areas, &sums)
     }
 }

@@ -9,6 +9,7 @@
 
 use crate::Error;
 use crate::guard::{GuardCache, SliverWarning};
+use crate::reuse::PublishedNodes;
 use crate::session::Session;
 use geo::MultiPolygon;
 use kleinraum_aggregate::aggregate::{self, FinestSums};
@@ -99,10 +100,19 @@ pub struct Workspace {
     /// Versions published by the statistics office itself (the configured ones): their
     /// mutual differences are published facts, so the guard compares only against them.
     pub(crate) official: RwLock<BTreeSet<String>>,
+    /// The official versions in the order they were declared (their rank in the guard).
+    pub(crate) official_order: RwLock<Vec<String>>,
+    /// Official versions whose numbers the statistical office publishes itself.
+    pub(crate) published_elsewhere: RwLock<BTreeSet<String>>,
     /// This process's claim on the store file (one writer per store).
     pub(crate) lock: Mutex<Option<kleinraum_store::StoreLock>>,
     /// The base level's areas and their point assignment from the engine's run at start.
     pub(crate) base_hint: Mutex<Option<(Vec<Area>, Vec<u32>)>>,
+    /// The configured levels (the statistics' hierarchy over the base level).
+    pub(crate) hierarchy: Vec<Level>,
+    /// The statistics' areas and their withheld cells, once the base version is computed:
+    /// identical areas of every version reuse them ([`crate::reuse`]).
+    pub(crate) nodes: RwLock<Option<Arc<PublishedNodes>>>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -149,7 +159,7 @@ impl Workspace {
     ) -> Result<Workspace, Error> {
         let Dataset {
             working_epsg,
-            levels: _,
+            levels: hierarchy,
             points,
             facilities,
             tables,
@@ -190,6 +200,12 @@ impl Workspace {
                 column: cfg.residents_column.clone(),
             });
         }
+        // Drafts and uploads may have too few areas for a z-standardised index: no index
+        // values there, not a refused definition (the base itself was checked at start).
+        let mut analysis = analysis;
+        for idx in &mut analysis.indices {
+            idx.lenient = true;
+        }
         let grid = PointGrid::build(&points.x, &points.y);
         let fac_grids = facilities
             .iter()
@@ -213,9 +229,13 @@ impl Workspace {
             sessions: Mutex::new(HashMap::new()),
             counter: AtomicU64::new(1),
             official: RwLock::new(BTreeSet::new()),
+            official_order: RwLock::new(Vec::new()),
+            published_elsewhere: RwLock::new(BTreeSet::new()),
             guard_cache: Mutex::new(GuardCache::default()),
             lock: Mutex::new(None),
             base_hint: Mutex::new(None),
+            hierarchy,
+            nodes: RwLock::new(None),
         };
         Ok(ws)
     }
@@ -244,10 +264,17 @@ impl Workspace {
     /// and the configured Gebietsstände) and marks it official (see [`Self::refresh_guard`]).
     /// Returns whether it was imported.
     pub fn ensure_version(&self, meta: VersionMeta, areas: &[Area]) -> Result<bool, Error> {
-        self.official
+        if self
+            .official
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(meta.key.clone());
+            .insert(meta.key.clone())
+        {
+            self.official_order
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(meta.key.clone());
+        }
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         if store.version(&meta.key)?.is_some() {
             return Ok(false);
@@ -267,6 +294,15 @@ impl Workspace {
             Err(kleinraum_store::StoreError::Exists { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Declares an official version's numbers as published by the statistical office itself:
+    /// the guard does not compare it with other such versions.
+    pub fn declare_published_elsewhere(&self, key: &str) {
+        self.published_elsewhere
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string());
     }
 
     /// Computes every stored version that is not computed yet (base first: the others
@@ -389,14 +425,6 @@ impl Workspace {
             .iter()
             .map(|c| c.values.as_slice())
             .collect()
-    }
-
-    pub(crate) fn residents(&self, year: i32) -> Option<&[u32]> {
-        self.points
-            .columns
-            .iter()
-            .find(|c| c.name == self.cfg.residents_column && c.year == year)
-            .map(|c| c.values.as_slice())
     }
 
     /// The residents column of `year`, else of the nearest year with residents.
@@ -559,11 +587,14 @@ impl Workspace {
         };
         let fac_assignment: Vec<Vec<u32>> = assigned.collect();
         let finest = self.finest_sums(&assignment, &fac_assignment, areas.len());
+        if meta.key == self.cfg.base_key {
+            self.publish_statistics(&areas, &assignment, &finest)?;
+        }
         let (tables, estimated) = self.tables_for(&meta.key, &assignment, &areas);
-        let result = aggregate::run_from_sums(
+        let result = self.run_engine(
             &self.dataset_for(&areas, tables.clone()),
-            &self.analysis,
             &finest,
+            &assignment,
         )?;
         let wgs84 = areas
             .iter()
@@ -580,6 +611,63 @@ impl Workspace {
             estimated,
             tables,
         })
+    }
+
+    /// The statistics over the configured hierarchy from the base version's sums — what the
+    /// OGC API publishes — kept as [`PublishedNodes`]. Skipped (with a log line) when the
+    /// stored base version is not the configured base level.
+    fn publish_statistics(
+        &self,
+        areas: &[Area],
+        assignment: &[u32],
+        finest: &FinestSums,
+    ) -> Result<(), Error> {
+        let Some(level0) = self.hierarchy.first() else {
+            return Ok(());
+        };
+        if !same_areas(&level0.areas, areas) {
+            tracing::warn!(
+                "the stored base Gebietsstand differs from the configured level {:?}: copies of its areas in other versions cannot reuse its withheld cells",
+                level0.key
+            );
+            return Ok(());
+        }
+        let dataset = Dataset {
+            working_epsg: self.working_epsg,
+            levels: self.hierarchy.clone(),
+            points: self.header.clone(),
+            facilities: self.fac_header.clone(),
+            tables: self.base_tables.clone(),
+        };
+        let stats = aggregate::run_from_sums(&dataset, &self.analysis, finest)?;
+        *self.nodes.write().unwrap_or_else(|e| e.into_inner()) =
+            Some(Arc::new(PublishedNodes::new(&stats, assignment.to_vec())));
+        Ok(())
+    }
+
+    /// The engine over one definition, withholding what the statistics withhold in identical
+    /// areas.
+    pub(crate) fn run_engine(
+        &self,
+        dataset: &Dataset,
+        finest: &FinestSums,
+        assignment: &[u32],
+    ) -> Result<AggregateResult, Error> {
+        let nodes = self.nodes.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let withhold = nodes
+            .map(|n| n.withhold_for(assignment, dataset.levels[0].areas.len()))
+            .unwrap_or_default();
+        Ok(aggregate::run_from_sums_withholding(
+            dataset,
+            &self.analysis,
+            finest,
+            &withhold,
+        )?)
+    }
+
+    /// The statistics' areas and withheld cells (after the base version is computed).
+    pub fn published_nodes(&self) -> Option<Arc<PublishedNodes>> {
+        self.nodes.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A working-CRS geometry in WGS 84 (lon, lat); `None` if a vertex cannot be reprojected.
@@ -675,6 +763,16 @@ impl Workspace {
         self.forget_guard(key);
         self.refresh_guard();
         Ok(())
+    }
+
+    /// Writes an entry to the audit log (an operation that changed no stored data but
+    /// produced statistics, such as a draft edit).
+    pub fn log(&self, entry: AuditEntry) -> Result<(), Error> {
+        Ok(self
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .log(&entry)?)
     }
 
     /// The audit log, newest first.

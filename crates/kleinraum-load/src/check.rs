@@ -921,6 +921,16 @@ pub fn run_checks(
     let lonlat = LonLat::new(dataset.working_epsg);
     let mut blocking: Vec<String> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
+    if cfg.disclosure.threshold < 3 {
+        warnings.push(format!(
+            "[disclosure] threshold = {}: counts below 3 are published (reason given: {})",
+            cfg.disclosure.threshold,
+            cfg.disclosure
+                .low_threshold_reason
+                .as_deref()
+                .unwrap_or("–")
+        ));
+    }
 
     let counts = Counts {
         levels: dataset

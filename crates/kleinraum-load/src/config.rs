@@ -149,6 +149,18 @@ impl ProjectConfig {
 
     /// Checks the cross-references the schema cannot express.
     fn validate(&self) -> Result<(), String> {
+        let d = &self.disclosure;
+        if d.threshold < 3
+            && d.low_threshold_reason
+                .as_deref()
+                .is_none_or(|r| r.trim().len() < 10)
+        {
+            return Err(format!(
+                "[disclosure] threshold = {}: counts of 1 and 2 people would be published (a threshold of 0 or 1 switches disclosure control off). \
+                 Use at least 3, or say why in `low_threshold_reason = \"…\"` (e.g. the numbers are published by the statistical office anyway)",
+                d.threshold
+            ));
+        }
         if !matches!(self.working_crs, 25832 | 25833) {
             return Err(format!(
                 "working_crs = {}: must be 25832 (ETRS89 / UTM 32N) or 25833 (ETRS89 / UTM 33N), a metric CRS for areas and distances",
@@ -382,6 +394,12 @@ pub struct GebietsstandSource {
     /// Features sharing an id are one area (e.g. a PLZ in two pieces) instead of duplicates.
     #[serde(default)]
     pub merge_duplicates: bool,
+    /// The statistical office publishes this version's numbers itself (every year and column
+    /// kleinraum shows): the differencing guard then does not compare it with other such
+    /// versions (their differences are public facts). Off by default: kleinraum computes the
+    /// numbers of every version from the register, and they are one publication.
+    #[serde(default)]
+    pub published_elsewhere: bool,
 }
 
 impl GebietsstandSource {

@@ -203,18 +203,18 @@ fn round_to(x: f64, d: usize) -> f64 {
     (x * f).round() / f
 }
 
+/// One published name for every suppression (see `kleinraum_serve::catalog::flag_name`).
 fn flag_name(f: CountFlag) -> &'static str {
     match f {
         CountFlag::Published => "published",
-        CountFlag::Suppressed => "suppressed",
-        CountFlag::SecondarySuppressed => "secondary_suppressed",
+        CountFlag::Suppressed | CountFlag::SecondarySuppressed => "suppressed",
         CountFlag::NoData => "no_data",
     }
 }
 
 /// Writes a GeoJSON FeatureCollection (RFC 7946: CRS84, coordinates rounded to 7 decimals), one
 /// feature per (level, area, year) with the table's columns as properties, plus `<col>_flag`
-/// for each count that is not published (`suppressed`, `secondary_suppressed`, `no_data`).
+/// for each count that is not published (`suppressed`, `no_data`).
 /// Areas without geometry (derived levels, the whole city) have `"geometry": null`.
 pub fn write_geojson(r: &AggregateResult, path: &Path) -> Result<(), WriteError> {
     use serde_json::{Map, Value, json};
@@ -526,7 +526,9 @@ mod tests {
         let p0 = &fs[0]["properties"];
         assert_eq!(p0["kids"], serde_json::Value::Null);
         assert_eq!(p0["kids_flag"], "suppressed");
-        assert_eq!(fs[1]["properties"]["kids_flag"], "secondary_suppressed");
+        // Secondary suppression is published as `suppressed` too: one flag for every
+        // withheld cell, so no one learns which cells hold the small counts.
+        assert_eq!(fs[1]["properties"]["kids_flag"], "suppressed");
         assert_eq!(p0["residents"], 40);
         assert!(p0.get("residents_flag").is_none());
         let c = &fs[0]["geometry"]["coordinates"][0][0][0];
@@ -630,7 +632,9 @@ pub fn comparison_csv(
     cmp: &kleinraum_gebietsstand::Comparison,
     analysis: &kleinraum_aggregate::AnalysisConfig,
     show_shares: bool,
+    analyst: bool,
 ) -> String {
+    let (rows_hit, cols_hit) = cmp.hidden_lines(a, b, analysis.disclosure.threshold);
     let mut header: Vec<String> = [
         "Gebiet",
         "Name",
@@ -660,8 +664,14 @@ pub fn comparison_csv(
             .iter()
             .map(|p| {
                 let id = &a.areas[p.area].id;
-                // Without a share (public, withheld) only the id: "0,0 %" would be false.
-                if show_shares && !hide && !cmp.withheld_from.contains(id) {
+                // Without a share (public, withheld, or a row/column with a small cell) only
+                // the id: "0,0 %" would be false, and a complement would give small cells back.
+                let shown = analyst
+                    || (!hide
+                        && !cmp.withheld_from.contains(id)
+                        && !rows_hit.contains(&(p.area as u32))
+                        && !cols_hit.contains(&(r.area as u32)));
+                if show_shares && shown {
                     format!("{id} ({} %)", ExcelCsv::num(Some(p.share * 100.0), 1))
                 } else {
                     id.clone()

@@ -15,8 +15,12 @@ pub enum Role {
     Public,
     /// Reads drafts too (committee members, colleagues); writes nothing.
     Viewer,
-    /// Creates and edits drafts, imports boundary files as drafts.
+    /// Creates and edits drafts, imports boundary files as drafts; sees only what passes the
+    /// disclosure rules (plus the warnings that say why something is withheld).
     Planner,
+    /// The statistics office inside the Abschottung: sees withheld values of drafts and
+    /// uploads (small areas, differencing) and exact crosswalk counts.
+    Statistik,
     /// Publishes versions, reads the audit log.
     Admin,
 }
@@ -27,6 +31,7 @@ impl Role {
         match s {
             "viewer" => Some(Role::Viewer),
             "planner" => Some(Role::Planner),
+            "statistik" => Some(Role::Statistik),
             "admin" => Some(Role::Admin),
             _ => None,
         }
@@ -38,6 +43,7 @@ impl Role {
             Role::Public => "public",
             Role::Viewer => "viewer",
             Role::Planner => "planner",
+            Role::Statistik => "statistik",
             Role::Admin => "admin",
         }
     }
@@ -160,7 +166,7 @@ impl Tokens {
             };
             let role = Role::parse(role).ok_or_else(|| {
                 format!(
-                    "KLEINRAUM_TOKENS entry {}: role {role:?} is not viewer, planner or admin",
+                    "KLEINRAUM_TOKENS entry {}: role {role:?} is not viewer, planner, statistik or admin",
                     i + 1
                 )
             })?;

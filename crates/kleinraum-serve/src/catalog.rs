@@ -327,12 +327,12 @@ pub fn formula(ind: &IndicatorConfig) -> String {
     }
 }
 
-/// The snake_case name of a count flag.
+/// The published name of a count flag. Primary and secondary suppression carry the same
+/// name: telling them apart tells an attacker which cells hold 1 or 2.
 pub fn flag_name(f: CountFlag) -> &'static str {
     match f {
         CountFlag::Published => "published",
-        CountFlag::Suppressed => "suppressed",
-        CountFlag::SecondarySuppressed => "secondary_suppressed",
+        CountFlag::Suppressed | CountFlag::SecondarySuppressed => "suppressed",
         CountFlag::NoData => "no_data",
     }
 }
@@ -417,9 +417,7 @@ fn area_fields(result: &AggregateResult, level_key: &str) -> Vec<Field> {
         v.push(f(c.clone(), format!("Anzahl {c}"), FieldType::Integer));
         v.push(f(
             format!("{c}_flag"),
-            format!(
-                "Veröffentlichungsstatus {c} (published, suppressed, secondary_suppressed, no_data)"
-            ),
+            format!("Veröffentlichungsstatus {c} (published, suppressed, no_data)"),
             FieldType::String,
         ));
     }
@@ -1123,7 +1121,7 @@ pub fn render_csv(c: &Collection, excel: bool) -> String {
                             // The flag field follows the count field.
                             let suppressed = matches!(
                                 r.values.get(i + 1).and_then(Value::as_str),
-                                Some("suppressed" | "secondary_suppressed")
+                                Some("suppressed")
                             ) && c
                                 .fields
                                 .get(i + 1)

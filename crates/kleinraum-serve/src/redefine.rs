@@ -26,9 +26,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
-/// Rendered `/gebietsstaende/{key}/areas` bodies: (version, year, planner view) → the
+/// Rendered `/gebietsstaende/{key}/areas` bodies: (version, year, view) → the
 /// version and guard findings they were rendered from, and the body.
-type AreasCache = HashMap<(String, i32, bool), (Arc<Computed>, Arc<Vec<SliverWarning>>, Bytes)>;
+type AreasCache = HashMap<(String, i32, u8), (Arc<Computed>, Arc<Vec<SliverWarning>>, Bytes)>;
 /// WGS 84 GeoJSON geometry text of every area, per version (and the version it was made from).
 type GeometryCache = HashMap<String, (Arc<Computed>, Arc<Vec<String>>)>;
 
@@ -302,11 +302,25 @@ fn get_visible(
         })
 }
 
-fn meta_json(m: &VersionMeta, base: &str) -> Value {
+/// A version's metadata. The public sees no server paths (only a source's file name) and no
+/// token holder names: both describe the installation and its staff, not the data.
+fn meta_json(m: &VersionMeta, base: &str, role: Role) -> Value {
+    let internal = role >= Role::Viewer;
+    let source = if internal {
+        m.source.clone()
+    } else {
+        m.source
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
     json!({
-        "key": m.key, "name": m.name, "valid_from": m.valid_from, "source": m.source,
+        "key": m.key, "name": m.name, "valid_from": m.valid_from, "source": source,
         "lineage": m.lineage, "note": m.note, "status": status_str(&m.status),
-        "created_at": m.created_at, "created_by": m.created_by, "n_areas": m.n_areas,
+        "created_at": m.created_at,
+        "created_by": if internal { json!(m.created_by) } else { Value::Null },
+        "n_areas": m.n_areas,
         "base": m.key == base,
     })
 }
@@ -331,7 +345,7 @@ async fn list(State(st): State<Arc<RedefineState>>, headers: HeaderMap) -> R {
         .list()
         .iter()
         .filter(|v| visible(v, &c))
-        .map(|v| meta_json(&v.meta, &base))
+        .map(|v| meta_json(&v.meta, &base, c.role))
         .collect();
     let inds: Vec<Value> = st
         .ws
@@ -415,7 +429,9 @@ fn feature_text(out: &mut String, id: &str, geometry: &str, props: &Value) {
     out.push('}');
 }
 
-/// A feature of a draft session (geometry rendered on the spot: only edited areas).
+/// A feature of a draft session (geometry rendered on the spot: only edited areas); values
+/// withheld when `suppress`.
+#[expect(clippy::too_many_arguments, reason = "one call shape, four call sites")]
 fn session_feature(
     ws: &Workspace,
     areas: &[Area],
@@ -424,6 +440,7 @@ fn session_feature(
     i: usize,
     year: i32,
     warnings: &[String],
+    suppress: bool,
 ) -> Value {
     let a = &areas[i];
     json!({
@@ -435,7 +452,7 @@ fn session_feature(
             .and_then(|g| ws.to_wgs84(g))
             .and_then(|g| serde_json::from_str::<Value>(&wgs84_text(&g)).ok())
             .unwrap_or(Value::Null),
-        "properties": feature_props(areas, result, estimated, i, year, false, warnings),
+        "properties": feature_props(areas, result, estimated, i, year, suppress, warnings),
     })
 }
 
@@ -453,7 +470,9 @@ async fn areas(
         let year = default_year(&st.ws, q.year)?;
         let guard = st.ws.guard(&key);
         let planner = caller.role >= Role::Planner;
-        let ck = (key.clone(), year, planner);
+        let analyst = caller.role >= Role::Statistik;
+        let view = u8::from(planner) + u8::from(analyst);
+        let ck = (key.clone(), year, view);
         if let Some((cc, cg, body)) = st
             .areas_cache
             .lock()
@@ -467,8 +486,15 @@ async fn areas(
         let mut by_area: HashMap<&str, Vec<String>> = HashMap::new();
         for w in guard.iter() {
             by_area.entry(w.area.as_str()).or_default().push(format!(
-                "Differenzbildung möglich gegenüber {} ({}): {} / {} Einwohner:innen ({})",
-                w.other_area, w.other_version, w.only_here, w.only_there, w.year
+                "Differenzbildung möglich gegenüber {} ({}): {} / {} ({}, {})",
+                w.other_area, w.other_version, w.only_here, w.only_there, w.column, w.year
+            ));
+        }
+        let small = st.ws.small_areas(&c.meta.key, &c.areas, &c.finest);
+        let min_pop = st.ws.analysis().disclosure.min_population;
+        for id in &small {
+            by_area.entry(id.as_str()).or_default().push(format!(
+                "Weniger als {min_pop} Einwohner:innen: keine Werte außerhalb der Statistikstelle"
             ));
         }
         let geoms = st.geometries_of(&c);
@@ -476,18 +502,18 @@ async fn areas(
         let _ = write!(
             out,
             "{{\"type\":\"FeatureCollection\",\"gebietsstand\":{},\"year\":{year},\"numberReturned\":{},\"features\":[",
-            meta_json(&c.meta, &st.ws.cfg.base_key),
+            meta_json(&c.meta, &st.ws.cfg.base_key, caller.role),
             c.areas.len()
         );
         for i in 0..c.areas.len() {
             let id = c.areas[i].id.as_str();
             let warn = by_area.get(id).cloned().unwrap_or_default();
-            let suppress = !warn.is_empty() && !planner;
+            let suppress = !warn.is_empty() && !analyst;
             // The public learns that a value is withheld, not why in detail.
             let shown = if planner {
                 warn
             } else if suppress {
-                vec!["Werte zum Schutz vor Differenzbildung unterdrückt".into()]
+                vec!["Werte zum Schutz vor Rückrechnung kleiner Zahlen zurückgehalten".into()]
             } else {
                 vec![]
             };
@@ -533,7 +559,9 @@ pub fn comparison_json(
     cmp: &Comparison,
     planner: bool,
     show_shares: bool,
+    threshold: u64,
 ) -> Value {
+    let (rows_hit, cols_hit) = cmp.hidden_lines(a, b, threshold);
     let rows: Vec<Value> = cmp
         .rows
         .iter()
@@ -545,8 +573,12 @@ pub fn comparison_json(
                 .iter()
                 .map(|p| {
                     let pa = &a.areas[p.area];
-                    let shown =
-                        show_shares && !hide && (planner || !cmp.withheld_from.contains(&pa.id));
+                    let shown = show_shares
+                        && (planner
+                            || (!hide
+                                && !cmp.withheld_from.contains(&pa.id)
+                                && !rows_hit.contains(&(p.area as u32))
+                                && !cols_hit.contains(&(r.area as u32))));
                     json!({"id": pa.id, "name": pa.name,
                            "share": if shown { json!(p.share) } else { Value::Null }})
                 })
@@ -584,14 +616,11 @@ pub fn comparison_json(
                             "residents": c.weight, "share_of_from": cw.share_of_from(c), "share_of_to": cw.share_of_to(c)}))
             .collect()
     } else if show_shares {
-        // Viewers: shares only, and none touching an area the guard withholds (shares and
-        // the published totals of the neighbours would give the isolated count back).
+        // Viewers: shares only, and none in a row or column with a small or withheld cell
+        // (shares and the published totals would give the isolated count back).
         cw.cells
             .iter()
-            .filter(|c| {
-                !cmp.withheld_from.contains(&a.areas[c.from as usize].id)
-                    && !cmp.withheld_to.contains(&b.areas[c.to as usize].id)
-            })
+            .filter(|c| !rows_hit.contains(&c.from) && !cols_hit.contains(&c.to))
             .map(|c| {
                 json!({"from": a.areas[c.from as usize].id, "to": b.areas[c.to as usize].id,
                        "share_of_from": cw.share_of_from(c), "share_of_to": cw.share_of_to(c)})
@@ -644,8 +673,8 @@ async fn compare(
                 .default_comparison_year()
                 .map_or_else(|| default_year(&st.ws, None), Ok)?,
         };
-        let planner = caller.role >= Role::Planner;
-        let cmp = st.ws.compare(&ca, &cb, year, planner);
+        let analyst = caller.role >= Role::Statistik;
+        let cmp = st.ws.compare(&ca, &cb, year, analyst);
         if q.f.as_deref() == Some("csv") {
             let out = kleinraum_load::write::comparison_csv(
                 &ca,
@@ -653,15 +682,18 @@ async fn compare(
                 &cmp,
                 st.ws.analysis(),
                 caller.role >= Role::Viewer,
+                analyst,
             );
             return Ok(csv_response(&format!("vergleich_{a}_{b}_{year}.csv"), out));
         }
+        let threshold = st.ws.analysis().disclosure.threshold;
         ok(comparison_json(
             &ca,
             &cb,
             &cmp,
-            planner,
+            analyst,
             caller.role >= Role::Viewer,
+            threshold,
         ))
     })
     .await
@@ -679,18 +711,17 @@ async fn crosswalk(
         let ca = get_visible(&st, &a, &caller)?;
         let cb = get_visible(&st, &b, &caller)?;
         let year = default_year(&st.ws, q.year)?;
-        let cw = st.ws.crosswalk(&ca, &cb, year);
-        let planner = caller.role >= Role::Planner;
-        let guarded_a = st.ws.guarded_areas(&a);
-        let guarded_b = st.ws.guarded_areas(&b);
-        // Viewers: no cell touching a withheld area, none below the disclosure threshold, and
-        // shares rounded to 0.1 % so a small intersection cannot be computed back exactly.
+        // Exact counts for the statistics office only (`planner` names that view below).
+        let planner = caller.role >= Role::Statistik;
+        let cmp = st.ws.compare(&ca, &cb, year, false);
+        let cw = &cmp.crosswalk;
+        // Others: no cell touching a withheld area, none below the disclosure threshold,
+        // shares rounded to 0.1 % — and no share at all in a row or column that has a hidden
+        // cell, since 1 − Σ(shown shares) would give the hidden one back.
         let threshold = st.ws.analysis().disclosure.threshold;
+        let (rows_hit, cols_hit) = cmp.hidden_lines(&ca, &cb, threshold);
         let hidden = |c: &kleinraum_aggregate::redefine::CrosswalkCell| {
-            !planner
-                && (c.weight < threshold
-                    || guarded_a.contains(&ca.areas[c.from as usize].id)
-                    || guarded_b.contains(&cb.areas[c.to as usize].id))
+            !planner && (rows_hit.contains(&c.from) || cols_hit.contains(&c.to))
         };
         let share = |x: f64| if planner { x } else { (x * 1000.0).round() / 1000.0 };
         if q.f.as_deref() == Some("csv") {
@@ -851,7 +882,7 @@ async fn operation(
     headers: HeaderMap,
     body: Bytes,
 ) -> R {
-    st.tokens.require(&headers, Role::Planner)?;
+    let caller = st.tokens.require(&headers, Role::Planner)?;
     let op: OpRequest = serde_json::from_slice(&body).map_err(|e| {
         RouteError::Bad(format!(
             "Operation: {e} (erwartet op = split, merge, reshape oder draw)"
@@ -867,26 +898,49 @@ async fn operation(
         let (next, out) = st.ws.apply(&guard, op)?;
         *guard = next;
         let s = &*guard;
+        // Every operation that produces statistics is in the audit log with its caller.
+        st.ws.log(audit_entry(
+            &caller,
+            "entwurf_operation",
+            &id,
+            s.operations.last().cloned().unwrap_or_default(),
+        ))?;
         let server_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // Planners see only what passes the rules: no values of an edited area that is below
+        // the minimum population or differs from a published area by a few people.
+        let analyst = caller.role >= Role::Statistik;
+        let (withheld_ids, _) = st.ws.session_withheld(s);
+        let small = st.ws.session_small(s);
+        let min_pop = st.ws.analysis().disclosure.min_population;
+        let withheld = |area: &str| !analyst && withheld_ids.contains(area);
         let changed: Vec<Value> = out
             .changed
             .iter()
             .filter_map(|cid| s.areas.iter().position(|a| &a.id == cid))
             .map(|i| {
-                let w: Vec<String> = out
+                let id = &s.areas[i].id;
+                let mut w: Vec<String> = out
                     .warnings
                     .iter()
-                    .filter(|w| w.area == s.areas[i].id)
+                    .filter(|w| &w.area == id)
                     .map(|w| w.message.clone())
                     .collect();
-                session_feature(&st.ws, &s.areas, &out.result, &out.estimated, i, year, &w)
+                if small.contains(id) {
+                    w.push(format!(
+                        "Weniger als {min_pop} Einwohner:innen: die Werte bleiben bei der Statistikstelle."
+                    ));
+                }
+                session_feature(&st.ws, &s.areas, &out.result, &out.estimated, i, year, &w, withheld(id))
             })
             .collect();
         let geometry_updates: Vec<Value> = out
             .vertices_added
             .iter()
             .filter_map(|cid| s.areas.iter().position(|a| &a.id == cid))
-            .map(|i| session_feature(&st.ws, &s.areas, &out.result, &out.estimated, i, year, &[]))
+            .map(|i| {
+                let id = &s.areas[i].id;
+                session_feature(&st.ws, &s.areas, &out.result, &out.estimated, i, year, &[], withheld(id))
+            })
             .collect();
         ok(json!({
             "changed": changed, "removed": out.removed, "geometry_updates": geometry_updates,
@@ -904,14 +958,19 @@ async fn session_areas(
     Query(q): Query<YearQ>,
     headers: HeaderMap,
 ) -> R {
-    st.tokens.require(&headers, Role::Planner)?;
+    let caller = st.tokens.require(&headers, Role::Planner)?;
     blocking(st.work.clone(), move || {
         let year = default_year(&st.ws, q.year)?;
         let sess = st.ws.session(&id)?;
         let s = lock_session(&sess)?;
         let (result, estimated) = st.ws.session_result(&s)?;
+        let (withheld, _) = st.ws.session_withheld(&s);
+        let analyst = caller.role >= Role::Statistik;
         let feats: Vec<Value> = (0..s.areas.len())
-            .map(|i| session_feature(&st.ws, &s.areas, &result, &estimated, i, year, &[]))
+            .map(|i| {
+                let hide = !analyst && withheld.contains(&s.areas[i].id);
+                session_feature(&st.ws, &s.areas, &result, &estimated, i, year, &[], hide)
+            })
             .collect();
         ok(json!({"type": "FeatureCollection", "id": id, "base": s.base, "year": year, "features": feats}))
     })

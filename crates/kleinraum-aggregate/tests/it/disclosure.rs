@@ -83,7 +83,7 @@ fn naive_suppression_leaks_and_secondary_suppression_closes_it() {
         assert_eq!(recovered, levels[sl].values[sc]);
     }
 
-    let flags = suppress(&levels, &lay, &additive, 3);
+    let flags = suppress(&levels, &lay, &additive, 3, &[]);
     assert!(
         leaking_relations(&rels, &flags).is_empty(),
         "no relation has exactly one suppressed cell"
@@ -131,7 +131,7 @@ fn single_child_forces_the_parent() {
             parent: &top_parent,
         },
     ];
-    let flags = suppress(&levels, &lay, &[], 3);
+    let flags = suppress(&levels, &lay, &[], 3, &[]);
     // The parent equals its only child: it is suppressed by the primary rule as well (2), and
     // the other parent (7) must go so that 9 − 7 does not give it away; then its only child.
     assert!(is_supp(flags[1][0]) && is_supp(flags[1][1]) && is_supp(flags[0][1]));

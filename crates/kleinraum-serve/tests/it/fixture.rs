@@ -182,6 +182,7 @@ pub fn result() -> AggregateResult {
             attention: vec!["3*".into(), "4*".into()],
             reference: BTreeMap::new(),
             reference_spread: BTreeMap::new(),
+            lenient: false,
         }],
         disclosure: DisclosureConfig::default(),
         levels: vec![plr, bez],
@@ -197,6 +198,7 @@ pub fn result() -> AggregateResult {
             facilities_outside: vec![],
             unmatched_table_ids: vec![],
         },
+        protection: Default::default(),
     }
 }
 
