@@ -44,6 +44,17 @@ async function checkViews(base, area, name) {
   await mapIdle(page);
   const found = {};
   found.main = await axe(page);
+  // forced colours (Windows high contrast): the legend swatches keep their colours
+  await page.emulateMedia({ forcedColors: 'active' });
+  const sw = await page.evaluate(() => {
+    const lg = window.kleinraumMap.legend();
+    const els = [...document.querySelectorAll('#legend tr[data-class] .swatch')];
+    return { adjust: els.map((e) => getComputedStyle(e).forcedColorAdjust), first: getComputedStyle(els[0]).backgroundColor, want: lg.classes[0].color };
+  });
+  await page.emulateMedia({ forcedColors: 'none' });
+  assert.ok(sw.adjust.length > 2 && sw.adjust.every((a) => a === 'none'), `${name}: ${sw.adjust}`);
+  const hex = '#' + sw.first.match(/\d+/g).slice(0, 3).map((x) => Number(x).toString(16).padStart(2, '0')).join('');
+  assert.equal(hex, sw.want, `${name}: the swatch keeps its class colour in forced-colours mode`);
   await page.fill('#search', area);
   await page.press('#search', 'Enter');
   await page.waitForSelector('#profile:not([hidden])');

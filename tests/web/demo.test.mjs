@@ -6,7 +6,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, watchedPage, mapIdle, screenshot, getJSON, isLocal } from './helpers.mjs';
+import http from 'node:http';
+import zlib from 'node:zlib';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer, launchBrowser, watchedPage, mapIdle, screenshot, getJSON, isLocal, REPO } from './helpers.mjs';
 
 const PLANNER = 'demo-planner-token-1';
 let server;
@@ -168,3 +173,71 @@ test('demo drafts: every "–" in the statistics says why', async () => {
   assert.deepEqual(w.errors, []);
 });
 
+
+/** A 256×256 PNG of one colour (a stand-in tile). */
+function tilePng() {
+  const crc = (buf) => {
+    let c = ~0;
+    for (const b of buf) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+    }
+    return ~c >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(256, 0);
+  ihdr.writeUInt32BE(256, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(256 * 3, 0xd0)]);
+  const raw = Buffer.concat(Array.from({ length: 256 }, () => row));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('a configured background map (XYZ) is drawn with its attribution; without one the map asks no tile server', async () => {
+  // without: no tile request at all (the page of the tests above)
+  assert.ok(!w.requests.some((u) => /\/tiles\//.test(u)), 'no tiles without a configured background map');
+  // a local tile server, and the demo config with [server.basemap] pointing to it
+  const png = tilePng();
+  const seen = [];
+  const tiles = http.createServer((req, res) => {
+    seen.push(req.url);
+    res.writeHead(200, { 'Content-Type': 'image/png', 'Access-Control-Allow-Origin': '*' });
+    res.end(png);
+  });
+  await new Promise((r) => tiles.listen(0, '127.0.0.1', r));
+  const port = tiles.address().port;
+  const dir = mkdtempSync(path.join(tmpdir(), 'kleinraum-basemap-'));
+  const demo = readFileSync(path.join(REPO, 'data/demo.toml'), 'utf8')
+    .replace(/source = "demo\//g, `source = "${path.join(REPO, 'data/demo')}/`)
+    .replace('\n[store]\n', `\n[server.basemap]\nkind = "xyz"\nurl = "http://127.0.0.1:${port}/tiles/{z}/{x}/{y}.png"\nattribution = "© Testkarte Musterstadt"\nopacity = 0.7\n\n[store]\n`);
+  const cfg = path.join(dir, 'demo-basemap.toml');
+  writeFileSync(cfg, demo);
+  const srv = await startServer({ config: cfg });
+  try {
+    const w2 = await watchedPage(browser.context);
+    await w2.page.setViewportSize({ width: 1440, height: 900 });
+    await w2.page.goto(`${srv.base}/map/`);
+    await mapIdle(w2.page);
+    await w2.page.waitForFunction(() => document.querySelectorAll('.leaflet-tile-loaded').length > 0);
+    assert.ok(seen.length > 0 && seen.every((u) => /^\/tiles\/\d+\/\d+\/\d+\.png$/.test(u)), seen.slice(0, 3).join(' '));
+    assert.match(await w2.page.textContent('.leaflet-control-attribution'), /© Testkarte Musterstadt/);
+    // the switch in German, and the tiles go when switched off
+    await w2.page.uncheck('.leaflet-control-layers input[type=checkbox]');
+    assert.equal(await w2.page.locator('.leaflet-tile').count(), 0);
+    assert.deepEqual(w2.errors, []);
+    await w2.page.close();
+  } finally {
+    await srv.stop();
+    tiles.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -81,8 +81,12 @@ export const areas = (level, year) => allItems(level, { datetime: String(year) }
 export const geometry = (level, zoom) => allItems(level, zoom === null || zoom === undefined ? { properties: 'id' } : { properties: 'id', 'zoom-level': String(zoom) });
 /** One area's full geometry (for exact point-in-polygon tests). */
 export const areaGeometry = (level, id) => getJSON(`collections/${encodeURIComponent(level)}/items/${encodeURIComponent(id)}?properties=id`);
-/** The values of every area of `level` in `year`, without geometry. */
-export const values = (level, year) => allItems(level, { datetime: String(year), skipGeometry: 'true' });
+/**
+ * The values of every area of `level` in `year`, without geometry; `properties` (a list) limits
+ * them to what the map shows (the age groups and flags stay in the time series).
+ */
+export const values = (level, year, properties = null) =>
+  allItems(level, properties ? { datetime: String(year), skipGeometry: 'true', properties: properties.join(',') } : { datetime: String(year), skipGeometry: 'true' });
 /** Names and parents of every area of `level` (no geometry, no values). */
 export const names = (level) => allItems(level, { properties: 'id,name,parent', skipGeometry: 'true' });
 /** Which areas lack a value of each indicator and index in `year`, and why. */

@@ -287,6 +287,21 @@ export function parentChain(p, level = state.level) {
   return out;
 }
 
+const INDEX_PARTS = ['status_value', 'status_class', 'dynamics_value', 'dynamics_class', 'group', 'attention'];
+
+/** The properties the map, the profile, the table, the charts and the CSV use (not the age groups). */
+export function valueProperties(level) {
+  const out = ['id', 'name', 'parent', 'year', 'area_km2'];
+  if ((ctx.cat.count_columns || []).includes('residents')) out.push('residents', 'residents_flag');
+  for (const c of ctx.facilityCats) out.push(`${c.id}_count`, `${c.id}_capacity`);
+  for (const i of ctx.cat.indicators) out.push(i.id);
+  for (const idx of ctx.cat.indices.filter((i) => i.level === level)) for (const p of INDEX_PARTS) out.push(`${idx.id}_${p}`);
+  return out;
+}
+
+/** The values of `level` in `year` as the map uses them. */
+export const levelValues = (level, year) => api.values(level, year, valueProperties(level));
+
 function buildFeatures(geo, vals) {
   const byId = new Map(vals.map((f) => [f.properties.id, f.properties]));
   return geo.map((g, i) => ({
@@ -340,7 +355,7 @@ export function loadLevel(fit) {
     ctx.outlineLevel = ol;
     const [geo, vals, miss, olFeats] = await Promise.all([
       api.geometry(state.level, tier),
-      api.values(state.level, state.year),
+      levelValues(state.level, state.year),
       api.missing(state.level, state.year),
       outlineFeatures(ol, tier),
       loadNames(state.level),
@@ -382,7 +397,7 @@ export function loadLevel(fit) {
 
 function loadYear() {
   return whileLoading('Lade Werte …', async () => {
-    const [vals, miss] = await Promise.all([api.values(state.level, state.year), api.missing(state.level, state.year)]);
+    const [vals, miss] = await Promise.all([levelValues(state.level, state.year), api.missing(state.level, state.year)]);
     // same areas, new properties: keep the drawn layers, swap the values
     for (const f of vals) {
       const old = ctx.byId.get(f.properties.id);
@@ -425,7 +440,7 @@ export function refineGeometry() {
 async function loadCity() {
   if (!ctx.levels.some((l) => l.id === 'gesamt')) return;
   if (ctx.city.has(state.year)) return;
-  const f = await api.values('gesamt', state.year);
+  const f = await levelValues('gesamt', state.year);
   if (f.length) ctx.city.set(state.year, f[0].properties);
 }
 
@@ -433,7 +448,7 @@ async function loadCity() {
 async function loadChange() {
   const [a, b] = state.change.split('-').map(Number);
   const v = variable();
-  const [fa, fb] = await Promise.all([api.values(state.level, a), api.values(state.level, b)]);
+  const [fa, fb] = await Promise.all([levelValues(state.level, a), levelValues(state.level, b)]);
   const va = new Map(fa.map((f) => [f.properties.id, f.properties[v.id]]));
   const vb = new Map(fb.map((f) => [f.properties.id, f.properties[v.id]]));
   const delta = new Map();

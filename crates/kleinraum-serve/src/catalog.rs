@@ -1099,6 +1099,17 @@ fn facility_collection(
     })
 }
 
+/// Decimals of simplified coordinates at zoom `z`: rounding moves a vertex by at most a tenth
+/// of a pixel (degrees: 4 decimals up to zoom 10, 5 up to 14; metres: whole metres), and
+/// shared vertices round alike on both sides of a border.
+fn tier_decimals(crs: OutputCrs, z: u8) -> i32 {
+    match (crs.is_geographic(), z) {
+        (true, 0..=10) => 4,
+        (true, _) => 5,
+        (false, _) => 0,
+    }
+}
+
 /// Renders the simplified geometry of every [`ZOOM_TIERS`] entry into the features (the
 /// tolerance is [`SIMPLIFY_PIXELS`] at the latitude of the level's centre) and returns the
 /// vertex counts: full, and per tier.
@@ -1139,9 +1150,10 @@ fn add_simplified(features: &mut [Feature], working: OutputCrs) -> (usize, Vec<u
                             continue;
                         };
                         let g = Geometry::MultiPolygon(crate::simplify::apply_mask(&m, &mask));
-                        t[crs.index()] = render_geometry(&g, crs.decimals(), false);
+                        let d = tier_decimals(crs, z);
+                        t[crs.index()] = render_geometry(&g, d, false);
                         if crs == OutputCrs::Crs84 {
-                            t[OutputCrs::Epsg4326.index()] = render_geometry(&g, 7, true);
+                            t[OutputCrs::Epsg4326.index()] = render_geometry(&g, d, true);
                         }
                     }
                     t
