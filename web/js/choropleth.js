@@ -238,11 +238,15 @@ function tooltipHtml(f) {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
-/** The server's zoom tier for map zoom `z` (null: full geometry). */
+/**
+ * The server's zoom tier for map zoom `z`; beyond the finest tier the finest one (it is exact to
+ * half a pixel there: the map never needs the full geometry). null without tiers.
+ */
 export function zoomTier(z) {
   const tiers = ctx.mapConfig?.zoom_tiers || [];
+  if (!tiers.length) return null;
   const t = tiers.find((x) => x >= Math.ceil(z - 1e-9));
-  return t === undefined ? null : t;
+  return t === undefined ? tiers[tiers.length - 1] : t;
 }
 
 /** The level whose outlines and names are drawn over `level` (a coarser one), or null. */
@@ -414,7 +418,7 @@ function loadYear() {
 export function refineGeometry() {
   if (!ctx.layer || ctx.tier === null) return null;
   const want = zoomTier(map.getZoom());
-  if (want !== null && want <= ctx.tier) return null;
+  if (want === null || want <= ctx.tier) return null;
   const level = state.level;
   const ol = ctx.outlineLevel;
   return mapTasks.track(

@@ -252,7 +252,7 @@ pub struct Feature {
 /// Zoom levels (WebMercatorQuad, as the `zoom-level` parameter of OGC API – Features Part 7)
 /// for which simplified area geometry is rendered. A request for zoom z gets the first tier
 /// ≥ z; above the last tier, the full geometry.
-pub const ZOOM_TIERS: [u8; 4] = [8, 10, 12, 14];
+pub const ZOOM_TIERS: [u8; 5] = [8, 10, 12, 14, 16];
 
 /// Largest deviation of simplified geometry, in screen pixels at the tier's zoom level.
 const SIMPLIFY_PIXELS: f64 = 0.5;
@@ -1100,13 +1100,15 @@ fn facility_collection(
 }
 
 /// Decimals of simplified coordinates at zoom `z`: rounding moves a vertex by at most a tenth
-/// of a pixel (degrees: 4 decimals up to zoom 10, 5 up to 14; metres: whole metres), and
-/// shared vertices round alike on both sides of a border.
+/// of a pixel (degrees: 4 decimals up to zoom 10, 5 up to 14, then 6; metres: whole metres up
+/// to zoom 14, then decimetres), and shared vertices round alike on both sides of a border.
 fn tier_decimals(crs: OutputCrs, z: u8) -> i32 {
     match (crs.is_geographic(), z) {
         (true, 0..=10) => 4,
-        (true, _) => 5,
-        (false, _) => 0,
+        (true, 11..=14) => 5,
+        (true, _) => 6,
+        (false, 0..=14) => 0,
+        (false, _) => 1,
     }
 }
 
