@@ -30,19 +30,28 @@ async function measureOnce(throttled) {
   }
   let bytes = 0;
   let requests = 0;
+  let byKind = {};
+  const kindOf = new Map();
+  cdp.on('Network.responseReceived', (e) => {
+    const u = e.response.url;
+    kindOf.set(e.requestId, /\/vendor\//.test(u) ? 'libraries' : /\.js(\?|$)/.test(u) ? 'map scripts' : /\.css(\?|$)/.test(u) ? 'styles' : /zoom-level=|properties=id(&|$)/.test(u) ? 'outlines' : /skipGeometry=true|\/missing\?/.test(u) ? 'values' : 'other');
+  });
   cdp.on('Network.loadingFinished', (e) => {
     bytes += e.encodedDataLength;
     requests++;
+    const k = kindOf.get(e.requestId) || 'other';
+    byKind[k] = (byKind[k] || 0) + e.encodedDataLength;
   });
   const step = async (fn) => {
     bytes = 0;
     requests = 0;
+    byKind = {};
     const t0 = Date.now();
     await fn();
     await page.evaluate(() => window.kleinraumMap.idle());
     // let late responses report their size
     await new Promise((r) => setTimeout(r, 300));
-    return { ms: Date.now() - t0, bytes, requests };
+    return { ms: Date.now() - t0, bytes, requests, byKind: { ...byKind } };
   };
   const first = await step(async () => {
     await page.goto(`${server.base}/map/`);
@@ -90,6 +99,7 @@ try {
       const extra = k === 'first' ? `, areas drawn at ${median(rs.map((r) => r.first.render)).toFixed(0)} ms` : '';
       console.log(`${label.padEnd(36)} ${k.padEnd(6)} ${String(ms).padStart(6)} ms  ${kb.toFixed(0).padStart(6)} KiB  ${n} requests${extra}`);
     }
+    if (!throttled) console.log(`first load by kind (KiB): ${Object.entries(rs[0].first.byKind).map(([k, b]) => `${k} ${(b / 1024).toFixed(0)}`).join(', ')}`);
   }
 } finally {
   await browser.close();

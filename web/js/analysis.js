@@ -8,7 +8,7 @@
 import * as api from './api.js';
 import { num, fixed, esc } from './fmt.js';
 import { $, download } from './dom.js';
-import { state, ctx, variable, dataYears, titleOf } from './state.js';
+import { state, ctx, variable, dataYears } from './state.js';
 import { mapTasks } from './status.js';
 import { STATUS_CLASSES } from './classify.js';
 import { change, selectArea, areaValue, fmtValue, reasonOf, parentChain, inRangeIds, changeUnit } from './choropleth.js';
