@@ -113,6 +113,11 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     let mut catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
         .with_context(|| format!("preparing the API for {}", config.display()))?;
     let gpkg = add_gpkg_downloads(&mut catalog);
+    for c in &catalog.collections {
+        if !c.vertices.1.is_empty() {
+            tracing::info!(collection = %c.id, full = c.vertices.0, per_zoom_tier = ?c.vertices.1, "vertices of the simplified geometry");
+        }
+    }
     tracing::info!(
         collections = catalog.collections.len(),
         seconds = started.elapsed().as_secs_f64(),
@@ -215,6 +220,11 @@ fn server_settings(s: &kleinraum_load::config::ServerConfig, config: &Path) -> R
     } else {
         s.max_connections
     };
+    if s.impressum_url.is_none() || s.datenschutz_url.is_none() {
+        tracing::warn!(
+            "[server] impressum_url or datenschutz_url is not set: a map a public body publishes needs both links"
+        );
+    }
     Ok(Settings {
         title: String::new(),
         default_limit: s.default_limit,
@@ -237,6 +247,12 @@ fn server_settings(s: &kleinraum_load::config::ServerConfig, config: &Path) -> R
             Duration::from_secs(s.request_timeout_s / 2).max(Duration::from_secs(1)),
             Duration::from_secs(s.work_budget_s),
         ),
+        map: kleinraum_serve::catalog::MapSettings {
+            outline_level: s.map_outline_level.clone(),
+            basemap: s.basemap.clone(),
+            impressum_url: s.impressum_url.clone(),
+            datenschutz_url: s.datenschutz_url.clone(),
+        },
     })
 }
 

@@ -74,9 +74,12 @@ test('overview: 542 Planungsräume drawn, MSS status classes counted as in the A
   }
   assert.equal(lg.noData, feats.filter((f) => f.properties.mss_status_class === null).length);
   assert.ok(lg.noData > 0, 'Berlin has PLR without index (excluded or too few residents)');
-  // the legend on screen shows the same counts
+  // the legend on screen shows the same counts: the classes, then one row per reason
   const shown = await page.$$eval('#legend [data-count]', (els) => els.map((e) => Number(e.textContent)));
-  assert.deepEqual(shown.slice(0, 5), [...lg.classes.map((c) => c.count), lg.noData]);
+  assert.deepEqual(shown.slice(0, 4), lg.classes.map((c) => c.count));
+  const missing = await page.$$eval('#legend tr[data-reason]', (rs) => rs.map((r) => [r.dataset.reason, Number(r.querySelector('[data-count]').textContent)]));
+  assert.deepEqual(Object.fromEntries(missing), lg.missing);
+  assert.equal(missing.reduce((a, [, n]) => a + n, 0), lg.noData);
   await screenshot(page, 'overview');
   assertClean(w);
 });
@@ -112,7 +115,7 @@ test('choosing an indicator, year and classification recolours the areas; legend
   for (const [id, s] of Object.entries(after1)) {
     const v = byId.get(id);
     if (v === null) {
-      assert.equal(s.hatch, 'nodata', `${id} without value is hatched`);
+      assert.equal(s.fill, '#f4f4f4', `${id} without value is pale (and patterned by its reason)`);
       continue;
     }
     const ci = lg.classes.findIndex((c, i) => (i === 0 || v > c.lower) && v <= c.upper);
@@ -199,18 +202,20 @@ test('clicking a PLR opens its profile with the API values; Esc closes it', asyn
   for (const ind of cat.indicators) {
     const row = page.locator(`#profile tr[data-indicator="${ind.id}"]`);
     const v = feat.properties[ind.id];
-    assert.equal(await row.locator('[data-value]').textContent(), v === null ? '–' : de(v, ind.decimals ?? 2), ind.id);
+    const cell = await row.locator('[data-value]').textContent();
+    if (v === null) assert.match(cell, /^– \((keine Daten|geheim gehalten|nicht berechenbar)\)$/, `${ind.id}: a missing value says why`);
+    else assert.equal(cell, de(v, ind.decimals ?? 2), ind.id);
     const cells = await row.locator('td.num').allTextContents();
     assert.equal(cells[1], city[ind.id] === null ? '–' : de(city[ind.id], ind.decimals ?? 2), `city ${ind.id}`);
   }
   // the index explanation: the contributions from the API
   const a = rank.areas.find((x) => x.id === id);
   const idxText = await page.textContent('#profile-index');
-  assert.match(idxText, new RegExp(`Gesamtindex ${a.group.replace(/[+/]/g, (c) => '\\' + c)}`));
+  assert.match(idxText, new RegExp(`Gruppe ${a.group.replace(/[+/]/g, (c) => '\\' + c)}`));
   for (const c of a.status_contributions) assert.ok(idxText.includes(de(c.z, 2)), `contribution ${c.indicator}`);
   assert.match(idxText, /Sozialraumgebiet/);
   // chart and facilities
-  assert.equal(await page.locator('#profile-chart canvas').count() > 0, true, 'uPlot chart drawn');
+  assert.equal(await page.locator('#profile-chart svg path[data-series]').count() > 0, true, 'time series drawn');
   const facText = await page.textContent('#profile-fac');
   assert.match(facText, /Kitas/);
   assert.ok(facText.includes(String(feat.properties.kitas_count)));
@@ -281,9 +286,11 @@ test('CSV and PNG exports', async () => {
   const head = lines[0].split(';');
   assert.equal(head[5], 'Arbeitslose nach SGB II (%)');
   const feats = await items('planungsraeume', 2020);
-  const row = lines.find((l) => l.startsWith('11501341;'));
+  // ids as text for Excel (leading zeros), values rounded as the map shows them
+  const row = lines.find((l) => l.startsWith('="11501341";'));
   const v = feats.find((f) => f.properties.id === '11501341').properties.s1;
-  assert.equal(row.split(';')[5], String(v).replace('.', ','));
+  assert.equal(row.split(';')[5], String(Number(v.toFixed(2))).replace('.', ','));
+  assert.ok(lines.some((l) => l.startsWith('="01100101";')), 'leading zero kept');
   const [pngDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
   const png = readFileSync(await pngDl.path());
   assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], 'PNG signature');

@@ -368,8 +368,10 @@ test('back on the Karte tab the indicator map is restored', async () => {
     const m = window.kleinraumMap.map();
     return Object.values(m._layers).filter((l) => l.feature && l.feature.properties && l.feature.properties.values === undefined && l._parts).length;
   });
-  // (the areas plus the Sozialraumgebiete overlay drawn over them)
-  assert.equal(onMap, 542 + (await page.evaluate(() => window.kleinraumMap.markedIds().length)));
+  // (the areas, the Sozialraumgebiete overlay drawn over them, the Bezirk outlines: casing and line)
+  const outline = await page.evaluate(() => window.kleinraumMap.outline());
+  assert.equal(outline.shown, true);
+  assert.equal(onMap, 542 + (await page.evaluate(() => window.kleinraumMap.markedIds().length)) + 2 * outline.count);
   assert.equal(await hook(page, 'ids').then((ids) => ids.length > 0), true, 'the draft stays loaded for the tab');
   assert.equal(await hook(page, 'shown'), false, 'the Gebietsstand layer is off the map');
 });

@@ -72,8 +72,27 @@ export async function allItems(collection, params = {}) {
   return features;
 }
 
-/** Areas of `level` with the values of `year` (GeoJSON features in CRS84). */
+/** Areas of `level` with the values of `year` (GeoJSON features in CRS84, full geometry). */
 export const areas = (level, year) => allItems(level, { datetime: String(year) });
+/**
+ * The outlines of `level` (id only), simplified by the server for `zoom` (a zoom tier of
+ * `/map-config`; null = full geometry). Loaded once per level and tier, whatever the year.
+ */
+export const geometry = (level, zoom) => allItems(level, zoom === null || zoom === undefined ? { properties: 'id' } : { properties: 'id', 'zoom-level': String(zoom) });
+/** One area's full geometry (for exact point-in-polygon tests). */
+export const areaGeometry = (level, id) => getJSON(`collections/${encodeURIComponent(level)}/items/${encodeURIComponent(id)}?properties=id`);
+/**
+ * The values of every area of `level` in `year`, without geometry; `properties` (a list) limits
+ * them to what the map shows (the age groups and flags stay in the time series).
+ */
+export const values = (level, year, properties = null) =>
+  allItems(level, properties ? { datetime: String(year), skipGeometry: 'true', properties: properties.join(',') } : { datetime: String(year), skipGeometry: 'true' });
+/** Names and parents of every area of `level` (no geometry, no values). */
+export const names = (level) => allItems(level, { properties: 'id,name,parent', skipGeometry: 'true' });
+/** Which areas lack a value of each indicator and index in `year`, and why. */
+export const missing = (level, year) => getJSON(`collections/${encodeURIComponent(level)}/missing?year=${year}`);
+/** The map's settings from the server config (outline level, background map, footer links). */
+export const mapConfig = () => getJSON('map-config');
 /** The indicator and index catalogue. */
 export const catalogue = () => getJSON('indicators?f=json');
 /** The collections (area levels and facility categories). */

@@ -4,47 +4,69 @@
 import { $, download } from './dom.js';
 import { state, ctx, variable } from './state.js';
 
-function cell(v) {
+/**
+ * One cell of a CSV for German Excel: decimal comma, numbers rounded to `decimals` (as the map
+ * shows them), booleans as ja/nein, `text: true` keeps ids as text (="01100101": Excel would
+ * drop the leading zero of a plain number), quotes where needed.
+ */
+export function cell(v, { decimals = null, text = false } = {}) {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'number') return String(v).replace('.', ',');
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return '';
+    const r = decimals === null ? v : Number(v.toFixed(decimals));
+    return String(Object.is(r, -0) ? 0 : r).replace('.', ',');
+  }
   if (typeof v === 'boolean') return v ? 'ja' : 'nein';
   const s = String(v);
-  return /[;"\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (text) return `="${s.replace(/"/g, '""')}"`;
+  return /[;"\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The current table (areas of the level, values of the year) as CSV text. */
+/** CSV text for Excel (UTF-8 BOM, `;`, CRLF) from a header and rows of ready cells. */
+export function csvDocument(head, rows) {
+  return '\ufeff' + [head.map((h) => cell(h)).join(';'), ...rows.map((r) => r.join(';'))].join('\r\n') + '\r\n';
+}
+
+/** Downloads CSV text as `name`. */
+export function downloadCsv(text, name) {
+  download(new Blob([text], { type: 'text/csv;charset=utf-8' }), name);
+}
+
+/** The current table (areas of the level, values of the year) as CSV text for Excel. */
 export function csvText() {
   const v = variable();
-  const cols = ['id', 'name', 'parent', 'year', 'residents'];
-  const head = ['ID', 'Name', 'übergeordnet', 'Jahr', 'Einwohner:innen'];
-  cols.push(v.id);
-  head.push(`${v.title}${v.unit ? ' (' + v.unit + ')' : ''}`);
+  const cols = [
+    ['id', 'ID', { text: true }],
+    ['name', 'Name', {}],
+    ['parent', 'übergeordnet (ID)', { text: true }],
+    ['year', 'Jahr', {}],
+    ['residents', 'Einwohner:innen', { decimals: 0 }],
+  ];
+  const dec = (id) => ctx.cat.indicators.find((i) => i.id === id)?.decimals ?? 2;
+  cols.push([v.id, `${v.title}${v.unit ? ' (' + v.unit + ')' : ''}`, { decimals: v.kind === 'numeric' ? v.decimals : null }]);
   for (const ind of ctx.cat.indicators) {
     if (ind.id === v.id) continue;
-    cols.push(ind.id);
-    head.push(`${ind.title}${ind.unit ? ' (' + ind.unit + ')' : ''}`);
+    cols.push([ind.id, `${ind.title}${ind.unit ? ' (' + ind.unit + ')' : ''}`, { decimals: dec(ind.id) }]);
   }
   for (const idx of ctx.cat.indices.filter((i) => i.level === state.level)) {
-    for (const [part, t] of [
-      ['status_value', 'Statusindex'],
-      ['status_class', 'Statusklasse'],
-      ['dynamics_class', 'Dynamikklasse'],
-      ['group', 'Gesamtindex'],
-      ['attention', 'Sozialraumgebiet'],
+    for (const [part, t, d] of [
+      ['status_value', 'Statusindex', 2],
+      ['status_class', 'Statusklasse', 0],
+      ['dynamics_class', 'Dynamikklasse', 0],
+      ['group', 'Gesamtindex', null],
+      ['attention', 'Sozialraumgebiet', null],
     ]) {
       const c = `${idx.id}_${part}`;
       if (c === v.id) continue;
-      cols.push(c);
-      head.push(`${idx.title}: ${t}`);
+      cols.push([c, `${idx.title}: ${t}`, { decimals: d }]);
     }
   }
-  const lines = [[...head, 'Kartenklasse'].map(cell).join(';')];
-  for (const f of ctx.features) {
+  const rows = ctx.features.map((f) => {
     const ci = ctx.classes.classIndex(f._i);
     const cls = ci >= 0 ? ctx.classes.classes[ci].label : 'keine Angabe';
-    lines.push(cols.map((c) => cell(f.properties[c])).join(';') + ';' + cell(cls));
-  }
-  return '\ufeff' + lines.join('\r\n') + '\r\n';
+    return [...cols.map(([c, , o]) => cell(f.properties[c], o)), cell(cls)];
+  });
+  return csvDocument([...cols.map((c) => c[1]), 'Kartenklasse'], rows);
 }
 
 /** Downloads the current table. */
@@ -56,7 +78,8 @@ export function exportCsv() {
 export async function mapCanvas(map, renderer) {
   const size = map.getSize();
   const dpr = window.devicePixelRatio || 1;
-  const legendRows = [...ctx.classes.classes.map((c) => [c.color, c.label, c.count]), ['#bdbdbd', 'keine Angabe', ctx.classes.noData.count]];
+  const legendRows = [...ctx.classes.classes.map((c) => [c.color, c.label, c.count])];
+  if (ctx.classes.noData.count) legendRows.push(['#f4f4f4', 'keine Angabe', ctx.classes.noData.count]);
   if (state.srg && ctx.srgInfo) legendRows.push(['srg', `Sozialraumgebiet (${ctx.srgInfo.year})`, ctx.srgIds.size]);
   const head = 34;
   const foot = 22;

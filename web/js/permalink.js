@@ -2,7 +2,7 @@
 
 import { state } from './state.js';
 
-const HASH_KEYS = { level: 'l', year: 'y', indicator: 'i', method: 'm', k: 'k', srg: 's', srgIndex: 'x', facilities: 'f', area: 'a', view: 'v' };
+const HASH_KEYS = { level: 'l', year: 'y', indicator: 'i', method: 'm', k: 'k', srg: 's', srgIndex: 'x', facilities: 'f', area: 'a', view: 'v', change: 'c', range: 'r' };
 
 /** Writes the state into the hash (without a history entry). */
 export function writeHash() {

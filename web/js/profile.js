@@ -4,17 +4,18 @@
 
 import * as api from './api.js';
 import { STATUS_CLASSES, DYNAMICS_CLASSES, classLabel } from './classify.js';
-import { num, esc } from './fmt.js';
+import { num, esc, singular } from './fmt.js';
 import { $ } from './dom.js';
-import { state, ctx, variable } from './state.js';
+import { state, ctx, variable, titleOf, dataYears } from './state.js';
 import { highlight } from './map.js';
 import { dropAreaFromHash } from './permalink.js';
 import { facilityFeatures } from './facilities.js';
 import { geometryRings, pointInRings } from './geometry.js';
+import { srgSentence, attentionRule, statusLimits, dynamicsLimits, groupWords, yearsText } from './explain.js';
+import { lineChart } from './svgchart.js';
 
 let returnFocus = null;
 let shown = null;
-let chart = null;
 
 const AGE_GROUPS = [
   ['age_below_6', 'unter 6'],
@@ -45,10 +46,6 @@ export function closeProfile(restoreFocus) {
   shown = null;
   highlight(null);
   state.area = null;
-  if (chart) {
-    chart.destroy();
-    chart = null;
-  }
   dropAreaFromHash();
   if (restoreFocus && returnFocus && document.contains(returnFocus)) returnFocus.focus();
   else if (restoreFocus) document.getElementById('map').focus();
@@ -94,18 +91,27 @@ function ageSection(p, ts) {
   return h + '</tbody></table>';
 }
 
+const WHY_SHORT = { no_data: 'keine Daten', suppressed: 'geheim gehalten', denominator_zero: 'nicht berechenbar', below_min_population: 'zu wenige Einwohner:innen', excluded: 'ausgenommen' };
+
+/** Why area `id` has no value of indicator `ind` this year (short), from /missing. */
+function whyMissing(ind, id) {
+  for (const [reason, ids] of Object.entries(ctx.missing?.indicators?.[ind]?.missing || {})) if (ids.includes(id)) return WHY_SHORT[reason] || '';
+  return '';
+}
+
 function indicatorSection(p, city) {
   const cur = variable();
-  let h = `<table aria-label="Indikatoren ${state.year}"><thead><tr><th>Indikator</th><th class="num">Wert</th><th class="num">Stadt</th><th class="num" title="Rang unter den Gebieten dieser Ebene, höchster Wert = 1">Rang</th></tr></thead><tbody>`;
+  let h = `<table aria-label="Indikatoren ${state.year}"><thead><tr><th>Indikator</th><th class="num">Wert</th><th class="num">${esc(ctx.mapConfig?.title || 'Stadt')}</th><th class="num" title="Rang unter den Gebieten dieser Ebene, höchster Wert = 1">Rang</th></tr></thead><tbody>`;
   for (const ind of ctx.cat.indicators) {
     const v = p[ind.id];
     const r = v === null || v === undefined ? null : rankOf(p.id, ind.id);
     const cv = city ? city[ind.id] : null;
     const sel = cur && cur.id === ind.id ? ' class="sel"' : '';
+    const why = v === null || v === undefined ? whyMissing(ind.id, p.id) : '';
     h += `<tr${sel} data-indicator="${esc(ind.id)}"><td><button type="button" class="linklike" data-show="${esc(ind.id)}" title="Auf der Karte zeigen">${esc(ind.title)}</button>${ind.unit ? ' <span class="meta">' + esc(ind.unit) + '</span>' : ''}</td>`;
-    h += `<td class="num" data-value>${num(v, ind.decimals ?? 2)}</td><td class="num">${num(cv, ind.decimals ?? 2)}</td><td class="num">${r ? `${r.rank}/${r.of}` : '–'}</td></tr>`;
+    h += `<td class="num" data-value>${num(v, ind.decimals ?? 2)}${why ? ` <span class="why">(${esc(why)})</span>` : ''}</td><td class="num">${num(cv, ind.decimals ?? 2)}</td><td class="num">${r ? `${r.rank}/${r.of}` : '–'}</td></tr>`;
   }
-  return h + '</tbody></table><p class="meta">Stadt = Wert der Gesamtstadt im selben Jahr; Rang: höchster Wert = 1.</p>';
+  return h + `</tbody></table><p class="meta">${esc(ctx.mapConfig?.title || 'Stadt')} = Wert der Gesamtstadt im selben Jahr; Rang: höchster Wert = 1.</p>`;
 }
 
 async function indexSection(id) {
@@ -117,26 +123,28 @@ async function indexSection(id) {
     if (!a) continue;
     h += `<h4>${esc(idx.title)} ${rank.year}</h4>`;
     if (a.status_value === null) {
-      const why = a.reason === 'excluded' ? 'vom Index ausgeschlossen' : a.reason === 'below_min_population' ? `weniger als ${idx.min_population} Einwohner:innen` : 'nicht berechnet';
+      const why = a.reason === 'excluded' ? 'vom Index ausgenommen (Sonderfall)' : a.reason === 'below_min_population' ? `weniger als ${num(idx.min_population, 0)} Einwohner:innen` : 'nicht berechnet';
       h += `<p class="meta">Kein Indexwert: ${esc(why)}.</p>`;
       continue;
     }
-    h += `<p>Statusindex <b>${num(a.status_value, 2)}</b> → Klasse ${a.status_class} (${classLabel(STATUS_CLASSES, a.status_class) ?? '–'}); Dynamikindex <b>${num(a.dynamics_value, 2)}</b> → ${a.dynamics_class} (${classLabel(DYNAMICS_CLASSES, a.dynamics_class) ?? '–'}); Gesamtindex <b>${esc(a.group)}</b>; Rang ${a.rank} von ${rank.areas.filter((x) => x.rank).length}.`;
+    const n = rank.areas.filter((x) => x.rank).length;
+    h += `<p>Status <b>${esc(classLabel(STATUS_CLASSES, a.status_class) ?? '–')}</b> (Statusindex ${num(a.status_value, 2)}; höherer Wert = stärkere Benachteiligung)`;
+    if (a.dynamics_class) h += `, Dynamik <b>${esc(classLabel(DYNAMICS_CLASSES, a.dynamics_class) ?? '–')}</b> (Dynamikindex ${num(a.dynamics_value, 2)}; höherer Wert = Lage verschlechtert)`;
+    h += `. Gruppe <b>${esc(a.group || '–')}</b> (${esc(groupWords(a.group))}); Rang ${a.rank} von ${n} (1 = am stärksten benachteiligt).`;
     h += a.attention ? ' <span class="badge srg">Sozialraumgebiet</span>' : '';
     h += '</p>';
     const contrib = (list, title) => {
       if (!list || !list.length) return '';
-      let t = `<table aria-label="${esc(title)}"><thead><tr><th>${esc(title)}</th><th class="num">z-Wert</th><th></th></tr></thead><tbody>`;
+      let t = `<table aria-label="${esc(title)}"><thead><tr><th>${esc(title)}</th><th class="num" title="Abweichung vom Durchschnitt der Gebiete in Standardabweichungen">Abweichung</th><th></th></tr></thead><tbody>`;
       for (const c of list) {
-        const ind = ctx.cat.indicators.find((i) => i.id === c.indicator);
         const w = Math.min(60, Math.abs(c.z) * 15);
-        t += `<tr><td>${esc(ind ? ind.title : c.indicator)}</td><td class="num">${num(c.z, 2)}</td><td><span class="bar${c.z < 0 ? ' neg' : ''}" style="width:${w}px"></span></td></tr>`;
+        t += `<tr><td>${esc(titleOf(c.indicator))}</td><td class="num">${c.z > 0 ? '+' : ''}${num(c.z, 2)}</td><td><span class="bar${c.z < 0 ? ' neg' : ''}" style="width:${w}px"></span></td></tr>`;
       }
       return t + '</tbody></table>';
     };
     h += contrib(a.status_contributions, 'Beitrag zum Statusindex');
-    h += contrib(a.dynamics_contributions, 'Beitrag zur Dynamik');
-    h += `<p class="meta">z-Werte: Abweichung vom Mittel der Gebiete in Standardabweichungen (positiv = ungünstiger). Klassengrenzen des Statusindex: ${idx.status_thresholds.map((x) => num(x, 1)).join(' / ')}; der Statusindex ist die standardisierte Summe der z-Werte.</p>`;
+    h += contrib(a.dynamics_contributions, 'Beitrag zum Dynamikindex');
+    h += `<p class="meta">Abweichung: wie viele Standardabweichungen das Gebiet vom Durchschnitt der Gebiete abweicht (positiv = ungünstiger). Statusklassen: ${esc(statusLimits(idx))}.${a.dynamics_class ? ` Dynamikklassen: ${esc(dynamicsLimits(idx))}.` : ''} Sozialraumgebiet: ${esc(attentionRule(idx))}.</p>`;
   }
   return h ? `<h3>Index</h3>${h}` : '';
 }
@@ -149,8 +157,14 @@ async function facilitySection(f) {
   }
   h += '</tbody></table>';
   // the list: facilities whose point lies in the polygon (same result as the server's count
-  // except for points exactly on a border)
-  const rings = f.geometry ? geometryRings(f.geometry) : [];
+  // except for points exactly on a border); the full outline, not the simplified one on the map
+  let geom = f.geometry;
+  try {
+    geom = (await api.areaGeometry(state.level, p.id)).geometry || geom;
+  } catch {
+    // the map's outline is close enough for the list
+  }
+  const rings = geom ? geometryRings(geom) : [];
   const lists = await Promise.all(
     ctx.facilityCats.map(async (c) => {
       if (!p[`${c.id}_count`]) return '';
@@ -169,7 +183,8 @@ async function drawChart(id) {
   const v = variable();
   const el = $('profile-chart');
   if (!el) return;
-  const col = v.id;
+  const col = v.kind === 'numeric' ? v.id : v.kind === 'dynamics' ? `${v.index.id}_dynamics_value` : `${v.index.id}_status_value`;
+  const title = v.kind === 'numeric' ? v.title : col.endsWith('dynamics_value') ? `${v.index.title}: Dynamikindex` : `${v.index.title}: Statusindex`;
   const ts = await api.timeseries(state.level, id);
   const series = (t) => {
     if (!t) return null;
@@ -184,40 +199,28 @@ async function drawChart(id) {
   let city = null;
   if (ctx.levels.some((l) => l.id === 'gesamt')) {
     try {
-      const cityId = ctx.city.get(state.year)?.id || 'gesamt';
-      city = series(await api.timeseries('gesamt', cityId));
+      city = series(await api.timeseries('gesamt', 'gesamt'));
     } catch {
       city = null; // no city series for this variable
     }
   }
   const n = mine ? mine.filter((x) => x !== null).length : 0;
   if (!mine || n === 0) {
-    el.innerHTML = `<p class="meta">Keine Zeitreihe für „${esc(v.title)}“.</p>`;
+    el.innerHTML = `<p class="meta">Keine Zeitreihe für „${esc(title)}“.</p>`;
     return;
   }
-  if (chart) chart.destroy();
   el.innerHTML = '';
   const width = Math.max(240, el.clientWidth || 340);
-  const data = [ts.years, mine.map((x) => (x === null ? null : x))];
-  const seriesOpts = [{ label: 'Jahr' }, { label: 'Gebiet', stroke: '#7b2a74', width: 2, points: { show: true, size: 6 }, spanGaps: false }];
-  if (city) {
-    data.push(city.map((x) => (x === null ? null : x)));
-    seriesOpts.push({ label: 'Gesamtstadt', stroke: '#4393c3', width: 2, dash: [6, 4], points: { show: true, size: 5 } });
-  }
-  chart = new window.uPlot(
-    {
-      width,
-      height: 170,
-      title: `${v.title}${v.unit ? ' (' + v.unit + ')' : ''}`,
-      scales: { x: { time: false } },
-      axes: [{ values: (u, vals) => vals.map((x) => (Number.isInteger(x) ? String(x) : '')) }, { size: 50, values: (u, vals) => vals.map((x) => num(x, 1)) }],
-      series: seriesOpts,
-      legend: { show: true },
-    },
-    data,
-    el,
-  );
+  const list = [{ label: 'Gebiet', values: mine, color: '#7b2a74' }];
+  if (city) list.push({ label: ctx.mapConfig?.title || 'Gesamtstadt', values: city, color: '#0072B2', dash: '6 4' });
+  el.appendChild(lineChart({ years: ts.years, series: list, title: `${title}${v.unit ? ' (' + v.unit + ')' : ''}`, desc: `Zeitreihe des Gebiets${city ? ' und der Gesamtstadt' : ''}; Daten für ${yearsText(dataYears(v))}.`, decimals: v.decimals, width, height: 190 }));
   if (n === 1) el.insertAdjacentHTML('beforeend', '<p class="meta">Nur ein Jahr mit Werten.</p>');
+}
+
+let parentChainOf = () => [];
+/** Sets how the profile finds the coarser areas of an area (choropleth.js's parentChain). */
+export function setParentChain(fn) {
+  parentChainOf = fn;
 }
 
 /** Opens (or refreshes) the profile of area `id` for the current year and variable. */
@@ -233,9 +236,15 @@ export async function openProfile(id) {
   const city = ctx.city.get(state.year);
   const srg = ctx.srgIds.has(id);
   const body = $('profile-body');
+  const chain = parentChainOf(p);
+  const srgRow = srg ? ctx.srgInfo.areas.find((a) => a.id === id) : null;
+  const srgIdx = srg ? ctx.cat.indices.find((i) => i.id === ctx.srgInfo.index) : null;
   body.innerHTML =
-    `<h2 id="profile-title">${esc(p.name)}</h2><p class="meta">${esc(level ? level.title : state.level)} · ID ${esc(p.id)}${p.parent ? ' · übergeordnet ' + esc(p.parent) : ''} · Fläche ${num(p.area_km2, 2)} km² · Jahr ${state.year}</p>` +
-    (srg ? `<p><span class="badge srg">Sozialraumgebiet</span> (${esc(ctx.srgInfo.title)} ${ctx.srgInfo.year})</p>` : '') +
+    `<h2 id="profile-title">${esc(p.name)}</h2><p class="meta">${esc(level ? level.title : state.level)} · ID ${esc(p.id)} · Fläche ${num(p.area_km2, 2)} km² · Jahr ${state.year}</p>` +
+    (chain.length ? `<p class="meta" data-parents>liegt in: ${chain.map((c) => `${esc(singular(c.title))} <b>${esc(c.name)}</b>`).join(' · ')}</p>` : p.parent ? `<p class="meta">übergeordnet: ${esc(p.parent)}</p>` : '') +
+    (srg
+      ? `<div class="srg-why"><p><span class="badge srg">Sozialraumgebiet</span> (${esc(ctx.srgInfo.title)} ${ctx.srgInfo.year})</p><p id="srg-sentence">${esc(srgSentence(srgRow, srgIdx, titleOf))}</p></div>`
+      : '') +
     `<h3>Einwohner:innen</h3><p><b data-residents>${esc(count(p, 'residents'))}</b> am 31.12.${state.year}${city && city.residents ? ` (Gesamtstadt ${num(city.residents, 0)})` : ''}</p>` +
     '<div id="profile-age"><p class="meta">Lade …</p></div>' +
     `<h3>Indikatoren ${state.year}</h3>` +

@@ -7,11 +7,13 @@ import { $ } from './dom.js';
 import { ctx } from './state.js';
 import { map, highlight } from './map.js';
 import { closeProfile } from './profile.js';
+import { closeAnalysis } from './analysis.js';
+import { change } from './choropleth.js';
 import { gs, areaId, mapTitle } from './redefine/model.js';
 import { track } from './redefine/session.js';
 import { LAYERS, recolour, setSelection, onAreaClick } from './redefine/layers.js';
 import { renderStats, renderChangedStats } from './redefine/stats.js';
-import { setTool, stopTool, toolClick, mergeSelected, onCreate } from './redefine/tools.js';
+import { setTool, stopTool, toolClick, mergeSelected, wireMergeDialog } from './redefine/tools.js';
 import { loadList, showVersion, showDraft, newDraft, closeDraft, reloadDraft, wireSave } from './redefine/drafts.js';
 import { showCompare, selectRow, onTableClick } from './redefine/compare.js';
 import { initSignIn } from './redefine/signin.js';
@@ -23,12 +25,18 @@ import './redefine/testhook.js';
 function enter() {
   if (gs.active) return;
   gs.active = true;
+  ctx.gsActive = true;
   gs.mainTitle = $('map-title').textContent;
   closeProfile(false);
+  closeAnalysis();
   highlight(null);
   if (ctx.layer) ctx.layer.remove();
   if (ctx.srgLayer) ctx.srgLayer.remove();
+  if (ctx.outlineLayer) ctx.outlineLayer.remove();
+  map.getPane('labels').hidden = true;
   $('legend').hidden = true;
+  $('map-message').hidden = true;
+  $('analysis-open').hidden = true;
   for (const n of LAYERS) if (gs[n]) gs[n].addTo(map);
   $('gs-legend').hidden = !gs.layer;
   $('gs-stats').hidden = !$('gs-stats').innerHTML;
@@ -44,13 +52,19 @@ function leave() {
   gs.active = false;
   for (const n of LAYERS) if (gs[n]) gs[n].remove();
   for (const id of ['gs-legend', 'gs-stats', 'gs-warnings', 'gs-table-panel']) $(id).hidden = true;
+  ctx.gsActive = false;
   if (ctx.layer) ctx.layer.addTo(map);
   if (ctx.srgLayer) ctx.srgLayer.addTo(map);
+  if (ctx.outlineLayer) ctx.outlineLayer.addTo(map);
+  map.getPane('labels').hidden = false;
   $('legend').hidden = false;
+  $('analysis-open').hidden = false;
   $('map-title').textContent = gs.mainTitle;
+  change({});
 }
 
-function selectTab(which) {
+/** Shows the Karte tab ('karte') or the Gebietsstände tab ('gs'). */
+export function selectTab(which) {
   const gsTab = which === 'gs';
   $('tab-karte').setAttribute('aria-selected', String(!gsTab));
   $('tab-gs').setAttribute('aria-selected', String(gsTab));
@@ -65,7 +79,7 @@ function selectTab(which) {
 /** A click on an area of the tab: the active tool's, else select it (and its table row). */
 function areaClick(f) {
   // geoman's draw mode gets the same click: it places a vertex, nothing else happens
-  if (map.pm.globalDrawModeEnabled()) return;
+  if (map.pm?.globalDrawModeEnabled()) return;
   const id = areaId(f);
   if (gs.mode === 'draft' && gs.tool) {
     toolClick(id);
@@ -81,8 +95,6 @@ function areaClick(f) {
 
 /** Sets up sign-in and the Gebietsstände tab; called by main.js once the map exists. */
 export function initRedefine() {
-  map.pm.setLang('de');
-  map.on('pm:create', onCreate);
   onAreaClick(areaClick);
   wireSave();
   $('tab-karte').addEventListener('click', () => selectTab('karte'));
@@ -119,7 +131,8 @@ export function initRedefine() {
     if (b) setTool(gs.tool === b.dataset.tool ? null : b.dataset.tool);
   });
   $('gs-tool-end').addEventListener('click', () => stopTool());
-  $('gs-merge-go').addEventListener('click', () => mergeSelected());
+  $('gs-merge-go').addEventListener('click', () => track(mergeSelected()));
+  wireMergeDialog();
   $('gs-compare').addEventListener('click', () => track(showCompare()));
   $('gs-table-panel').addEventListener('click', onTableClick);
   $('gs-stats').addEventListener('click', (e) => {

@@ -32,6 +32,8 @@ pub enum DraftOp {
     Merge {
         /// Area ids, at least two.
         areas: Vec<String>,
+        /// Name of the merged area; `None` keeps the first area's (without a "(Teil n)" suffix).
+        name: Option<String>,
     },
     /// New geometries for areas (vertex moves; shared vertices moved in every area).
     Reshape {
@@ -756,7 +758,12 @@ impl Workspace {
     }
 
     /// Merges areas into the first.
-    pub fn op_merge(&self, s: &mut Session, ids: &[String]) -> Result<OpOutcome, Error> {
+    pub fn op_merge(
+        &self,
+        s: &mut Session,
+        ids: &[String],
+        name: Option<String>,
+    ) -> Result<OpOutcome, Error> {
         if ids.len() < 2 {
             return Err(EditError::MergeNeedsTwo.into());
         }
@@ -770,12 +777,12 @@ impl Workspace {
                 u = u.union(g);
             }
         }
-        // "X (Teil 1)" + "X (Teil 2)" → "X".
+        // "X (Teil 1)" + "X (Teil 2)" → "X", unless the planner named the merged area.
         let first = s.areas[idx[0]].name.clone();
-        let name = match first.rsplit_once(" (Teil ") {
+        let name = name.unwrap_or_else(|| match first.rsplit_once(" (Teil ") {
             Some((stem, rest)) if rest.ends_with(')') => stem.to_string(),
             _ => first,
-        };
+        });
         let mut changed = vec![(idx[0], Some(u), Some(name))];
         for &i in &idx[1..] {
             changed.push((i, None, None));
@@ -902,7 +909,7 @@ impl Workspace {
         let mut next = s.clone();
         let out = match op {
             DraftOp::Split { area, by } => self.op_split(&mut next, &area, &by)?,
-            DraftOp::Merge { areas } => self.op_merge(&mut next, &areas)?,
+            DraftOp::Merge { areas, name } => self.op_merge(&mut next, &areas, name)?,
             DraftOp::Reshape { geometries } => {
                 if geometries.is_empty() {
                     return Err(EditError::NothingToReshape.into());

@@ -294,6 +294,29 @@ impl ProjectConfig {
                 }
             }
         }
+        if let Some(b) = &self.server.basemap {
+            b.validate()?;
+        }
+        if let Some(l) = &self.server.map_outline_level
+            && !self.levels.iter().any(|x| &x.key == l)
+        {
+            return Err(format!(
+                "server.map_outline_level {l:?} is not a configured level key (have: {})",
+                self.level_keys()
+            ));
+        }
+        for (key, v) in [
+            ("server.impressum_url", &self.server.impressum_url),
+            ("server.datenschutz_url", &self.server.datenschutz_url),
+        ] {
+            if let Some(u) = v
+                && !valid_link(u)
+            {
+                return Err(format!(
+                    "{key} {u:?}: use an http(s) URL or a path on this server (starting with /)"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -618,7 +641,7 @@ pub struct TableSource {
 }
 
 /// `kleinraum serve` settings.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Address and port.
@@ -627,9 +650,20 @@ pub struct ServerConfig {
     /// Allowed CORS origins; empty = CORS off.
     #[serde(default)]
     pub cors_origins: Vec<String>,
-    /// Optional tile URL template for a background map on the installation's own tile server.
+    /// Optional background map of the web map (XYZ tiles or a WMS); none = no background, so
+    /// an intranet installation makes no request to any other server.
     #[serde(default)]
-    pub tile_url: Option<String>,
+    pub basemap: Option<BasemapConfig>,
+    /// Level whose outlines and names the web map draws over the finer levels for orientation
+    /// (Berlin: the Bezirke); none = the coarsest level with geometry.
+    #[serde(default)]
+    pub map_outline_level: Option<String>,
+    /// Link to the operator's Impressum (legal notice), shown in the map's footer.
+    #[serde(default)]
+    pub impressum_url: Option<String>,
+    /// Link to the operator's Datenschutzerklärung (privacy notice), shown in the map's footer.
+    #[serde(default)]
+    pub datenschutz_url: Option<String>,
     /// Default page size of `/items`.
     #[serde(default = "default_limit")]
     pub default_limit: usize,
@@ -669,7 +703,10 @@ impl Default for ServerConfig {
         Self {
             bind: default_bind(),
             cors_origins: Vec::new(),
-            tile_url: None,
+            basemap: None,
+            map_outline_level: None,
+            impressum_url: None,
+            datenschutz_url: None,
             default_limit: default_limit(),
             max_limit: default_max_limit(),
             public_url: None,
@@ -682,6 +719,119 @@ impl Default for ServerConfig {
             work_slots: 0,
         }
     }
+}
+
+/// Kind of background map.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BasemapKind {
+    /// A tile server with a `{z}/{x}/{y}` URL template (OpenStreetMap style).
+    Xyz,
+    /// A Web Map Service (WMS 1.1.1 or 1.3.0), e.g. the municipality's own.
+    Wms,
+}
+
+/// `[server.basemap]`: the web map's optional background map.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BasemapConfig {
+    /// `xyz` or `wms`.
+    pub kind: BasemapKind,
+    /// XYZ: URL template with `{z}`, `{x}`, `{y}` (optionally `{s}`); WMS: the service URL
+    /// without request parameters.
+    pub url: String,
+    /// Attribution shown on the map (licence and source), e.g. "© GeoBasis-DE / LGB".
+    pub attribution: String,
+    /// WMS: comma-separated layer names (required for WMS).
+    #[serde(default)]
+    pub layers: Option<String>,
+    /// WMS: image format (default `image/png`).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// WMS: styles (default empty).
+    #[serde(default)]
+    pub styles: Option<String>,
+    /// WMS version (default 1.3.0).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Highest zoom level the service delivers (default 19).
+    #[serde(default)]
+    pub max_zoom: Option<u8>,
+    /// Opacity 0–1 (default 1): lighter makes the choropleth easier to read.
+    #[serde(default)]
+    pub opacity: Option<f64>,
+    /// Name in the map's layer switch (default "Hintergrundkarte").
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Shown when the map opens (default true); false: only on request in the layer switch.
+    #[serde(default)]
+    pub visible: Option<bool>,
+}
+
+impl BasemapConfig {
+    /// Checks the URL, the template and the WMS parameters; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let url = self.url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
+            return Err(format!(
+                "server.basemap.url {url:?}: use an http(s) URL or a path on this server (starting with /)"
+            ));
+        }
+        if self.attribution.trim().is_empty() {
+            return Err(
+                "server.basemap.attribution: name the source and licence of the background map (it is shown on the map)".into(),
+            );
+        }
+        match self.kind {
+            BasemapKind::Xyz => {
+                for p in ["{z}", "{x}", "{y}"] {
+                    if !url.contains(p) {
+                        return Err(format!(
+                            "server.basemap.url {url:?}: an XYZ template needs {p} (e.g. https://tiles.example/{{z}}/{{x}}/{{y}}.png)"
+                        ));
+                    }
+                }
+            }
+            BasemapKind::Wms => {
+                if self.layers.as_deref().is_none_or(|l| l.trim().is_empty()) {
+                    return Err(
+                        "server.basemap.layers: a WMS needs the layer names (comma-separated)"
+                            .into(),
+                    );
+                }
+                if url.contains('?') && url.to_ascii_lowercase().contains("request=") {
+                    return Err(format!(
+                        "server.basemap.url {url:?}: give the service URL without REQUEST/LAYERS parameters; the map adds them"
+                    ));
+                }
+                if let Some(v) = &self.version
+                    && v != "1.1.1"
+                    && v != "1.3.0"
+                {
+                    return Err(format!("server.basemap.version {v:?}: use 1.1.1 or 1.3.0"));
+                }
+            }
+        }
+        if let Some(o) = self.opacity
+            && !(0.0..=1.0).contains(&o)
+        {
+            return Err(format!("server.basemap.opacity {o}: between 0 and 1"));
+        }
+        if let Some(z) = self.max_zoom
+            && !(1..=22).contains(&z)
+        {
+            return Err(format!("server.basemap.max_zoom {z}: between 1 and 22"));
+        }
+        Ok(())
+    }
+}
+
+/// True for a link the footer may show: an http(s) URL or a path on this server.
+fn valid_link(u: &str) -> bool {
+    let u = u.trim();
+    (u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/'))
+        && !u.contains(char::is_whitespace)
+        && !u.contains(['"', '<', '>'])
 }
 
 fn default_max_connections() -> usize {

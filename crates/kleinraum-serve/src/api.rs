@@ -190,6 +190,7 @@ pub async fn landing(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Respon
                     link(ctx.url("/collections", &[]), "data", "application/json", "Datensätze"),
                     link(ctx.url("/indicators", &[]), "describedby", "application/json", "Indikatorenkatalog"),
                     link(ctx.url("/map/", &[]), "related", "text/html", "Karte"),
+                    link(ctx.url("/map-config", &[]), "related", "application/json", "Kartenkonfiguration"),
                 ]
             });
             Ok(json_response("application/json", body.to_string()))
@@ -295,6 +296,14 @@ fn collection_json(cat: &Catalog, c: &Collection, ctx: &Ctx) -> Value {
             "Schema der Features (GeoJSON)",
         ),
     ];
+    if c.kind == CollectionKind::Areas {
+        links.push(link(
+            ctx.url(&format!("{p}/missing"), &[]),
+            "related",
+            "application/json",
+            "Fehlende Werte und ihre Gründe",
+        ));
+    }
     for fmt in c.downloads.keys() {
         links.push(link(
             ctx.url(&format!("{p}/download"), &[("format", fmt.key())]),
@@ -441,6 +450,8 @@ struct Shape {
     crs: OutputCrs,
     properties: Option<Vec<usize>>,
     skip_geometry: bool,
+    /// Position in [`crate::catalog::ZOOM_TIERS`] of the simplified geometry to send.
+    tier: Option<usize>,
 }
 
 fn push_feature(out: &mut String, c: &Collection, fi: usize, ri: usize, shape: &Shape) {
@@ -451,7 +462,11 @@ fn push_feature(out: &mut String, c: &Collection, fi: usize, ri: usize, shape: &
     if shape.skip_geometry {
         out.push_str("null");
     } else {
-        out.push_str(&f.geometry[shape.crs.index()]);
+        let g = shape
+            .tier
+            .and_then(|t| f.simplified.get(t))
+            .unwrap_or(&f.geometry);
+        out.push_str(&g[shape.crs.index()]);
     }
     out.push_str(",\"properties\":");
     match &shape.properties {
@@ -551,6 +566,7 @@ fn items_blocking(
         crs: q.crs,
         properties: q.properties.clone(),
         skip_geometry: q.skip_geometry,
+        tier: c.zoom_tier(q.zoom),
     };
     let (fmt_key, media, other_key, other_media) = match q.format {
         Format::Json => ("json", "application/geo+json", "html", "text/html"),
@@ -599,7 +615,12 @@ fn items_blocking(
             let approx: usize = page_sel
                 .iter()
                 .map(|&(fi, ri)| {
-                    c.features[fi].geometry[q.crs.index()].len()
+                    let f = &c.features[fi];
+                    shape
+                        .tier
+                        .and_then(|t| f.simplified.get(t))
+                        .unwrap_or(&f.geometry)[q.crs.index()]
+                    .len()
                         + c.features[fi].rows[ri].json.len()
                         + 64
                 })
@@ -665,7 +686,14 @@ pub async fn item(
 ) -> Result<Response, ApiError> {
     let c = find(&cat, &id)?;
     let fi = find_feature(c, &fid)?;
-    ctx.allow(&["f", "crs", "datetime", "properties", "skipGeometry"])?;
+    ctx.allow(&[
+        "f",
+        "crs",
+        "datetime",
+        "properties",
+        "skipGeometry",
+        "zoom-level",
+    ])?;
     let format = ctx.format()?;
     let crs = match ctx.get("crs") {
         Some(v) => OutputCrs::parse(v)
@@ -677,6 +705,7 @@ pub async fn item(
         crs,
         properties,
         skip_geometry,
+        tier: c.zoom_tier(query::zoom_level(&ctx.pairs)?),
     };
     let ri = match (c.kind, ctx.get("datetime")) {
         (CollectionKind::Facilities, _) => 0,
@@ -1089,27 +1118,73 @@ pub async fn index_ranking(
 pub async fn indicators(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Response, ApiError> {
     ctx.allow(&["f"])?;
     let r = &cat.result;
+    // Years in which some area of a level has a value: the map offers only those.
+    let indicator_years = |ii: usize| -> serde_json::Map<String, Value> {
+        r.levels
+            .iter()
+            .map(|l| {
+                let years: Vec<i32> = r
+                    .years
+                    .iter()
+                    .enumerate()
+                    .filter(|(yi, _)| {
+                        l.areas.iter().any(|a| {
+                            a.years
+                                .get(*yi)
+                                .and_then(|y| y.indicators.get(ii))
+                                .is_some_and(|v| v.value.is_some())
+                        })
+                    })
+                    .map(|(_, y)| *y)
+                    .collect();
+                (l.key.clone(), json!(years))
+            })
+            .collect()
+    };
+    let index_years = |ii: usize, level: &str| -> Vec<i32> {
+        let Some(l) = r.levels.iter().find(|l| l.key == level) else {
+            return Vec::new();
+        };
+        r.years
+            .iter()
+            .enumerate()
+            .filter(|(yi, _)| {
+                l.areas.iter().any(|a| {
+                    a.years
+                        .get(*yi)
+                        .and_then(|y| y.indices.get(ii))
+                        .and_then(|v| v.as_ref())
+                        .is_some_and(|v| v.status_value.is_some())
+                })
+            })
+            .map(|(_, y)| *y)
+            .collect()
+    };
     let inds: Vec<Value> = r
         .indicators
         .iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(ii, i)| {
             json!({
                 "id": i.id, "title": i.title, "unit": default_unit(i), "kind": i.kind,
                 "formula": formula(i), "numerator": i.numerator, "denominator": i.denominator,
                 "years": i.years, "source": i.source, "polarity": i.polarity,
                 "description": i.description, "decimals": i.decimals,
+                "data_years": indicator_years(ii),
             })
         })
         .collect();
     let idxs: Vec<Value> = r
         .indices
         .iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(ii, i)| {
             json!({
                 "id": i.id, "title": i.title, "level": i.level, "method": i.method,
                 "years": i.years, "status": i.status, "dynamics": i.dynamics,
                 "min_population": i.min_population, "status_thresholds": i.status_thresholds,
                 "dynamics_thresholds": i.dynamics_thresholds, "attention": i.attention,
+                "data_years": index_years(ii, &i.level),
             })
         })
         .collect();
@@ -1145,6 +1220,155 @@ pub async fn indicators(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Res
             Ok(html_response(page(&ctx, "Indikatorenkatalog", &b)))
         }
     }
+}
+
+fn reason_name(r: Option<kleinraum_aggregate::result::NullReason>) -> String {
+    r.and_then(|r| serde_json::to_value(r).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "no_data".into())
+}
+
+/// `GET /collections/{id}/missing?year=YYYY`: for one year, which areas have no value of each
+/// indicator and index, grouped by the reason (`suppressed`, `denominator_zero`, `no_data`,
+/// `below_min_population`, `excluded`), so a map can tell "kept secret" from "not computed"
+/// from "no data this year". Areas with a value are only counted.
+pub async fn missing(
+    State(cat): State<Arc<Catalog>>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
+    let c = find(&cat, &id)?;
+    ctx.allow(&["f", "year"])?;
+    json_only(&ctx, "the reasons for missing values")?;
+    let r = &cat.result;
+    let level = c.level.and_then(|l| r.levels.get(l)).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "collection '{id}' holds facilities; missing values exist for areas only"
+        ))
+    })?;
+    let yi = match ctx.get("year") {
+        Some(y) => {
+            let y: i32 = y.parse().map_err(|_| {
+                ApiError::BadRequest(format!("year value should be an integer, got '{y}'"))
+            })?;
+            r.year_index(y).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "year {y} is not in the data (years: {:?})",
+                    r.years
+                ))
+            })?
+        }
+        None => c
+            .default_year_index()
+            .ok_or_else(|| ApiError::NotFound(format!("collection '{id}' has no years")))?,
+    };
+    let group = |reasons: Vec<(String, &str)>| -> Value {
+        let mut by: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+        let mut with_value = 0usize;
+        for (reason, area) in reasons {
+            if reason.is_empty() {
+                with_value += 1;
+            } else {
+                by.entry(reason).or_default().push(area);
+            }
+        }
+        json!({"with_value": with_value, "missing": by})
+    };
+    let mut indicators = serde_json::Map::new();
+    for (ii, ind) in r.indicators.iter().enumerate() {
+        let rs = level
+            .areas
+            .iter()
+            .map(|a| {
+                let v = a.years.get(yi).and_then(|y| y.indicators.get(ii));
+                let reason = match v {
+                    Some(v) if v.value.is_some() => String::new(),
+                    Some(v) => reason_name(v.reason),
+                    None => reason_name(None),
+                };
+                (reason, a.id.as_str())
+            })
+            .collect();
+        indicators.insert(ind.id.clone(), group(rs));
+    }
+    let mut indices = serde_json::Map::new();
+    for (ii, idx) in r.indices.iter().enumerate().filter(|(_, i)| i.level == id) {
+        let rs = level
+            .areas
+            .iter()
+            .map(|a| {
+                let v = a
+                    .years
+                    .get(yi)
+                    .and_then(|y| y.indices.get(ii))
+                    .and_then(|v| v.as_ref());
+                let reason = match v {
+                    Some(v) if v.status_value.is_some() => String::new(),
+                    Some(v) => reason_name(v.reason),
+                    None => reason_name(None),
+                };
+                (reason, a.id.as_str())
+            })
+            .collect();
+        indices.insert(idx.id.clone(), group(rs));
+    }
+    let body = json!({
+        "collection": id,
+        "year": r.years[yi],
+        "areas": level.areas.len(),
+        "indicators": indicators,
+        "indices": indices,
+    });
+    Ok(json_response("application/json", body.to_string()))
+}
+
+/// `GET /map-config`: what the web map takes from the config: the level drawn as outlines
+/// with names for orientation, the optional background map, the footer links, and the zoom
+/// levels with simplified geometry.
+pub async fn map_config(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.allow(&["f"])?;
+    json_only(&ctx, "the map configuration")?;
+    let m = &cat.settings.map;
+    let outline = m.outline_level.clone().or_else(|| {
+        // The coarsest level with geometry, unless that is the only (finest) one.
+        let with_geom: Vec<&Collection> = cat
+            .collections
+            .iter()
+            .filter(|c| c.kind == CollectionKind::Areas && c.geometry_type.is_some())
+            .collect();
+        (with_geom.len() > 1).then(|| with_geom[with_geom.len() - 1].id.clone())
+    });
+    let basemap = m.basemap.as_ref().map(|b| {
+        json!({
+            "kind": match b.kind {
+                kleinraum_load::config::BasemapKind::Xyz => "xyz",
+                kleinraum_load::config::BasemapKind::Wms => "wms",
+            },
+            "url": b.url,
+            "attribution": b.attribution,
+            "layers": b.layers,
+            "format": b.format.clone().unwrap_or_else(|| "image/png".into()),
+            "styles": b.styles.clone().unwrap_or_default(),
+            "version": b.version.clone().unwrap_or_else(|| "1.3.0".into()),
+            "max_zoom": b.max_zoom.unwrap_or(19),
+            "opacity": b.opacity.unwrap_or(1.0),
+            "title": b.title.clone().unwrap_or_else(|| "Hintergrundkarte".into()),
+            "visible": b.visible.unwrap_or(true),
+        })
+    });
+    let body = json!({
+        "title": cat.settings.title,
+        "outline_level": outline,
+        "basemap": basemap,
+        "impressum_url": m.impressum_url,
+        "datenschutz_url": m.datenschutz_url,
+        "zoom_tiers": crate::catalog::ZOOM_TIERS,
+        "links": [
+            link(ctx.url("/map-config", &[]), "self", "application/json", "Kartenkonfiguration"),
+            link(ctx.url("/map/", &[]), "related", "text/html", "Karte"),
+        ],
+    });
+    Ok(json_response("application/json", body.to_string()))
 }
 
 /// `GET /collections/{id}/download?format=geojson|csv|csv-excel|gpkg`: the whole collection,

@@ -91,6 +91,22 @@ pub struct Settings {
     pub limits: crate::net::ConnLimits,
     /// Costly request work: concurrency and per-request computing budget.
     pub work: crate::work::WorkLimiter,
+    /// What the web map takes from the config (`/map-config`).
+    pub map: MapSettings,
+}
+
+/// The web map's settings from `[server]`: outline level, background map, footer links.
+#[derive(Debug, Clone, Default)]
+pub struct MapSettings {
+    /// Level drawn as outlines with names over the finer ones (`None` = the coarsest level
+    /// with geometry).
+    pub outline_level: Option<String>,
+    /// Background map (validated at config load); `None` = none.
+    pub basemap: Option<kleinraum_load::config::BasemapConfig>,
+    /// Link to the Impressum.
+    pub impressum_url: Option<String>,
+    /// Link to the Datenschutzerklärung.
+    pub datenschutz_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -105,6 +121,7 @@ impl Default for Settings {
             proxy: Default::default(),
             limits: Default::default(),
             work: Default::default(),
+            map: MapSettings::default(),
         }
     }
 }
@@ -227,7 +244,21 @@ pub struct Feature {
     pub shape: [Option<Geometry<f64>>; 4],
     /// Rows: one per year of the collection (areas), or exactly one (facilities).
     pub rows: Vec<Row>,
+    /// Geometry text per [`ZOOM_TIERS`] entry and CRS index, simplified for that zoom level
+    /// with shared borders kept (areas only; empty for facilities).
+    pub simplified: Vec<[String; 4]>,
 }
+
+/// Zoom levels (WebMercatorQuad, as the `zoom-level` parameter of OGC API – Features Part 7)
+/// for which simplified area geometry is rendered. A request for zoom z gets the first tier
+/// ≥ z; above the last tier, the full geometry.
+pub const ZOOM_TIERS: [u8; 5] = [8, 10, 12, 14, 16];
+
+/// Largest deviation of simplified geometry, in screen pixels at the tier's zoom level.
+const SIMPLIFY_PIXELS: f64 = 0.5;
+
+/// Metres per pixel of WebMercatorQuad at zoom 0 on the equator (256-pixel tiles).
+const M_PER_PX_Z0: f64 = 156_543.033_928_041;
 
 /// One OGC API collection.
 #[derive(Debug, Clone)]
@@ -261,12 +292,23 @@ pub struct Collection {
     pub level: Option<usize>,
     /// Pre-rendered downloads.
     pub downloads: BTreeMap<DownloadFormat, bytes::Bytes>,
+    /// Vertices of the full geometry, and per [`ZOOM_TIERS`] entry of the simplified one.
+    pub vertices: (usize, Vec<usize>),
 }
 
 impl Collection {
     /// Position of a field by name.
     pub fn field(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// Position in [`ZOOM_TIERS`] of the simplified geometry for `zoom` (`None`: full geometry).
+    pub fn zoom_tier(&self, zoom: Option<u8>) -> Option<usize> {
+        let z = zoom?;
+        if self.kind != CollectionKind::Areas {
+            return None;
+        }
+        ZOOM_TIERS.iter().position(|&t| t >= z)
     }
 
     /// Row position of the default year (see [`Collection::default_year`]); 0 for facilities.
@@ -782,8 +824,10 @@ impl Catalog {
                     geometry,
                     shape,
                     rows,
+                    simplified: Vec::new(),
                 });
             }
+            let vertices = add_simplified(&mut features, working);
             let default_year = default_year(&result, li);
             let index_note = if result.indices.iter().any(|i| i.level == level.key) {
                 "das jüngste Jahr mit Indexwerten"
@@ -814,6 +858,7 @@ impl Catalog {
                 default_year,
                 level: Some(li),
                 downloads: BTreeMap::new(),
+                vertices,
             };
             render_downloads(&mut c);
             collections.push(c);
@@ -1027,6 +1072,7 @@ fn facility_collection(
                 json: render_properties(&fields, &values),
                 values,
             }],
+            simplified: Vec::new(),
         });
     }
     Ok(Collection {
@@ -1047,7 +1093,77 @@ fn facility_collection(
         default_year: None,
         level: None,
         downloads: BTreeMap::new(),
+        vertices: (0, Vec::new()),
     })
+}
+
+/// Decimals of simplified coordinates at zoom `z`: rounding moves a vertex by at most a tenth
+/// of a pixel (degrees: 4 decimals up to zoom 10, 5 up to 14, then 6; metres: whole metres up
+/// to zoom 14, then decimetres), and shared vertices round alike on both sides of a border.
+fn tier_decimals(crs: OutputCrs, z: u8) -> i32 {
+    match (crs.is_geographic(), z) {
+        (true, 0..=10) => 4,
+        (true, 11..=14) => 5,
+        (true, _) => 6,
+        (false, 0..=14) => 0,
+        (false, _) => 1,
+    }
+}
+
+/// Renders the simplified geometry of every [`ZOOM_TIERS`] entry into the features (the
+/// tolerance is [`SIMPLIFY_PIXELS`] at the latitude of the level's centre) and returns the
+/// vertex counts: full, and per tier.
+fn add_simplified(features: &mut [Feature], working: OutputCrs) -> (usize, Vec<usize>) {
+    let mp = |f: &Feature, crs: OutputCrs| match &f.shape[crs.index()] {
+        Some(Geometry::MultiPolygon(m)) => Some(m.clone()),
+        _ => None,
+    };
+    let full: usize = features
+        .iter()
+        .filter_map(|f| mp(f, working))
+        .map(|m| {
+            m.0.iter()
+                .map(|p| {
+                    p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
+                })
+                .sum::<usize>()
+        })
+        .sum();
+    let lat = extent_of(features).map_or(51.0, |e| (e[1] + e[3]) / 2.0);
+    let shapes: Vec<Option<MultiPolygon<f64>>> = features.iter().map(|f| mp(f, working)).collect();
+    let refs: Vec<Option<&MultiPolygon<f64>>> = shapes.iter().map(Option::as_ref).collect();
+    let mut counts = Vec::with_capacity(ZOOM_TIERS.len());
+    for z in ZOOM_TIERS {
+        let tolerance =
+            M_PER_PX_Z0 * lat.to_radians().cos() / 2f64.powi(i32::from(z)) * SIMPLIFY_PIXELS;
+        let masks = crate::simplify::simplify_level(&refs, tolerance);
+        let mut n = 0;
+        for (f, mask) in features.iter_mut().zip(masks) {
+            let texts = match mask {
+                None => f.geometry.clone(),
+                Some(mask) => {
+                    n += crate::simplify::kept_vertices(&mask);
+                    let mut t: [String; 4] = Default::default();
+                    for crs in [OutputCrs::Crs84, OutputCrs::Epsg25832, OutputCrs::Epsg25833] {
+                        let Some(m) = mp(f, crs) else {
+                            t[crs.index()] = f.geometry[crs.index()].clone();
+                            continue;
+                        };
+                        let g = Geometry::MultiPolygon(crate::simplify::apply_mask(&m, &mask));
+                        let d = tier_decimals(crs, z);
+                        t[crs.index()] = render_geometry(&g, d, false);
+                        if crs == OutputCrs::Crs84 {
+                            t[OutputCrs::Epsg4326.index()] = render_geometry(&g, d, true);
+                        }
+                    }
+                    t
+                }
+            };
+            f.simplified.push(texts);
+        }
+        counts.push(n);
+    }
+    (full, counts)
 }
 
 /// Renders GeoJSON (CRS84) and both CSV variants of a whole collection, every year.

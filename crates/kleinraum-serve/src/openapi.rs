@@ -67,6 +67,20 @@ fn datetime_schema() -> Value {
     })
 }
 
+/// `zoom-level` (OGC API – Features Part 7, draft): simplified geometry for a map at that zoom.
+fn zoom_param() -> Value {
+    param(
+        "zoom-level",
+        &format!(
+            "Zoomstufe (WebMercatorQuad) der Kartendarstellung: Gebietsgeometrien werden für sie \
+             vereinfacht (Abweichung höchstens ein halbes Pixel, gemeinsame Grenzen bleiben \
+             gemeinsam); vorberechnet für {:?}, darüber die volle Geometrie. Ohne Wirkung bei Punkten.",
+            crate::catalog::ZOOM_TIERS
+        ),
+        json!({"type": "integer", "minimum": 0, "maximum": crate::query::MAX_ZOOM_LEVEL}),
+    )
+}
+
 fn get_op(summary: &str, params: Vec<Value>, responses: Value) -> Value {
     json!({"get": {"summary": summary, "parameters": params, "responses": responses}})
 }
@@ -174,6 +188,33 @@ fn components(cat: &Catalog) -> Value {
                                "attention_count": {"type": "integer"},
                                "areas": {"type": "array", "items": index_row}}
             },
+            "Missing": {
+                "type": "object", "required": ["collection", "year", "indicators", "indices"],
+                "properties": {"collection": {"type": "string"}, "year": {"type": "integer"},
+                               "areas": {"type": "integer"},
+                               "indicators": {"type": "object", "additionalProperties": schema_ref("MissingValues")},
+                               "indices": {"type": "object", "additionalProperties": schema_ref("MissingValues")}}
+            },
+            "MissingValues": {
+                "type": "object", "required": ["with_value", "missing"],
+                "properties": {"with_value": {"type": "integer", "minimum": 0},
+                               "missing": {"type": "object", "description": "Grund (suppressed, denominator_zero, no_data, below_min_population, excluded) → Gebiets-IDs",
+                                           "additionalProperties": {"type": "array", "items": {"type": "string"}}}}
+            },
+            "MapConfig": {
+                "type": "object", "required": ["title", "zoom_tiers"],
+                "properties": {"title": {"type": "string"}, "outline_level": nullable_str.clone(),
+                               "basemap": {"type": "object", "nullable": true,
+                                           "properties": {"kind": {"type": "string", "enum": ["xyz", "wms"]},
+                                                          "url": {"type": "string"}, "attribution": {"type": "string"},
+                                                          "layers": nullable_str.clone(), "format": {"type": "string"},
+                                                          "styles": {"type": "string"}, "version": {"type": "string"},
+                                                          "max_zoom": {"type": "integer"}, "opacity": {"type": "number"},
+                                                          "title": {"type": "string"}, "visible": {"type": "boolean"}}},
+                               "impressum_url": nullable_str.clone(), "datenschutz_url": nullable_str.clone(),
+                               "zoom_tiers": {"type": "array", "items": {"type": "integer"}},
+                               "links": links.clone()}
+            },
             "Indicators": {
                 "type": "object", "required": ["indicators", "indices", "years"],
                 "properties": {"indicators": {"type": "array", "items": {"type": "object"}},
@@ -240,6 +281,21 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
             "Datensätze",
             vec![f.clone()],
             responses("Datensätze", &json_html("Collections")),
+        ),
+    );
+    paths.insert(
+        "/map-config".into(),
+        get_op(
+            "Kartenkonfiguration (Übersichtsebene, Hintergrundkarte, Impressum und Datenschutz)",
+            vec![param(
+                "f",
+                "Format",
+                json!({"type": "string", "enum": ["json"]}),
+            )],
+            responses(
+                "Kartenkonfiguration",
+                &[("application/json", Some("MapConfig"))],
+            ),
         ),
     );
     paths.insert(
@@ -327,6 +383,7 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
                 "true: Features ohne Geometrie",
                 json!({"type": "boolean", "default": false}),
             ),
+            zoom_param(),
         ];
         if c.kind == CollectionKind::Areas {
             params.push(param(
@@ -396,6 +453,7 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
                 "true: ohne Geometrie",
                 json!({"type": "boolean", "default": false}),
             ),
+            zoom_param(),
         ];
         if c.kind == CollectionKind::Areas {
             item_params.push(param(
@@ -489,6 +547,21 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
                         param("f", "Format", json!({"type": "string", "enum": ["json"]})),
                     ],
                     responses("Zeitreihe", &[("application/json", Some("TimeSeries"))]),
+                ),
+            );
+            paths.insert(
+                format!("{p}/missing"),
+                get_op(
+                    "Fehlende Werte eines Jahres und ihre Gründe",
+                    vec![
+                        param(
+                            "year",
+                            "Jahr (Standard: das Standardjahr der Ebene)",
+                            json!({"type": "integer", "enum": cat.result.years}),
+                        ),
+                        param("f", "Format", json!({"type": "string", "enum": ["json"]})),
+                    ],
+                    responses("Fehlende Werte", &[("application/json", Some("Missing"))]),
                 ),
             );
             let indices: Vec<&str> = cat

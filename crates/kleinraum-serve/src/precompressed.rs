@@ -21,6 +21,8 @@ const MIN_BYTES: usize = 16 * 1024;
 /// Largest body rendered into the cache (the biggest download is well below this); larger
 /// ones pass through to the streaming compression layer.
 const MAX_BODY: usize = 256 * 1024 * 1024;
+/// Bodies up to this size are compressed at the default level, larger ones at the fast level.
+const BEST_UP_TO: usize = 2 * 1024 * 1024;
 /// Most entries kept (the key includes the query string, which clients choose freely).
 const MAX_ENTRIES: usize = 2_048;
 
@@ -207,10 +209,15 @@ pub async fn precompress(
         }
     };
     let compressed = {
-        let mut enc = flate2::write::GzEncoder::new(
-            Vec::with_capacity(bytes.len() / 3),
-            flate2::Compression::fast(),
-        );
+        // Compressed once, then served from memory: bodies up to a few megabytes (values of a
+        // year, simplified outlines) get the default level (a third smaller, tens of ms once);
+        // whole levels and downloads the fast one, so their first request stays quick.
+        let level = if bytes.len() <= BEST_UP_TO {
+            flate2::Compression::default()
+        } else {
+            flate2::Compression::fast()
+        };
+        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 3), level);
         match enc.write_all(&bytes).and_then(|()| enc.finish()) {
             Ok(v) => Bytes::from(v),
             Err(_) => return Response::from_parts(parts, Body::from(bytes)),

@@ -74,6 +74,9 @@ pub struct ItemsQuery {
     pub properties: Option<Vec<usize>>,
     /// `skipGeometry=true`: features without geometry.
     pub skip_geometry: bool,
+    /// `zoom-level`: simplified geometry for this WebMercatorQuad zoom level (OGC API –
+    /// Features Part 7, draft); `None` = full geometry.
+    pub zoom: Option<u8>,
 }
 
 /// Parameters `/items` understands besides property names.
@@ -91,7 +94,28 @@ pub const ITEMS_PARAMS: &[&str] = &[
     "sortby",
     "properties",
     "skipGeometry",
+    "zoom-level",
 ];
+
+/// Highest `zoom-level` accepted (WebMercatorQuad goes to 24 in practice).
+pub const MAX_ZOOM_LEVEL: u8 = 30;
+
+/// Parses `zoom-level` (an integer 0–30); absent = `None`.
+pub fn zoom_level(pairs: &[(String, String)]) -> Result<Option<u8>, ApiError> {
+    match pairs
+        .iter()
+        .find(|(n, _)| n == "zoom-level")
+        .map(|(_, v)| v)
+    {
+        None => Ok(None),
+        Some(v) => match v.trim().parse::<u8>() {
+            Ok(z) if z <= MAX_ZOOM_LEVEL => Ok(Some(z)),
+            _ => Err(ApiError::BadRequest(format!(
+                "zoom-level is an integer from 0 to {MAX_ZOOM_LEVEL}, got '{v}'"
+            ))),
+        },
+    }
+}
 
 /// Most keys in `sortby`.
 const MAX_SORT_KEYS: usize = 8;
@@ -404,6 +428,7 @@ pub fn parse_items(
         }
     };
     let (properties, skip_geometry) = projection(c, pairs)?;
+    let zoom = zoom_level(pairs)?;
     let mut equals = Vec::new();
     for (k, v) in pairs {
         if ITEMS_PARAMS.contains(&k.as_str()) {
@@ -451,6 +476,7 @@ pub fn parse_items(
         sortby,
         properties,
         skip_geometry,
+        zoom,
     })
 }
 

@@ -799,8 +799,12 @@ fn warnings_json(ws: &Workspace, w: &[Warning]) -> Value {
 enum OpRequest {
     /// Split `area` by a drawn polygon.
     Split { area: String, geometry: Value },
-    /// Merge areas into the first.
-    Merge { areas: Vec<String> },
+    /// Merge areas into the first, optionally under a new name.
+    Merge {
+        areas: Vec<String>,
+        #[serde(default)]
+        name: Option<String>,
+    },
     /// Replace geometries (vertex moves).
     Reshape { geometries: BTreeMap<String, Value> },
     /// Draw a new area over existing ones.
@@ -809,6 +813,21 @@ enum OpRequest {
         #[serde(default)]
         name: Option<String>,
     },
+}
+
+/// Longest name of a drawn or merged area, in characters.
+const MAX_AREA_NAME: usize = 200;
+
+/// A name a planner gave an area: trimmed, not empty, at most [`MAX_AREA_NAME`] characters.
+fn area_name(name: Option<String>) -> Result<Option<String>, RouteError> {
+    let Some(n) = name else { return Ok(None) };
+    let t = n.trim();
+    if t.is_empty() || t.chars().count() > MAX_AREA_NAME || t.chars().any(char::is_control) {
+        return Err(RouteError::Bad(format!(
+            "name: 1 bis {MAX_AREA_NAME} Zeichen ohne Steuerzeichen"
+        )));
+    }
+    Ok(Some(t.to_string()))
 }
 
 /// A GeoJSON geometry (WGS 84) of a request as a polygon in the working CRS, checked for
@@ -831,7 +850,10 @@ fn draft_op(ws: &Workspace, op: OpRequest) -> Result<DraftOp, RouteError> {
             area,
             by: draft_polygon(ws, &geometry)?,
         },
-        OpRequest::Merge { areas } => DraftOp::Merge { areas },
+        OpRequest::Merge { areas, name } => DraftOp::Merge {
+            areas,
+            name: area_name(name)?,
+        },
         OpRequest::Reshape { geometries } => {
             let mut out = Vec::with_capacity(geometries.len());
             for (k, g) in &geometries {
@@ -846,7 +868,7 @@ fn draft_op(ws: &Workspace, op: OpRequest) -> Result<DraftOp, RouteError> {
         }
         OpRequest::Draw { geometry, name } => DraftOp::Draw {
             by: draft_polygon(ws, &geometry)?,
-            name,
+            name: area_name(name)?,
         },
     })
 }

@@ -10,6 +10,7 @@ import { track, listVersions, versionAreas, createDraft, draftAreas, saveDraft }
 import { LAYERS, showFeatures, removeLayer } from './layers.js';
 import { renderStats, renderChangedStats, renderWarnings } from './stats.js';
 import { stopTool, startEditing, stopEditing } from './tools.js';
+import { ensureGeoman } from './geoman.js';
 
 const KEY_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -119,7 +120,7 @@ export function renderDraftInfo() {
 export async function showDraft() {
   if (!gs.draft) return;
   const draft = gs.draft;
-  const fc = await draftAreas(draft.id, gs.year);
+  const [fc] = await Promise.all([draftAreas(draft.id, gs.year), ensureGeoman()]);
   clearMap();
   gs.draft = draft;
   gs.mode = 'draft';
@@ -135,7 +136,7 @@ export async function newDraft() {
   const base = $('gs-base').value;
   stopTool();
   await withStatus('Lege Entwurf an …', async () => {
-    const d = await createDraft(base);
+    const [d] = await Promise.all([createDraft(base), ensureGeoman()]);
     const fc = await draftAreas(d.id, gs.year);
     clearMap();
     gs.draft = { id: d.id, base: d.base || base };

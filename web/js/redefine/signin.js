@@ -5,6 +5,7 @@ import { $, wireDialog } from '../dom.js';
 import { gs } from './model.js';
 import { auth, canPlan, token, storeToken, forgetToken, whoAmI, track } from './session.js';
 import { clearMap, closeDraft, loadList } from './drafts.js';
+import { ensureGeoman } from './geoman.js';
 
 const ROLE_LABEL = { public: 'öffentlich', viewer: 'Lesen', planner: 'Planung', admin: 'Administration' };
 
@@ -22,6 +23,8 @@ function setUser(who) {
   auth.role = who.role;
   auth.name = who.name;
   renderAuth();
+  // the drawing tools: only for planners, loaded now so the first draft opens at once
+  if (canPlan()) track(ensureGeoman());
 }
 
 async function login(tok) {

@@ -2,15 +2,17 @@
 // (pick areas), reshape (drag vertices; shared vertices of the neighbours move along) and draw
 // a new area; each edit goes to the server as one operation whose result replaces the areas.
 
+import * as api from '../api.js';
 import { esc } from '../fmt.js';
 import { $ } from '../dom.js';
+import { ctx } from '../state.js';
 import { map } from '../map.js';
 import { withStatus } from '../status.js';
-import { sameVertex, replaceVertex } from '../geometry.js';
+import { sameVertex, replaceVertex, interiorPoint, geometryRings, pointInRings } from '../geometry.js';
 import { gs, areaId } from './model.js';
 import { track, draftOperation } from './session.js';
 import { layerOf, baseStyle, recolour, removeLayer, setSelection, fitClear } from './layers.js';
-import { renderStats, renderWarnings } from './stats.js';
+import { renderStats, renderWarnings, keepClear } from './stats.js';
 
 const L = window.L;
 
@@ -66,6 +68,7 @@ function applyResult(res) {
   renderStats(gs.lastChanged, 'Geänderte Gebiete');
   renderWarnings();
   setSelection(gs.lastChanged.filter((id) => layerOf(id)));
+  keepClear(gs.lastChanged);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,11 +130,83 @@ function renderMergeList() {
   $('gs-merge-go').textContent = gs.selected.length >= 2 ? `${gs.selected.length} Gebiete zusammenlegen` : 'Zusammenlegen bestätigen';
 }
 
-/** Merges the picked areas (two or more). */
-export function mergeSelected() {
+/** Geometry of the configured coarser levels (moderately simplified), loaded once. */
+const coarse = new Map();
+async function coarserLevels() {
+  const levels = ctx.levels.filter((l) => l.id !== 'gesamt').slice(1);
+  await Promise.all(
+    levels
+      .filter((l) => !coarse.has(l.id))
+      .map(async (l) => {
+        const [geo, names] = await Promise.all([api.geometry(l.id, 12), api.names(l.id)]);
+        const name = new Map(names.map((f) => [f.properties.id, f.properties.name]));
+        coarse.set(
+          l.id,
+          geo.filter((g) => g.geometry).map((g) => ({ id: g.properties.id, name: name.get(g.properties.id) || g.properties.id, rings: geometryRings(g.geometry) })),
+        );
+      }),
+  );
+  return levels;
+}
+
+/**
+ * The coarser areas the areas `ids` lie in, per level where they differ:
+ * [{title, names: [...]}] (empty: all in the same areas of every coarser level).
+ */
+export async function crossedBoundaries(ids) {
+  const levels = await coarserLevels();
+  const out = [];
+  for (const l of levels) {
+    const hit = new Set();
+    for (const id of ids) {
+      const ly = layerOf(id);
+      if (!ly) continue;
+      const p = interiorPoint(ly);
+      const a = coarse.get(l.id).find((c) => pointInRings(p.lng, p.lat, c.rings));
+      if (a) hit.add(a.name);
+    }
+    if (hit.size > 1) out.push({ title: l.title, names: [...hit].sort((a, b) => a.localeCompare(b, 'de')) });
+  }
+  return out;
+}
+
+let pendingMerge = null;
+
+/** Merges the picked areas (two or more); across a boundary of a coarser level only after the planner confirms it and names the new area. */
+export async function mergeSelected() {
   if (gs.selected.length < 2) return;
   const areas = [...gs.selected];
-  track(operate({ op: 'merge', areas }).finally(endOperation));
+  const crossed = await crossedBoundaries(areas);
+  if (crossed.length) {
+    pendingMerge = areas;
+    $('merge-why').textContent = `Die gewählten Gebiete liegen in verschiedenen ${crossed.map((c) => `${c.title} (${c.names.join(', ')})`).join(' und ')}. Das neue Gebiet überschreitet diese Grenze${crossed.length > 1 ? 'n' : ''}; es braucht einen eigenen Namen.`;
+    $('merge-name').value = '';
+    $('merge-error').textContent = '';
+    $('merge-dialog').showModal();
+    $('merge-name').focus();
+    return;
+  }
+  await operate({ op: 'merge', areas }).finally(endOperation);
+}
+
+/** The confirmation dialog of a merge across a boundary. */
+export function wireMergeDialog() {
+  $('merge-cancel').addEventListener('click', () => {
+    pendingMerge = null;
+    $('merge-dialog').close();
+  });
+  $('merge-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const name = $('merge-name').value.trim();
+    if (!name) {
+      $('merge-error').textContent = 'Bitte einen Namen für das neue Gebiet angeben.';
+      return;
+    }
+    const areas = pendingMerge;
+    pendingMerge = null;
+    $('merge-dialog').close();
+    if (areas) track(operate({ op: 'merge', areas, name }).finally(endOperation));
+  });
 }
 
 /** geoman finished a polygon: split the selected area or draw a new one. */

@@ -76,7 +76,7 @@ fn every_edit_equals_a_full_recomputation() {
 
     // Merge the two halves with the eastern neighbour.
     let out = ws
-        .op_merge(&mut s, &["22-1".into(), "22-2".into(), "23".into()])
+        .op_merge(&mut s, &["22-1".into(), "22-2".into(), "23".into()], None)
         .unwrap();
     assert_eq!(out.removed.len(), 2);
     assert_eq!(s.areas.len(), 24);

@@ -106,3 +106,74 @@ fn validation_errors_name_the_key() {
         );
     }
 }
+
+#[test]
+fn basemap_outline_level_and_footer_links() {
+    // Off by default: no background map, no links.
+    let cfg = load(&format!("working_crs = 25833\n{LEVEL}")).unwrap();
+    assert!(cfg.server.basemap.is_none());
+    assert!(cfg.server.impressum_url.is_none());
+    // An XYZ and a WMS background, an outline level and both links.
+    let ok = [
+        "[server.basemap]\nkind = \"xyz\"\nurl = \"https://tiles.example/{z}/{x}/{y}.png\"\nattribution = \"© Stadt\"\n",
+        "[server.basemap]\nkind = \"wms\"\nurl = \"https://geo.kreis.example/wms\"\nlayers = \"stadtplan\"\nattribution = \"© Kreis\"\nversion = \"1.1.1\"\nopacity = 0.6\n",
+    ];
+    for b in ok {
+        let cfg = load(&format!(
+            "working_crs = 25833\n{LEVEL}[server]\nmap_outline_level = \"plr\"\nimpressum_url = \"https://www.stadt.example/impressum\"\ndatenschutz_url = \"/datenschutz.html\"\n{b}"
+        ))
+        .unwrap();
+        assert!(cfg.server.basemap.is_some());
+        assert_eq!(cfg.server.map_outline_level.as_deref(), Some("plr"));
+        assert_eq!(
+            cfg.server.datenschutz_url.as_deref(),
+            Some("/datenschutz.html")
+        );
+    }
+    let bad = [
+        (
+            "[server.basemap]\nkind = \"xyz\"\nurl = \"https://tiles.example/{z}/{x}.png\"\nattribution = \"©\"\n",
+            "needs {y}",
+        ),
+        (
+            "[server.basemap]\nkind = \"xyz\"\nurl = \"ftp://tiles.example/{z}/{x}/{y}.png\"\nattribution = \"©\"\n",
+            "server.basemap.url",
+        ),
+        (
+            "[server.basemap]\nkind = \"xyz\"\nurl = \"https://t.example/{z}/{x}/{y}.png\"\nattribution = \" \"\n",
+            "server.basemap.attribution",
+        ),
+        (
+            "[server.basemap]\nkind = \"wms\"\nurl = \"https://geo.example/wms\"\nattribution = \"©\"\n",
+            "server.basemap.layers",
+        ),
+        (
+            "[server.basemap]\nkind = \"wms\"\nurl = \"https://geo.example/wms?REQUEST=GetMap\"\nlayers = \"a\"\nattribution = \"©\"\n",
+            "without REQUEST",
+        ),
+        (
+            "[server.basemap]\nkind = \"wms\"\nurl = \"https://geo.example/wms\"\nlayers = \"a\"\nattribution = \"©\"\nopacity = 2.0\n",
+            "server.basemap.opacity",
+        ),
+        (
+            "[server.basemap]\nkind = \"tms\"\nurl = \"https://geo.example/\"\nattribution = \"©\"\n",
+            "unknown variant",
+        ),
+        (
+            "[server]\nmap_outline_level = \"bezirke\"\n",
+            "server.map_outline_level \"bezirke\"",
+        ),
+        (
+            "[server]\nimpressum_url = \"javascript:alert(1)\"\n",
+            "server.impressum_url",
+        ),
+        (
+            "[server]\ntile_url = \"https://t.example/{z}/{x}/{y}.png\"\n",
+            "tile_url",
+        ),
+    ];
+    for (b, want) in bad {
+        let e = load(&format!("working_crs = 25833\n{LEVEL}{b}")).unwrap_err();
+        assert!(e.contains(want), "{b}: {e}");
+    }
+}

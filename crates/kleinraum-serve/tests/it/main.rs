@@ -6,3 +6,4 @@ mod gebietsstaende;
 mod ogc;
 mod privacy;
 mod upload;
+mod webmap;
