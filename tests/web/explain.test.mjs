@@ -37,6 +37,6 @@ test('years as ranges, indicators and missing values in words', () => {
   assert.equal(indicatorWords(kita, titleOf, () => 'Kitas'), 'Versorgungsquote: Plätze in Kitas je 100 Kinder unter 6 Jahren; höher = bessere Versorgung.');
   assert.equal(indicatorWords({ kind: 'share', numerator: 'age_above_65', denominator: 'residents' }), 'Anteil in Prozent: Einwohner:innen ab 65 Jahren je 100 Einwohner:innen.');
   assert.equal(missingLabel('no_data', { year: 2020, all: true }), 'keine Daten für 2020');
-  assert.equal(missingLabel('suppressed', { threshold: 3 }), 'geheim gehalten (Datenschutz: weniger als 3 Personen)');
+  assert.equal(missingLabel('suppressed', { threshold: 3 }), 'geheim gehalten (Datenschutz: weniger als 3 Personen, oder daraus errechenbar)');
   assert.equal(missingLabel('below_min_population', { minPopulation: 300 }), 'kein Indexwert: weniger als 300 Einwohner:innen');
 });

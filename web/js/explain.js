@@ -110,13 +110,15 @@ export function missingLabel(reason, { year, threshold = 3, minPopulation = 300,
     case 'no_data':
       return all ? `keine Daten für ${year}` : `keine Angabe in den Daten für ${year}`;
     case 'suppressed':
-      return `geheim gehalten (Datenschutz: weniger als ${threshold} Personen)`;
+      return `geheim gehalten (Datenschutz: weniger als ${threshold} Personen, oder daraus errechenbar)`;
     case 'denominator_zero':
       return 'nicht berechenbar (Bezugsgruppe leer, z. B. keine Kinder)';
     case 'below_min_population':
       return `kein Indexwert: weniger als ${num(minPopulation, 0)} Einwohner:innen`;
     case 'excluded':
       return 'kein Indexwert: vom Index ausgenommen (Sonderfall)';
+    case 'too_few_areas':
+      return 'kein Indexwert: zu wenige Gebiete für einen Vergleich';
     default:
       return 'keine Angabe';
   }

@@ -91,7 +91,7 @@ function ageSection(p, ts) {
   return h + '</tbody></table>';
 }
 
-const WHY_SHORT = { no_data: 'keine Daten', suppressed: 'geheim gehalten', denominator_zero: 'nicht berechenbar', below_min_population: 'zu wenige Einwohner:innen', excluded: 'ausgenommen' };
+const WHY_SHORT = { no_data: 'keine Daten', suppressed: 'geheim gehalten', denominator_zero: 'nicht berechenbar', below_min_population: 'zu wenige Einwohner:innen', excluded: 'ausgenommen', too_few_areas: 'zu wenige Gebiete' };
 
 /** Why area `id` has no value of indicator `ind` this year (short), from /missing. */
 function whyMissing(ind, id) {
