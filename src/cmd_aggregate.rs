@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use kleinraum_aggregate::aggregate;
 use kleinraum_aggregate::result::AggregateResult;
 use kleinraum_load::config::ProjectConfig;
-use kleinraum_load::project::load_project_strict;
+use kleinraum_load::project::load_all_strict;
 use std::path::Path;
 use std::time::Instant;
 
@@ -14,7 +14,13 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
     let t0 = Instant::now();
     let cfg = ProjectConfig::load(config)
         .with_context(|| format!("reading the config {}", config.display()))?;
-    let dataset = load_project_strict(&cfg).context("loading the data")?;
+    let loaded = load_all_strict(&cfg).context("loading the data")?;
+    // The same notes `check` lists as warnings (keys matching no area, cells without a value,
+    // repaired geometries).
+    for n in loaded.report.notes() {
+        eprintln!("note: {n}");
+    }
+    let dataset = loaded.dataset;
     let t_load = t0.elapsed();
     let mut stages = Vec::new();
     let result = aggregate::run_timed(&dataset, &cfg.analysis(), &mut stages)

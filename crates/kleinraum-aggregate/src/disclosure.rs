@@ -131,8 +131,13 @@ pub fn relations(
     out
 }
 
+/// Not published and not derivable: suppressed here, or missing in the source (an area table's
+/// `*`): both count as unknown in a relation.
 fn is_suppressed(f: CountFlag) -> bool {
-    matches!(f, CountFlag::Suppressed | CountFlag::SecondarySuppressed)
+    matches!(
+        f,
+        CountFlag::Suppressed | CountFlag::SecondarySuppressed | CountFlag::Missing
+    )
 }
 
 /// Applies primary and secondary suppression. Returns one flag per cell and level, aligned with
@@ -143,9 +148,25 @@ pub fn suppress(
     additive: &[ColumnRelation],
     threshold: u64,
 ) -> Vec<Vec<CountFlag>> {
+    suppress_with_missing(levels, layout, additive, threshold, &[])
+}
+
+/// As [`suppress`], with cells the source has no value for (`missing[level][cell]`; an empty
+/// slice for none): they are [`CountFlag::Missing`], count as unknown in every relation (a
+/// published total with one missing part would reveal it, so another part is suppressed) and
+/// are never picked for secondary suppression.
+pub fn suppress_with_missing(
+    levels: &[LevelCells<'_>],
+    layout: &CellLayout,
+    additive: &[ColumnRelation],
+    threshold: u64,
+    missing: &[&[bool]],
+) -> Vec<Vec<CountFlag>> {
     let mut flags: Vec<Vec<CountFlag>> = levels
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(li, l)| {
+            let miss = missing.get(li).copied().unwrap_or_default();
             l.values
                 .iter()
                 .enumerate()
@@ -154,6 +175,8 @@ pub fn suppress(
                     let col = i % layout.n_cols;
                     if !layout.has(year, col) {
                         CountFlag::NoData
+                    } else if miss.get(i).copied().unwrap_or(false) {
+                        CountFlag::Missing
                     } else if v >= 1 && v < threshold {
                         CountFlag::Suppressed
                     } else {

@@ -6,6 +6,7 @@
 //! `kleinraum check`, and the writers for results (CSV, GeoJSON, GeoPackage).
 //! Must not: compute statistics (that is `kleinraum-aggregate`), or serve anything.
 
+pub mod areatable;
 pub mod check;
 pub mod config;
 pub mod crs;
@@ -16,6 +17,7 @@ pub mod gj;
 pub mod ogr;
 pub mod progress;
 pub mod project;
+pub mod repair;
 pub mod shp;
 pub mod table;
 pub mod write;

@@ -209,6 +209,7 @@ fn flag_name(f: CountFlag) -> &'static str {
         CountFlag::Suppressed => "suppressed",
         CountFlag::SecondarySuppressed => "secondary_suppressed",
         CountFlag::NoData => "no_data",
+        CountFlag::Missing => "missing",
     }
 }
 

@@ -334,6 +334,7 @@ pub fn flag_name(f: CountFlag) -> &'static str {
         CountFlag::Suppressed => "suppressed",
         CountFlag::SecondarySuppressed => "secondary_suppressed",
         CountFlag::NoData => "no_data",
+        CountFlag::Missing => "missing",
     }
 }
 
@@ -418,7 +419,7 @@ fn area_fields(result: &AggregateResult, level_key: &str) -> Vec<Field> {
         v.push(f(
             format!("{c}_flag"),
             format!(
-                "Veröffentlichungsstatus {c} (published, suppressed, secondary_suppressed, no_data)"
+                "Veröffentlichungsstatus {c} (published, suppressed, secondary_suppressed, no_data, missing)"
             ),
             FieldType::String,
         ));

@@ -123,6 +123,7 @@ impl IntoResponse for RouteError {
                     | E::NoGeometry { .. }
                     | E::NoYear { .. }
                     | E::Geometry(_)
+                    | E::UnknownWeighting { .. }
                     | E::Edit(_) => StatusCode::BAD_REQUEST,
                     E::Engine(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     E::NoWeights { .. } => StatusCode::INTERNAL_SERVER_ERROR,

@@ -147,7 +147,6 @@ pub fn workspace() -> (Workspace, tempfile::TempDir) {
             level_key: "sr".into(),
             level_title: "Sozialräume".into(),
             residents_column: "residents".into(),
-            extensive_columns: Vec::new(),
         },
         dataset,
         analysis,
