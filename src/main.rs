@@ -6,6 +6,7 @@ mod cmd_check;
 mod cmd_redefine;
 mod cmd_serve;
 mod demo;
+mod kreis;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -59,11 +60,15 @@ enum Command {
         #[command(subcommand)]
         action: RedefineCmd,
     },
-    /// Regenerate the demo municipality in data/demo (deterministic).
+    /// Regenerate the demo municipality in data/demo (deterministic); with --kreis the
+    /// Landkreis demo in data/kreis and data/kreis.toml.
     GenerateDemo {
-        /// Output directory.
-        #[arg(long, default_value = "data/demo")]
-        out: PathBuf,
+        /// Output directory (default data/demo, with --kreis data/kreis).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The Landkreis Musterland (tables only, no address points) instead of the town.
+        #[arg(long)]
+        kreis: bool,
     },
 }
 
@@ -124,7 +129,12 @@ fn main() -> Result<()> {
             timings,
         }) => cmd_aggregate::run(&config, &out, excel, timings),
         Some(Command::Serve { config, bind }) => cmd_serve::run(config, bind),
-        Some(Command::GenerateDemo { out }) => demo::generate(&out),
+        Some(Command::GenerateDemo { out, kreis: false }) => {
+            demo::generate(&out.unwrap_or_else(|| PathBuf::from("data/demo")))
+        }
+        Some(Command::GenerateDemo { out, kreis: true }) => {
+            kreis::generate(&out.unwrap_or_else(|| PathBuf::from("data/kreis")))
+        }
         Some(Command::Redefine { action }) => {
             init_log();
             match action {

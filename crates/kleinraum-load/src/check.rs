@@ -608,6 +608,9 @@ pub struct CheckReport {
     pub blocking: Vec<String>,
     /// One line per warning.
     pub warnings: Vec<String>,
+    /// What was deliberately not used or has no value in the source (rows of another Stichtag,
+    /// cells marked `*`) and what was repaired on request: for the record, not a problem.
+    pub notes: Vec<String>,
     /// The settings used.
     pub settings: ReportSettings,
     /// What was loaded.
@@ -1052,6 +1055,7 @@ pub fn run_checks_with(
     // Stichtag are warnings (their rows are not used; `aggregate` and `serve` print the same);
     // a second row for an area and year blocks (it is an unreadable row as well).
     let mut tables = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for info in &load.tables {
         let Some(level) = dataset.levels.iter().find(|l| l.key == info.level) else {
             blocking.push(format!(
@@ -1093,7 +1097,12 @@ pub fn run_checks_with(
             .filter(|(_, n)| *n > 0)
             .collect();
         for n in crate::project::table_notes(info) {
-            warnings.push(n);
+            // Keys that match no area are a surprise; the rest is what was configured.
+            if n.contains("match no area") {
+                warnings.push(n);
+            } else {
+                notes.push(n);
+            }
         }
         if let Some((y, n)) = areas_without_row.first() {
             warnings.push(format!(
@@ -1121,7 +1130,7 @@ pub fn run_checks_with(
         });
     }
     for r in &load.repairs {
-        warnings.push(format!(
+        notes.push(format!(
             "{}: area {} repaired (repair = true): area {} → {}",
             r.level,
             r.id,
@@ -1172,6 +1181,7 @@ pub fn run_checks_with(
         exit_code: i32::from(verdict == Verdict::Blocking),
         blocking,
         warnings,
+        notes,
         settings: ReportSettings {
             min_area_m2: opts.min_area_m2,
             border_tolerance_m: opts.border_tolerance_m,
@@ -2021,6 +2031,9 @@ impl CheckReport {
         }
         for x in &self.warnings {
             let _ = writeln!(w, "  [warning]  {x}");
+        }
+        for x in &self.notes {
+            let _ = writeln!(w, "  [note]     {x}");
         }
         match self.load_seconds {
             Some(l) => {
