@@ -118,30 +118,241 @@ const fn g(
 /// The 19 Gemeinden and Ämter, Planregion by Planregion (their AGS follow this order).
 /// Lattice: col 0 = west, row 0 = south; (0, 0) lies outside the Kreis.
 const SPECS: [Spec; 19] = [
-    g("Kirchhusen", Some("Kirchhusen, Stadt"), "Stadt", 0, (1, 3), 38_400.0, 0.004, Kind::Town, (0.105, 0.185), 0.78),
-    g("Süderholm", None, "Gemeinde", 0, (0, 3), 6_150.0, -0.002, Kind::Rural, (0.041, 0.07), 0.92),
-    g("Amt Lütjenmoor", None, "Amt", 0, (2, 3), 9_800.0, 0.006, Kind::Amt, (0.038, 0.06), 0.71),
-    g("Wesselbek", None, "Gemeinde", 0, (0, 2), 1_920.0, -0.006, Kind::Rural, (0.030, 0.05), 0.95),
-    g("Großenbrück", None, "Gemeinde", 0, (1, 2), 3_310.0, 0.002, Kind::Amt, (0.034, 0.055), 0.85),
-    g("Bad Sülzhagen", Some("Bad Sülzhagen, Stadt"), "Stadt", 1, (1, 1), 14_250.0, 0.001, Kind::Town, (0.082, 0.15), 0.88),
-    g("Amt Heidmark", None, "Amt", 1, (0, 1), 7_600.0, -0.001, Kind::Amt, (0.036, 0.06), 0.90),
-    g("Krummbek", None, "Gemeinde", 1, (1, 0), 830.0, -0.009, Kind::Rural, (0.022, 0.027), 1.05),
-    g("Osterfeld", None, "Gemeinde", 1, (2, 0), 2_410.0, -0.004, Kind::Rural, (0.029, 0.05), 0.93),
-    g("Nienkamp", None, "Gemeinde", 1, (3, 0), 1_160.0, -0.007, Kind::Rural, (0.027, 0.04), 0.97),
-    g("Marschwerder", Some("Marschwerder, Stadt"), "Stadt", 2, (2, 1), 11_300.0, -0.003, Kind::Town, (0.118, 0.22), 0.83),
-    g("Amt Deichland", None, "Amt", 2, (3, 1), 8_900.0, -0.002, Kind::Amt, (0.045, 0.08), 0.89),
-    g("Groß Wöhrden", None, "Gemeinde", 2, (2, 2), 2_050.0, -0.005, Kind::Rural, (0.036, 0.06), 0.90),
-    g("Sielhörn", None, "Gemeinde", 2, (4, 0), 960.0, -0.010, Kind::Rural, (0.031, 0.026), 1.00),
-    g("Neuenkoog", None, "Gemeinde", 2, (4, 1), 1_620.0, -0.006, Kind::Rural, (0.033, 0.055), 0.94),
-    g("Fördestedt", Some("Fördestedt, Stadt"), "Stadt", 3, (3, 2), 20_900.0, 0.009, Kind::Town, (0.072, 0.13), 0.62),
-    g("Amt Holmer Förde", None, "Amt", 3, (4, 2), 12_400.0, 0.008, Kind::Amt, (0.032, 0.05), 0.80),
-    g("Strandby", None, "Gemeinde", 3, (3, 3), 3_720.0, 0.003, Kind::Amt, (0.035, 0.055), 0.86),
-    g("Östermühle", None, "Gemeinde", 3, (4, 3), 1_260.0, -0.003, Kind::Rural, (0.028, 0.045), 0.98),
+    g(
+        "Kirchhusen",
+        Some("Kirchhusen, Stadt"),
+        "Stadt",
+        0,
+        (1, 3),
+        38_400.0,
+        0.004,
+        Kind::Town,
+        (0.105, 0.185),
+        0.78,
+    ),
+    g(
+        "Süderholm",
+        None,
+        "Gemeinde",
+        0,
+        (0, 3),
+        6_150.0,
+        -0.002,
+        Kind::Rural,
+        (0.041, 0.07),
+        0.92,
+    ),
+    g(
+        "Amt Lütjenmoor",
+        None,
+        "Amt",
+        0,
+        (2, 3),
+        9_800.0,
+        0.006,
+        Kind::Amt,
+        (0.038, 0.06),
+        0.71,
+    ),
+    g(
+        "Wesselbek",
+        None,
+        "Gemeinde",
+        0,
+        (0, 2),
+        1_920.0,
+        -0.006,
+        Kind::Rural,
+        (0.030, 0.05),
+        0.95,
+    ),
+    g(
+        "Großenbrück",
+        None,
+        "Gemeinde",
+        0,
+        (1, 2),
+        3_310.0,
+        0.002,
+        Kind::Amt,
+        (0.034, 0.055),
+        0.85,
+    ),
+    g(
+        "Bad Sülzhagen",
+        Some("Bad Sülzhagen, Stadt"),
+        "Stadt",
+        1,
+        (1, 1),
+        14_250.0,
+        0.001,
+        Kind::Town,
+        (0.082, 0.15),
+        0.88,
+    ),
+    g(
+        "Amt Heidmark",
+        None,
+        "Amt",
+        1,
+        (0, 1),
+        7_600.0,
+        -0.001,
+        Kind::Amt,
+        (0.036, 0.06),
+        0.90,
+    ),
+    g(
+        "Krummbek",
+        None,
+        "Gemeinde",
+        1,
+        (1, 0),
+        830.0,
+        -0.009,
+        Kind::Rural,
+        (0.022, 0.027),
+        1.05,
+    ),
+    g(
+        "Osterfeld",
+        None,
+        "Gemeinde",
+        1,
+        (2, 0),
+        2_410.0,
+        -0.004,
+        Kind::Rural,
+        (0.029, 0.05),
+        0.93,
+    ),
+    g(
+        "Nienkamp",
+        None,
+        "Gemeinde",
+        1,
+        (3, 0),
+        1_160.0,
+        -0.007,
+        Kind::Rural,
+        (0.027, 0.04),
+        0.97,
+    ),
+    g(
+        "Marschwerder",
+        Some("Marschwerder, Stadt"),
+        "Stadt",
+        2,
+        (2, 1),
+        11_300.0,
+        -0.003,
+        Kind::Town,
+        (0.118, 0.22),
+        0.83,
+    ),
+    g(
+        "Amt Deichland",
+        None,
+        "Amt",
+        2,
+        (3, 1),
+        8_900.0,
+        -0.002,
+        Kind::Amt,
+        (0.045, 0.08),
+        0.89,
+    ),
+    g(
+        "Groß Wöhrden",
+        None,
+        "Gemeinde",
+        2,
+        (2, 2),
+        2_050.0,
+        -0.005,
+        Kind::Rural,
+        (0.036, 0.06),
+        0.90,
+    ),
+    g(
+        "Sielhörn",
+        None,
+        "Gemeinde",
+        2,
+        (4, 0),
+        960.0,
+        -0.010,
+        Kind::Rural,
+        (0.031, 0.026),
+        1.00,
+    ),
+    g(
+        "Neuenkoog",
+        None,
+        "Gemeinde",
+        2,
+        (4, 1),
+        1_620.0,
+        -0.006,
+        Kind::Rural,
+        (0.033, 0.055),
+        0.94,
+    ),
+    g(
+        "Fördestedt",
+        Some("Fördestedt, Stadt"),
+        "Stadt",
+        3,
+        (3, 2),
+        20_900.0,
+        0.009,
+        Kind::Town,
+        (0.072, 0.13),
+        0.62,
+    ),
+    g(
+        "Amt Holmer Förde",
+        None,
+        "Amt",
+        3,
+        (4, 2),
+        12_400.0,
+        0.008,
+        Kind::Amt,
+        (0.032, 0.05),
+        0.80,
+    ),
+    g(
+        "Strandby",
+        None,
+        "Gemeinde",
+        3,
+        (3, 3),
+        3_720.0,
+        0.003,
+        Kind::Amt,
+        (0.035, 0.055),
+        0.86,
+    ),
+    g(
+        "Östermühle",
+        None,
+        "Gemeinde",
+        3,
+        (4, 3),
+        1_260.0,
+        -0.003,
+        Kind::Rural,
+        (0.028, 0.045),
+        0.98,
+    ),
 ];
 
 /// SGB II swings across Germany, 2014–2024 (falling to 2019, Covid 2020, refugees from
 /// Ukraine from mid-2022).
-const SGB2_YEAR: [f64; 11] = [1.0, 1.0, 1.02, 0.99, 0.95, 0.91, 0.95, 0.93, 0.98, 1.04, 1.06];
+const SGB2_YEAR: [f64; 11] = [
+    1.0, 1.0, 1.02, 0.99, 0.95, 0.91, 0.95, 0.93, 0.98, 1.04, 1.06,
+];
 
 /// The age groups of the Landesamt's table (its Merkmal texts), in the map's order.
 pub const AGE_GROUPS: [(&str, &str); 8] = [
@@ -256,7 +467,10 @@ fn edge(a: (usize, usize), b: (usize, usize)) -> Vec<P> {
     } else {
         (b, a)
     };
-    let mut rng = Rng::keyed_with(SEED, &[K_EDGE, vid(lo.0, lo.1) as u64, vid(hi.0, hi.1) as u64]);
+    let mut rng = Rng::keyed_with(
+        SEED,
+        &[K_EDGE, vid(lo.0, lo.1) as u64, vid(hi.0, hi.1) as u64],
+    );
     let mut pts = vec![lattice_vertex(lo.0, lo.1), lattice_vertex(hi.0, hi.1)];
     for _ in 0..SUBDIVISIONS {
         let mut next = vec![pts[0]];
@@ -277,7 +491,12 @@ fn edge(a: (usize, usize), b: (usize, usize)) -> Vec<P> {
 }
 
 fn cell_ring(col: usize, row: usize) -> Vec<P> {
-    let c = [(col, row), (col + 1, row), (col + 1, row + 1), (col, row + 1)];
+    let c = [
+        (col, row),
+        (col + 1, row),
+        (col + 1, row + 1),
+        (col, row + 1),
+    ];
     let mut ring = Vec::new();
     for k in 0..4 {
         let (a, b) = (c[k], c[(k + 1) % 4]);
@@ -308,7 +527,11 @@ fn counts_for(k: usize, s: &Spec) -> Vec<Counts> {
             let pop = s.pop * (1.0 + s.growth).powf(tf) * (1.0 + 0.004 * rng.normal());
             let mut sh = age_shares(s.kind);
             // Ageing: the 65+ grow, the middle groups shrink (faster in the villages).
-            let age = if s.kind == Kind::Rural { 0.0035 } else { 0.0022 };
+            let age = if s.kind == Kind::Rural {
+                0.0035
+            } else {
+                0.0022
+            };
             sh[7] += age * tf;
             sh[4] -= age * tf * 0.6;
             sh[5] -= age * tf * 0.4;
@@ -327,14 +550,22 @@ fn counts_for(k: usize, s: &Spec) -> Vec<Counts> {
                 Kind::Rural => 0.025,
             } + if year >= 2016 { 0.015 } else { 0.0 }
                 + if year >= 2022 { 0.012 } else { 0.0 };
-            let foreigners = draw(res as f64 * foreign_share * (1.0 + 0.05 * rng.sym()), &mut rng);
+            let foreigners = draw(
+                res as f64 * foreign_share * (1.0 + 0.05 * rng.sym()),
+                &mut rng,
+            );
             let mut sgb = Rng::keyed_with(SEED, &[K_SGB, k as u64, year as u64]);
             let factor = SGB2_YEAR[t];
             let c15_65: u64 = ages[2..7].iter().sum();
             let c_u15 = ages[0] + ages[1];
-            let elb = draw(c15_65 as f64 * s.elb * factor * (1.0 + 0.04 * sgb.sym()), &mut sgb);
-            let kinder_sgb2 =
-                draw(c_u15 as f64 * s.child * factor * (1.0 + 0.06 * sgb.sym()), &mut sgb);
+            let elb = draw(
+                c15_65 as f64 * s.elb * factor * (1.0 + 0.04 * sgb.sym()),
+                &mut sgb,
+            );
+            let kinder_sgb2 = draw(
+                c_u15 as f64 * s.child * factor * (1.0 + 0.06 * sgb.sym()),
+                &mut sgb,
+            );
             Counts {
                 ages,
                 foreigners,
@@ -385,11 +616,23 @@ pub fn build() -> Result<Kreis> {
         let wsum: f64 = weights.iter().sum();
         for (i, w) in weights.iter().enumerate() {
             let plaetze = ((total * w / wsum / 5.0).round() * 5.0).max(10.0) as u32;
-            let traeger = ["kommunal", "AWO", "Diakonie", "Elterninitiative", "DRK"]
-                [rng.below(5)];
+            let traeger = ["kommunal", "AWO", "Diakonie", "Elterninitiative", "DRK"][rng.below(5)];
             kitas.push(Kita {
                 nr: format!("{}-{:02}", &gm.ags[5..], i + 1),
-                name: format!("Kita {} {}", short(&gm.name), ["Sonnenschein", "Regenbogen", "Pusteblume", "Am Deich", "Kleine Strolche", "Wirbelwind", "Seestern", "Marienkäfer"][(k + i) % 8]),
+                name: format!(
+                    "Kita {} {}",
+                    short(&gm.name),
+                    [
+                        "Sonnenschein",
+                        "Regenbogen",
+                        "Pusteblume",
+                        "Am Deich",
+                        "Kleine Strolche",
+                        "Wirbelwind",
+                        "Seestern",
+                        "Marienkäfer"
+                    ][(k + i) % 8]
+                ),
                 traeger: traeger.into(),
                 plaetze,
                 at: uniform_in(&gm.ring, &mut rng, 300.0)?,
@@ -468,8 +711,20 @@ fn shp_header(v: &mut Vec<u8>, words: i32, bbox: [f64; 4]) {
 
 fn bbox_of<'a>(pts: impl Iterator<Item = &'a P>) -> [f64; 4] {
     pts.fold(
-        [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
-        |b, p| [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])],
+        [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        |b, p| {
+            [
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ]
+        },
     )
 }
 
@@ -596,7 +851,10 @@ pub fn files(k: &Kreis) -> Vec<(String, Vec<u8>)> {
             )
         })
         .collect();
-    out.push(("planregionen.geojson".into(), geojson("planregionen", &prs).into_bytes()));
+    out.push((
+        "planregionen.geojson".into(),
+        geojson("planregionen", &prs).into_bytes(),
+    ));
 
     // Population: the Landesamt's long export.
     let mut pop = String::from("Gemeindeschlüssel;Gemeinde;Stichtag;Merkmal;Anzahl\r\n");
@@ -614,11 +872,7 @@ pub fn files(k: &Kreis) -> Vec<(String, Vec<u8>)> {
         rows.push((KREIS_AGS.into(), KREIS_NAME.into(), kreis));
         for (ags, name, c) in rows {
             let mut line = |merkmal: &str, n: u64| {
-                let _ = write!(
-                    pop,
-                    "{ags};{name};31.12.{year};{merkmal};{}\r\n",
-                    spaced(n)
-                );
+                let _ = write!(pop, "{ags};{name};31.12.{year};{merkmal};{}\r\n", spaced(n));
             };
             line("Insgesamt", c.residents());
             for (a, (_, text)) in AGE_GROUPS.iter().enumerate() {
@@ -683,7 +937,10 @@ pub fn files(k: &Kreis) -> Vec<(String, Vec<u8>)> {
             )
         })
         .collect();
-    out.push(("kitas.geojson".into(), geojson("kitas", &kitas).into_bytes()));
+    out.push((
+        "kitas.geojson".into(),
+        geojson("kitas", &kitas).into_bytes(),
+    ));
     out.push(("README.md".into(), readme(k).into_bytes()));
     out
 }

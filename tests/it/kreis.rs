@@ -25,11 +25,21 @@ fn kreis() -> &'static (Loaded, AggregateResult) {
     })
 }
 
-fn count(r: &AggregateResult, level: &str, id: &str, year: i32, col: &str) -> (Option<u64>, CountFlag) {
+fn count(
+    r: &AggregateResult,
+    level: &str,
+    id: &str,
+    year: i32,
+    col: &str,
+) -> (Option<u64>, CountFlag) {
     let l = r.level(level).expect("level");
     let a = l.areas.iter().find(|a| a.id == id).expect("area");
     let y = r.year_index(year).expect("year");
-    let c = r.count_columns.iter().position(|x| x == col).expect("column");
+    let c = r
+        .count_columns
+        .iter()
+        .position(|x| x == col)
+        .expect("column");
     (a.years[y].counts[c].value, a.years[y].counts[c].flag)
 }
 
@@ -73,9 +83,15 @@ fn kreis_has_19_gemeinden_in_4_planregionen_from_a_windows_1252_shapefile() {
     assert_eq!(ds.levels[0].areas.len(), 19);
     assert_eq!(ds.levels[1].areas.len(), 4);
     let names: BTreeSet<&str> = ds.levels[0].areas.iter().map(|a| a.name.as_str()).collect();
-    assert!(names.contains("Süderholm") && names.contains("Östermühle"), "{names:?}");
+    assert!(
+        names.contains("Süderholm") && names.contains("Östermühle"),
+        "{names:?}"
+    );
     assert!(ds.levels[0].areas.iter().all(|a| a.id.starts_with("01099")));
-    assert_eq!(l.report.crs[0].1, "EPSG:25832", "the ESRI .prj is identified");
+    assert_eq!(
+        l.report.crs[0].1, "EPSG:25832",
+        "the ESRI .prj is identified"
+    );
 }
 
 #[test]
@@ -89,15 +105,27 @@ fn every_table_year_arrives_and_counts_add_up_to_planregionen_and_kreis() {
         let mut pops = Vec::new();
         for p in &pr.areas {
             let mut sum = 0;
-            for a in gem.areas.iter().filter(|a| a.parent.as_deref() == Some(&p.id)) {
-                let v = count(r, "gemeinden", &a.id, year, "residents").0.expect("residents");
+            for a in gem
+                .areas
+                .iter()
+                .filter(|a| a.parent.as_deref() == Some(&p.id))
+            {
+                let v = count(r, "gemeinden", &a.id, year, "residents")
+                    .0
+                    .expect("residents");
                 pops.push(v);
                 sum += v;
             }
-            assert_eq!(count(r, "planregionen", &p.id, year, "residents").0, Some(sum));
+            assert_eq!(
+                count(r, "planregionen", &p.id, year, "residents").0,
+                Some(sum)
+            );
             kreis += sum;
         }
-        assert_eq!(count(r, "gesamt", "gesamt", year, "residents").0, Some(kreis));
+        assert_eq!(
+            count(r, "gesamt", "gesamt", year, "residents").0,
+            Some(kreis)
+        );
         // Very unequal Gemeinden: from under 1,000 to about 40,000.
         let (min, max) = (pops.iter().min().unwrap(), pops.iter().max().unwrap());
         assert!(*min < 1_000 && *max > 38_000, "{year}: {min}..{max}");
@@ -121,11 +149,21 @@ fn every_table_year_arrives_and_counts_add_up_to_planregionen_and_kreis() {
     for year in 2014..=2024 {
         if count(r, "gemeinden", &krummbek.id, year, "kinder_sgb2").1 == CountFlag::Missing {
             missing_years += 1;
-            assert_eq!(count(r, "planregionen", "PR2", year, "kinder_sgb2").1, CountFlag::Missing);
+            assert_eq!(
+                count(r, "planregionen", "PR2", year, "kinder_sgb2").1,
+                CountFlag::Missing
+            );
             let y = r.year_index(year).unwrap();
-            let i = r.indicators.iter().position(|x| x.id == "kinderarmut").unwrap();
+            let i = r
+                .indicators
+                .iter()
+                .position(|x| x.id == "kinderarmut")
+                .unwrap();
             let pr2 = pr.areas.iter().find(|a| a.id == "PR2").unwrap();
-            assert_eq!(pr2.years[y].indicators[i].reason, Some(NullReason::Incomplete));
+            assert_eq!(
+                pr2.years[y].indicators[i].reason,
+                Some(NullReason::Incomplete)
+            );
         }
     }
     assert!(missing_years > 0, "the demo has * cells in Krummbek");
@@ -175,13 +213,13 @@ fn serve_kreis_every_year_roll_ups_index_map_and_a_draft_merge() {
         &[("KLEINRAUM_STORE", &store_s), ("KLEINRAUM_TOKENS", &tokens)],
         std::time::Duration::from_secs(180),
     );
-    let ids: Vec<String> = get(&s.addr, "/collections", &["Accept: application/json"]).json()
-        ["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids: Vec<String> =
+        get(&s.addr, "/collections", &["Accept: application/json"]).json()["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect();
     for want in ["gemeinden", "planregionen", "kitas"] {
         assert!(ids.iter().any(|i| i == want), "{ids:?}");
     }
@@ -200,9 +238,20 @@ fn serve_kreis_every_year_roll_ups_index_map_and_a_draft_merge() {
             assert!(f["properties"]["residents"].as_u64().unwrap() > 20_000);
         }
     }
-    let ts = get(&s.addr, "/collections/gemeinden/items/01099008/timeseries", &[]).json();
+    let ts = get(
+        &s.addr,
+        "/collections/gemeinden/items/01099008/timeseries",
+        &[],
+    )
+    .json();
     assert_eq!(ts["years"].as_array().unwrap().len(), 11);
-    assert!(ts["counts"]["residents"].as_array().unwrap().iter().all(|v| v.is_u64()));
+    assert!(
+        ts["counts"]["residents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v.is_u64())
+    );
     // The index in reference mode.
     let ix = get(&s.addr, "/collections/gemeinden/index?year=2024", &[]).json();
     assert!(ix.to_string().contains("Kirchhusen"), "{ix}");
@@ -213,7 +262,12 @@ fn serve_kreis_every_year_roll_ups_index_map_and_a_draft_merge() {
     // Gebietsstände without address points: merge two Gemeinden in a draft.
     let list = get(&s.addr, "/gebietsstaende", &[]).json();
     assert_eq!(list["weighting"]["key"], "flaeche", "{list}");
-    let (st, sess) = post(&s.addr, "/entwurf", token, &json!({"base": "gemeinden-2024"}));
+    let (st, sess) = post(
+        &s.addr,
+        "/entwurf",
+        token,
+        &json!({"base": "gemeinden-2024"}),
+    );
     assert_eq!(st, 201, "{sess}");
     let sid = sess["id"].as_str().unwrap();
     let (st, op) = post(
@@ -236,7 +290,13 @@ fn serve_kreis_every_year_roll_ups_index_map_and_a_draft_merge() {
     let got = p["residents"].as_u64().unwrap();
     let want = a.unwrap() + b.unwrap();
     assert!(got.abs_diff(want) <= 1, "{got} vs {want}");
-    assert!(p["estimated"].as_array().unwrap().iter().any(|e| e == "residents"));
+    assert!(
+        p["estimated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "residents")
+    );
     assert!(p["weighting"].as_str().unwrap().contains("Fläche"), "{p}");
     let _ = std::fs::remove_file(&store);
 }

@@ -1161,8 +1161,12 @@ pub fn run_checks_with(
     }
     for u in &unreadable {
         blocking.push(format!(
-            "{}: {} row(s)/feature(s) could not be read (first: row {}, field {:?}: {})",
-            u.path, u.count, u.listed[0].row, u.listed[0].field, u.listed[0].message
+            "{}: {} row(s)/feature(s) could not be read (first: {}, field {:?}: {})",
+            u.path,
+            u.count,
+            u.listed[0].place(),
+            u.listed[0].field,
+            u.listed[0].message
         ));
     }
 
@@ -2001,8 +2005,11 @@ impl CheckReport {
             for d in &u.listed {
                 let _ = writeln!(
                     w,
-                    "      row {}: field {:?}, value {:?}: {}",
-                    d.row, d.field, d.value, d.message
+                    "      {}: field {:?}, value {:?}: {}",
+                    d.place(),
+                    d.field,
+                    d.value,
+                    d.message
                 );
             }
             if u.count > u.listed.len() {

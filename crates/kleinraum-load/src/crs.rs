@@ -539,7 +539,7 @@ pub fn check_area_of_use(
         "nowhere near".to_string()
     };
     Err(format!(
-        "{place}: {how_far} the area of use of EPSG:{working_epsg} ({name}: {}° E to {}° E, {}° N to {}° N) — wrong CRS? \
+        "{place}: {how_far} the area of use of EPSG:{working_epsg} — wrong CRS? ({name} covers {}° E to {}° E, {}° N to {}° N.) \
          The data were read as {} ({} coordinate(s) that far off); if that is not their CRS, set `crs = …` for this source \
          (an EPSG code, a WKT or a PROJ string; it overrides a .prj).",
         b[0],

@@ -656,11 +656,9 @@ pub fn comparison_csv(
     }
     // Which values are estimates, and how they were weighted.
     let how = |c: &kleinraum_gebietsstand::Computed| match &c.weighting {
-        Some(w) if !c.estimated.is_empty() => format!(
-            "teils geschätzt ({}) {}",
-            c.estimated.join(", "),
-            w.label()
-        ),
+        Some(w) if !c.estimated.is_empty() => {
+            format!("teils geschätzt ({}) {}", c.estimated.join(", "), w.label())
+        }
         _ => "gezählt".to_string(),
     };
     let (how_a, how_b) = (how(a), how(b));

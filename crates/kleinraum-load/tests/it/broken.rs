@@ -84,7 +84,7 @@ fn letter_in_a_coordinate_is_a_diagnostic_with_row_field_and_value() {
     assert_eq!(layer.columns[0].values, [3, 0]);
     let shown = d[0].to_string();
     assert!(
-        shown.contains("pts.csv") && shown.contains("row 3") && shown.contains("\"x\""),
+        shown.contains("pts.csv") && shown.contains("line 3") && shown.contains("\"x\""),
         "{shown}"
     );
 }
@@ -234,7 +234,7 @@ fn strict_load_fails_on_duplicate_area_ids() {
     let msg = e.to_string();
     assert!(matches!(e, LoadError::Rows { count: 1, .. }), "{msg}");
     assert!(
-        msg.contains("a.geojson") && msg.contains("row 2") && msg.contains("duplicate id"),
+        msg.contains("a.geojson") && msg.contains("feature 2") && msg.contains("duplicate id"),
         "{msg}"
     );
 }
