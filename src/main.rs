@@ -3,6 +3,7 @@
 
 mod cmd_aggregate;
 mod cmd_check;
+mod cmd_init;
 mod cmd_redefine;
 mod cmd_serve;
 mod demo;
@@ -54,6 +55,18 @@ enum Command {
         /// Address and port (default from the config, else 127.0.0.1:8080).
         #[arg(long)]
         bind: Option<String>,
+    },
+    /// Propose a configuration for a folder of files (boundaries, tables, points), write it
+    /// (DIR/kleinraum.toml) and check it.
+    Init {
+        /// The folder with the files.
+        dir: PathBuf,
+        /// Where to write the configuration (default DIR/kleinraum.toml).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
     },
     /// Gebietsstände: list, import a boundary file, compare two versions.
     Redefine {
@@ -129,6 +142,10 @@ fn main() -> Result<()> {
             timings,
         }) => cmd_aggregate::run(&config, &out, excel, timings),
         Some(Command::Serve { config, bind }) => cmd_serve::run(config, bind),
+        Some(Command::Init { dir, out, force }) => {
+            let code = cmd_init::run(&dir, out, force)?;
+            std::process::exit(code);
+        }
         Some(Command::GenerateDemo { out, kreis: false }) => {
             demo::generate(&out.unwrap_or_else(|| PathBuf::from("data/demo")))
         }

@@ -6,6 +6,7 @@ mod aggregate_berlin;
 mod check_cli;
 mod common;
 mod demo_data;
+mod init;
 mod kreis;
 mod redefine_berlin;
 mod redefine_cli;

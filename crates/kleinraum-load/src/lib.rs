@@ -13,6 +13,7 @@ pub mod crs;
 pub mod error;
 pub mod features;
 pub mod gj;
+pub mod init;
 #[cfg(feature = "gdal")]
 pub mod ogr;
 pub mod progress;
