@@ -3,6 +3,7 @@
 //! (`KLEINRAUM_SHARED_DATA`, default `../shared/data`), read by real clients (GDAL, nginx).
 
 mod aggregate_berlin;
+mod berlin_tables;
 mod check_cli;
 mod common;
 mod demo_data;
