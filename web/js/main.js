@@ -36,7 +36,12 @@ async function init() {
   const yr = $('year');
   yr.min = years[0];
   yr.max = years[years.length - 1];
-  $('year-ticks').innerHTML = years.map((y) => `<span>${y}</span>`).join('');
+  // Long series (a Kreis's 2014–2024): label every second year, and always the last, so the
+  // labels never run into each other.
+  const step = years.length > 6 ? Math.ceil(years.length / 6) : 1;
+  $('year-ticks').innerHTML = years
+    .map((y, i) => `<span>${i % step === 0 || i === years.length - 1 ? y : ''}</span>`)
+    .join('');
 
   // defaults: the finest level and the first index's latest year; then the permalink
   const firstIdx = cat.indices[0];

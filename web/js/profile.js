@@ -31,7 +31,25 @@ const FLAG_TEXT = {
   suppressed: '· (geheim gehalten: weniger als {t})',
   secondary_suppressed: '· (geheim gehalten, damit kein kleiner Wert erschlossen werden kann)',
   no_data: '– (keine Daten für dieses Jahr)',
+  missing: '– (in der Quelle ohne Wert, z. B. „*“)',
 };
+
+/** Why an indicator has no value, in plain words (the API's `indicator_reasons`). */
+const REASON_TEXT = {
+  denominator_zero: 'Nenner ist 0',
+  suppressed: 'geheim gehalten (Datenschutz)',
+  no_data: 'keine Daten für dieses Jahr',
+  below_min_population: 'zu wenige Einwohner:innen',
+  excluded: 'ausgeschlossen',
+  source_missing: 'in der Quelle ohne Wert (z. B. „*“)',
+  not_additive: 'Anteilswert der Quelle: für größere Gebiete nicht zusammenfassbar',
+  incomplete: 'für ein Teilgebiet fehlt der Wert',
+};
+
+/** The name of the whole municipality (the top level's area): "Gesamtstadt", or a Kreis's. */
+function totalName() {
+  return ctx.city.get(state.year)?.name || 'Gesamtstadt';
+}
 
 /** Id of the area whose profile is shown (null when closed). */
 export function profileArea() {
@@ -97,7 +115,7 @@ function ageSection(p, ts) {
 
 function indicatorSection(p, city) {
   const cur = variable();
-  let h = `<table aria-label="Indikatoren ${state.year}"><thead><tr><th>Indikator</th><th class="num">Wert</th><th class="num">Stadt</th><th class="num" title="Rang unter den Gebieten dieser Ebene, höchster Wert = 1">Rang</th></tr></thead><tbody>`;
+  let h = `<table aria-label="Indikatoren ${state.year}"><thead><tr><th>Indikator</th><th class="num">Wert</th><th class="num" title="${esc(totalName())}">Gesamt</th><th class="num" title="Rang unter den Gebieten dieser Ebene, höchster Wert = 1">Rang</th></tr></thead><tbody>`;
   for (const ind of ctx.cat.indicators) {
     const v = p[ind.id];
     const r = v === null || v === undefined ? null : rankOf(p.id, ind.id);
@@ -106,7 +124,7 @@ function indicatorSection(p, city) {
     h += `<tr${sel} data-indicator="${esc(ind.id)}"><td><button type="button" class="linklike" data-show="${esc(ind.id)}" title="Auf der Karte zeigen">${esc(ind.title)}</button>${ind.unit ? ' <span class="meta">' + esc(ind.unit) + '</span>' : ''}</td>`;
     h += `<td class="num" data-value>${num(v, ind.decimals ?? 2)}</td><td class="num">${num(cv, ind.decimals ?? 2)}</td><td class="num">${r ? `${r.rank}/${r.of}` : '–'}</td></tr>`;
   }
-  return h + '</tbody></table><p class="meta">Stadt = Wert der Gesamtstadt im selben Jahr; Rang: höchster Wert = 1.</p>';
+  return h + `</tbody></table><p class="meta">Gesamt = Wert für ${esc(totalName())} im selben Jahr; Rang: höchster Wert = 1; „–“: kein Wert (Grund beim Zeigen auf den Strich).</p>`;
 }
 
 async function indexSection(id) {
@@ -203,7 +221,7 @@ async function drawChart(id) {
   const seriesOpts = [{ label: 'Jahr' }, { label: 'Gebiet', stroke: '#7b2a74', width: 2, points: { show: true, size: 6 }, spanGaps: false }];
   if (city) {
     data.push(city.map((x) => (x === null ? null : x)));
-    seriesOpts.push({ label: 'Gesamtstadt', stroke: '#4393c3', width: 2, dash: [6, 4], points: { show: true, size: 5 } });
+    seriesOpts.push({ label: totalName(), stroke: '#4393c3', width: 2, dash: [6, 4], points: { show: true, size: 5 } });
   }
   chart = new window.uPlot(
     {
@@ -219,6 +237,19 @@ async function drawChart(id) {
     el,
   );
   if (n === 1) el.insertAdjacentHTML('beforeend', '<p class="meta">Nur ein Jahr mit Werten.</p>');
+}
+
+/** Gives every "–" of the indicator table its reason (shown on hover and to screen readers). */
+function explainMissing(body, ts) {
+  const yi = ts.years.indexOf(state.year);
+  if (yi < 0 || !ts.indicator_reasons) return;
+  body.querySelectorAll('tr[data-indicator]').forEach((tr) => {
+    const reason = ts.indicator_reasons[tr.dataset.indicator]?.[yi];
+    const cell = tr.querySelector('td[data-value]');
+    if (!reason || !cell) return;
+    const why = REASON_TEXT[reason] || reason;
+    cell.innerHTML = `<abbr class="why" title="${esc(why)}" aria-label="kein Wert: ${esc(why)}" data-reason="${esc(reason)}">–</abbr>`;
+  });
 }
 
 /** Opens (or refreshes) the profile of area `id` for the current year and variable. */
@@ -237,7 +268,7 @@ export async function openProfile(id) {
   body.innerHTML =
     `<h2 id="profile-title">${esc(p.name)}</h2><p class="meta">${esc(level ? level.title : state.level)} · ID ${esc(p.id)}${p.parent ? ' · übergeordnet ' + esc(p.parent) : ''} · Fläche ${num(p.area_km2, 2)} km² · Jahr ${state.year}</p>` +
     (srg ? `<p><span class="badge srg">Sozialraumgebiet</span> (${esc(ctx.srgInfo.title)} ${ctx.srgInfo.year})</p>` : '') +
-    `<h3>Einwohner:innen</h3><p><b data-residents>${esc(count(p, 'residents'))}</b> am 31.12.${state.year}${city && city.residents ? ` (Gesamtstadt ${num(city.residents, 0)})` : ''}</p>` +
+    `<h3>Einwohner:innen</h3><p><b data-residents>${esc(count(p, 'residents'))}</b> am 31.12.${state.year}${city && city.residents ? ` (${esc(totalName())} ${num(city.residents, 0)})` : ''}</p>` +
     '<div id="profile-age"><p class="meta">Lade …</p></div>' +
     `<h3>Indikatoren ${state.year}</h3>` +
     indicatorSection(p, city) +
@@ -255,6 +286,7 @@ export async function openProfile(id) {
   const ts = await api.timeseries(state.level, id);
   if (shown !== id) return;
   $('profile-age').innerHTML = ageSection(p, ts);
+  explainMissing(body, ts);
   const [idxHtml, facHtml] = await Promise.all([indexSection(id), facilitySection(f), drawChart(id)]);
   if (shown !== id) return;
   $('profile-index').innerHTML = idxHtml;

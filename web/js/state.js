@@ -67,7 +67,7 @@ export function variable(id = state.indicator) {
         decimals: 2,
         palette: 'worse',
         reverse: false,
-        description: `Gestuftes Indexverfahren (${idx.method}); Status aus ${idx.status.join(', ')}, Dynamik aus ${idx.dynamics.join(', ')}; Schwellen Status ${idx.status_thresholds.join(' / ')}, Dynamik ${idx.dynamics_thresholds.join(' / ')}.`,
+        description: `${idx.method === 'reference' ? 'Vergleich mit einem Referenzwert (z. B. Landesdurchschnitt)' : 'Gestuftes Indexverfahren (z-Werte)'}; Status aus ${idx.status.join(', ')}, Dynamik aus ${idx.dynamics.join(', ')}; Schwellen Status ${idx.status_thresholds.join(' / ')}, Dynamik ${idx.dynamics_thresholds.join(' / ')}.`,
         source: '',
         index: idx,
         ...parts[id],

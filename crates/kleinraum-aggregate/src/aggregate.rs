@@ -459,7 +459,10 @@ fn prepare<'d>(
         title: TOTAL_TITLE.into(),
         areas: vec![AreaResult {
             id: TOTAL_AREA_ID.into(),
-            name: TOTAL_TITLE.into(),
+            name: analysis
+                .total_title
+                .clone()
+                .unwrap_or_else(|| TOTAL_TITLE.into()),
             parent: None,
             geometry: None,
             area_m2: 0.0,

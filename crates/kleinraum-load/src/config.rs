@@ -16,6 +16,10 @@ pub struct ProjectConfig {
     /// Name of the municipality, shown in the UI.
     #[serde(default = "default_title")]
     pub title: String,
+    /// Name of the whole municipality as an area (the top of the hierarchy): "Gesamtstadt"
+    /// unless set (a Kreis: "Landkreis Musterland").
+    #[serde(default)]
+    pub total_title: Option<String>,
     /// EPSG code of the metric working CRS: 25832 or 25833.
     pub working_crs: u32,
     /// Hierarchy levels, finest first. The first one needs a boundary source.
@@ -330,6 +334,7 @@ impl ProjectConfig {
             indicators: self.indicators.clone(),
             indices: self.indices.clone(),
             disclosure: self.disclosure.clone(),
+            total_title: self.total_title.clone(),
         }
     }
 }

@@ -133,20 +133,74 @@ fn demo_toml_documents_every_key_that_exists() {
     let sections = [
         ("top level", "zz_unknown = 1\n".to_string() + base),
         ("[[level]]", base.to_string() + "zz_unknown = 1\n"),
-        ("[points]", format!("{base}[points]\nsource = \"p.csv\"\nkey = \"k\"\nzz_unknown = 1\n")),
-        ("[[points.join]]", format!("{base}[points]\nsource = \"p.csv\"\nkey = \"k\"\n[[points.join]]\nsource = \"j.csv\"\nkey = \"k\"\nyear = 2024\nzz_unknown = 1\n")),
-        ("csv", format!("{base}[points]\nsource = \"p.csv\"\nkey = \"k\"\ncsv = {{ zz_unknown = 1 }}\n")),
-        ("[[facilities]]", format!("{base}[[facilities]]\ncategory = \"k\"\ntitle = \"K\"\nsource = \"k.geojson\"\nzz_unknown = 1\n")),
-        ("[[table]]", format!("{base}[[table]]\nname = \"t\"\nlevel = \"a\"\nsource = \"t.csv\"\nid_field = \"id\"\nyear = 2024\nzz_unknown = 1\n")),
-        ("[weights]", format!("{base}[weights]\nsource = \"w.csv\"\ntitle = \"W\"\nweight = \"ew\"\nzz_unknown = 1\n")),
-        ("[[indicator]]", format!("{base}[[indicator]]\nid = \"i\"\ntitle = \"I\"\nkind = \"value\"\nnumerator = \"x\"\nzz_unknown = 1\n")),
-        ("[[index]]", format!("{base}[[index]]\nid = \"i\"\ntitle = \"I\"\nlevel = \"a\"\nstatus = []\nzz_unknown = 1\n")),
-        ("[disclosure]", format!("{base}[disclosure]\nzz_unknown = 1\n")),
-        ("[[disclosure.additive]]", format!("{base}[[disclosure.additive]]\ntotal = \"t\"\nparts = []\nzz_unknown = 1\n")),
+        (
+            "[points]",
+            format!("{base}[points]\nsource = \"p.csv\"\nkey = \"k\"\nzz_unknown = 1\n"),
+        ),
+        (
+            "[[points.join]]",
+            format!(
+                "{base}[points]\nsource = \"p.csv\"\nkey = \"k\"\n[[points.join]]\nsource = \"j.csv\"\nkey = \"k\"\nyear = 2024\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "csv",
+            format!(
+                "{base}[points]\nsource = \"p.csv\"\nkey = \"k\"\ncsv = {{ zz_unknown = 1 }}\n"
+            ),
+        ),
+        (
+            "[[facilities]]",
+            format!(
+                "{base}[[facilities]]\ncategory = \"k\"\ntitle = \"K\"\nsource = \"k.geojson\"\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[[table]]",
+            format!(
+                "{base}[[table]]\nname = \"t\"\nlevel = \"a\"\nsource = \"t.csv\"\nid_field = \"id\"\nyear = 2024\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[weights]",
+            format!(
+                "{base}[weights]\nsource = \"w.csv\"\ntitle = \"W\"\nweight = \"ew\"\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[[indicator]]",
+            format!(
+                "{base}[[indicator]]\nid = \"i\"\ntitle = \"I\"\nkind = \"value\"\nnumerator = \"x\"\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[[index]]",
+            format!(
+                "{base}[[index]]\nid = \"i\"\ntitle = \"I\"\nlevel = \"a\"\nstatus = []\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[disclosure]",
+            format!("{base}[disclosure]\nzz_unknown = 1\n"),
+        ),
+        (
+            "[[disclosure.additive]]",
+            format!("{base}[[disclosure.additive]]\ntotal = \"t\"\nparts = []\nzz_unknown = 1\n"),
+        ),
         ("[server]", format!("{base}[server]\nzz_unknown = 1\n")),
         ("[store]", format!("{base}[store]\nzz_unknown = 1\n")),
-        ("[[gebietsstand]]", format!("{base}[[gebietsstand]]\nkey = \"g\"\nname = \"G\"\nsource = \"g.geojson\"\nid_field = \"id\"\nzz_unknown = 1\n")),
-        ("[[auth.token]]", format!("{base}[[auth.token]]\nname = \"n\"\nrole = \"planner\"\ntoken_env = \"E\"\nzz_unknown = 1\n")),
+        (
+            "[[gebietsstand]]",
+            format!(
+                "{base}[[gebietsstand]]\nkey = \"g\"\nname = \"G\"\nsource = \"g.geojson\"\nid_field = \"id\"\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[[auth.token]]",
+            format!(
+                "{base}[[auth.token]]\nname = \"n\"\nrole = \"planner\"\ntoken_env = \"E\"\nzz_unknown = 1\n"
+            ),
+        ),
     ];
     let mut missing = Vec::new();
     for (section, text) in &sections {
@@ -170,5 +224,8 @@ fn demo_toml_documents_every_key_that_exists() {
             }
         }
     }
-    assert!(missing.is_empty(), "data/demo.toml does not explain: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "data/demo.toml does not explain: {missing:?}"
+    );
 }
