@@ -70,29 +70,29 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
 /// The summary for the operator: assignment, areas per level, flagged areas per index.
 fn summary(r: &AggregateResult) -> String {
     let rep = &r.report;
-    let mut s = format!(
-        "points: {} assigned, {} outside of {}\n",
-        rep.assigned, rep.outside, rep.points
-    );
+    let mut s = String::new();
+    if rep.points > 0 {
+        s += &format!(
+            "points: {} assigned, {} outside of {}\n",
+            rep.assigned, rep.outside, rep.points
+        );
+    }
     for p in &rep.outside_examples {
         s += &format!("  outside: {} ({:.1}, {:.1})\n", p.key, p.x, p.y);
     }
     for (cat, n) in &rep.facilities_outside {
         s += &format!("facilities outside every area: {cat}: {n}\n");
     }
-    for (t, ids) in &rep.unmatched_table_ids {
-        s += &format!(
-            "table {t}: {} ids match no area (first: {})\n",
-            ids.len(),
-            ids.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-        );
-    }
+    // Table keys that match no area were listed as notes when loading (with their lines).
     let levels: Vec<String> = r
         .levels
         .iter()
         .map(|l| format!("{} {}", l.key, l.areas.len()))
         .collect();
     s += &format!("areas: {}\n", levels.join(", "));
+    if let (Some(a), Some(b)) = (r.years.first(), r.years.last()) {
+        s += &format!("years: {a}–{b} ({} years)\n", r.years.len());
+    }
     for (k, ix) in r.indices.iter().enumerate() {
         let Some(level) = r.level(&ix.level) else {
             continue;

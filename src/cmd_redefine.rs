@@ -256,8 +256,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub name_field: Option<String>,
     /// CRS of the file (EPSG code, WKT or PROJ string); overrides a .prj.
-    #[arg(long, value_parser = parse_crs)]
-    pub crs: Option<kleinraum_load::config::Crs>,
+    #[arg(long)]
+    pub crs: Option<String>,
     /// Make invalid polygons valid (GEOS MakeValid) and list what changed.
     #[arg(long)]
     pub repair: bool,
@@ -287,7 +287,12 @@ pub fn import(config: &Path, a: ImportArgs) -> Result<()> {
         name_field: a.name_field.clone(),
         parent_field: None,
         parent_prefix: None,
-        crs: a.crs,
+        crs: a
+            .crs
+            .as_deref()
+            .map(parse_crs)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--crs: {e}"))?,
         encoding: None,
         merge_duplicates: a.merge_duplicates,
         repair: a.repair,

@@ -659,7 +659,7 @@ fn grouped(n: u64, sep: char) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);
@@ -896,13 +896,13 @@ pub fn files(k: &Kreis) -> Vec<(String, Vec<u8>)> {
     let mut kreis = vec![(0u64, 0u64); YEARS.count()];
     for g in &k.gemeinden {
         ba.push_str(&g.ba_name);
-        for t in 0..YEARS.count() {
-            kreis[t].0 += g.counts[t].elb;
-            let _ = write!(ba, ";{}", ba_cell(g.counts[t].elb));
+        for (k, c) in kreis.iter_mut().zip(&g.counts) {
+            k.0 += c.elb;
+            let _ = write!(ba, ";{}", ba_cell(c.elb));
         }
-        for t in 0..YEARS.count() {
-            kreis[t].1 += g.counts[t].kinder_sgb2;
-            let _ = write!(ba, ";{}", ba_cell(g.counts[t].kinder_sgb2));
+        for (k, c) in kreis.iter_mut().zip(&g.counts) {
+            k.1 += c.kinder_sgb2;
+            let _ = write!(ba, ";{}", ba_cell(c.kinder_sgb2));
         }
         ba.push_str("\r\n");
     }

@@ -967,8 +967,24 @@ pub fn run_checks_with(
             })
             .collect(),
         points: dataset.points.len(),
-        years: dataset.points.years(),
-        count_columns: dataset.points.column_names(),
+        years: {
+            let mut y = dataset.points.years();
+            y.extend(kleinraum_aggregate::aggregate::table_years(&dataset.tables));
+            y.sort_unstable();
+            y.dedup();
+            y
+        },
+        count_columns: {
+            let mut c = dataset.points.column_names();
+            for t in &dataset.tables {
+                for n in t.count_columns() {
+                    if !c.iter().any(|x| x == n) {
+                        c.push(n.to_string());
+                    }
+                }
+            }
+            c
+        },
         facilities: dataset
             .facilities
             .iter()

@@ -618,22 +618,21 @@ pub fn propose(dir: &Path, config_dir: &Path) -> Result<Proposal, String> {
         if found.is_none() {
             let lens: BTreeSet<usize> =
                 polys[i + 1].ids.iter().map(|s| s.chars().count()).collect();
-            if let (Some(&k), 1) = (lens.iter().next(), lens.len()) {
-                if !fine.ids.is_empty()
-                    && fine.ids.iter().all(|id| {
-                        id.chars().count() > k
-                            && coarse.contains(&id.chars().take(k).collect::<String>())
-                    })
-                {
-                    found = Some((
-                        k.to_string(),
-                        true,
-                        format!(
-                            "the first {k} characters of every id are an id of {}",
-                            polys[i + 1].key
-                        ),
-                    ));
-                }
+            if let (Some(&k), 1) = (lens.iter().next(), lens.len())
+                && !fine.ids.is_empty()
+                && fine.ids.iter().all(|id| {
+                    id.chars().count() > k
+                        && coarse.contains(&id.chars().take(k).collect::<String>())
+                })
+            {
+                found = Some((
+                    k.to_string(),
+                    true,
+                    format!(
+                        "the first {k} characters of every id are an id of {}",
+                        polys[i + 1].key
+                    ),
+                ));
             }
         }
         match &found {
