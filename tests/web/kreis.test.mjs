@@ -86,6 +86,22 @@ test('the Planregionen: sums of their Gemeinden, "–" where a part has no value
   assertClean(w);
 });
 
+test('Gebietsstände on the Kreis: the base version listed, estimates weighted by area', async () => {
+  const w = await open();
+  const { page } = w;
+  await page.click('#tab-gs');
+  await page.waitForSelector('#gs-list li[data-key="gemeinden-2024"]');
+  const list = await getJSON(server.base, '/gebietsstaende');
+  assert.equal(list.weighting.key, 'flaeche');
+  assert.match(list.weighting.label, /Fläche/);
+  await page.click('#gs-list button[data-show="gemeinden-2024"]');
+  await page.waitForFunction(() => window.kleinraumRedefine.mode() === 'view');
+  await page.evaluate(() => window.kleinraumRedefine.idle && window.kleinraumRedefine.idle());
+  assert.equal((await page.evaluate(() => window.kleinraumRedefine.ids())).length, 19);
+  await screenshot(page, 'kreis-gebietsstaende');
+  assertClean(w);
+});
+
 test('tablet and phone widths', async () => {
   for (const [name, viewport] of [
     ['kreis-tablet', { width: 768, height: 1024 }],
