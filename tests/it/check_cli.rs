@@ -337,7 +337,9 @@ fn run(args: &[&str]) -> Run {
 fn bezirke_with_table(dir: &Path, extra_rows: &str) -> PathBuf {
     let geo = shared_data().join("berlin-lor-2021/bezirke.geojson");
     let mut t = String::from("bez;jahr;ew\n");
-    for id in ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12"] {
+    for id in [
+        "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12",
+    ] {
         t.push_str(&format!("{id};2024;1 000\n"));
     }
     t.push_str(extra_rows);
@@ -364,7 +366,12 @@ fn check_and_aggregate_agree_on_what_blocks_and_name_the_same_lines() {
     assert_eq!(c.code, 0, "{}", c.stdout);
     assert!(c.stdout.contains("\"99\" (line 14)"), "{}", c.stdout);
     let out = dir.path().join("o.csv");
-    let a = run(&["aggregate", &cfg.display().to_string(), "--out", &out.display().to_string()]);
+    let a = run(&[
+        "aggregate",
+        &cfg.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
     assert_eq!(a.code, 0, "{}", a.stderr);
     assert!(a.stderr.contains("\"99\" (line 14)"), "{}", a.stderr);
     // Four rows for areas and years that already have one: blocking in both, the summary's
@@ -374,12 +381,25 @@ fn check_and_aggregate_agree_on_what_blocks_and_name_the_same_lines() {
     assert_eq!(c.code, 1, "{}", c.stdout);
     assert!(c.stdout.contains("duplicate rows: 4"), "{}", c.stdout);
     for line in 14..=17 {
-        assert!(c.stdout.contains(&format!("line {line}: field \"bez\"")), "line {line}: {}", c.stdout);
+        assert!(
+            c.stdout.contains(&format!("line {line}: field \"bez\"")),
+            "line {line}: {}",
+            c.stdout
+        );
     }
     assert!(c.stdout.contains("(first at line 2)"), "{}", c.stdout);
-    let a = run(&["aggregate", &cfg.display().to_string(), "--out", &out.display().to_string()]);
+    let a = run(&[
+        "aggregate",
+        &cfg.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
     assert_ne!(a.code, 0);
-    assert!(a.stderr.contains("4 rows could not be read") && a.stderr.contains("line 14"), "{}", a.stderr);
+    assert!(
+        a.stderr.contains("4 rows could not be read") && a.stderr.contains("line 14"),
+        "{}",
+        a.stderr
+    );
 }
 
 #[test]

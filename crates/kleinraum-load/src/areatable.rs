@@ -48,6 +48,9 @@ pub struct TableInfo {
     pub mapped: usize,
     /// Keys matched by name.
     pub matched_by_name: usize,
+    /// The file's line of each row of the table (for messages about the rows).
+    #[serde(skip)]
+    pub row_lines: Vec<usize>,
 }
 
 /// Which value a data column holds.
@@ -705,6 +708,7 @@ pub fn load_table_from(
         })
         .collect();
     info.unmatched = unmatched;
+    info.row_lines = row_line;
     let columns = names
         .into_iter()
         .zip(values)
@@ -733,9 +737,12 @@ pub fn load_table_from(
 /// Joins the tables of several `[[table]]` entries with one name (e.g. one file per year)
 /// into one: rows appended, columns by name (a column missing in one file is empty there). A
 /// second row for an area and year is reported with both files.
-pub fn merge(parts: Vec<(AreaTable, String)>, diags: &mut Vec<Diagnostic>) -> AreaTable {
+pub fn merge(
+    parts: Vec<(AreaTable, String, Vec<usize>)>,
+    diags: &mut Vec<Diagnostic>,
+) -> AreaTable {
     let mut it = parts.into_iter();
-    let Some((mut out, first_source)) = it.next() else {
+    let Some((mut out, first_source, _)) = it.next() else {
         return AreaTable::default();
     };
     let mut seen: HashMap<(String, i32), String> = out
@@ -744,7 +751,7 @@ pub fn merge(parts: Vec<(AreaTable, String)>, diags: &mut Vec<Diagnostic>) -> Ar
         .zip(&out.years)
         .map(|(i, y)| ((i.clone(), *y), first_source.clone()))
         .collect();
-    for (t, source) in it {
+    for (t, source, lines) in it {
         for c in &t.columns {
             if out.column(&c.name).is_none() {
                 out.columns.push(TableColumn {
@@ -761,7 +768,7 @@ pub fn merge(parts: Vec<(AreaTable, String)>, diags: &mut Vec<Diagnostic>) -> Ar
             if let Some(prev) = seen.get(&k) {
                 diags.push(Diagnostic {
                     path: source.clone(),
-                    row: 0,
+                    row: lines.get(r).copied().unwrap_or(0),
                     field: String::new(),
                     value: k.0.clone(),
                     message: format!(

@@ -140,14 +140,16 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
         facilities.push(load_facilities(f, w, diags)?);
     }
     // Tables; entries sharing a name are one table (one file per year).
-    let mut groups: Vec<(String, Vec<(AreaTable, String)>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<(AreaTable, String, Vec<usize>)>)> = Vec::new();
     for t in &cfg.tables {
         let level = levels.iter().find(|l| l.key == t.level);
         let (table, info) = crate::areatable::load_table(t, level, diags)?;
+        let lines = info.row_lines.clone();
         report.tables.push(info);
+        let part = (table, t.source.clone(), lines);
         match groups.iter_mut().find(|(n, _)| *n == t.name) {
-            Some((_, parts)) => parts.push((table, t.source.clone())),
-            None => groups.push((t.name.clone(), vec![(table, t.source.clone())])),
+            Some((_, parts)) => parts.push(part),
+            None => groups.push((t.name.clone(), vec![part])),
         }
     }
     let tables = groups

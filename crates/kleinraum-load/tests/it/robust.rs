@@ -339,3 +339,46 @@ fn spaces_between_thousands_and_the_markers_of_statistical_offices() {
         [Some(1675.0)]
     );
 }
+
+#[test]
+fn one_file_per_year_is_one_table_and_an_area_year_in_two_files_is_named_with_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = (390_000.0, 5_820_000.0);
+    write(
+        dir.path(),
+        "g.geojson",
+        format!(
+            r#"{{"type":"FeatureCollection","crs":{{"type":"name","properties":{{"name":"EPSG:25833"}}}},"features":[{{"type":"Feature","properties":{{"ID":"01"}},"geometry":{{"type":"Polygon","coordinates":[[[{x},{y}],[{},{y}],[{},{}],[{x},{y}]]]}}}}]}}"#,
+            x + 100.0,
+            x + 100.0,
+            y + 100.0
+        ),
+    );
+    write(dir.path(), "ew_2023.csv", "ID;ew\n01;100\n");
+    write(dir.path(), "ew_2024.csv", "ID;ew\n01;110\n");
+    let entry = |file: &str, year: i32| {
+        format!(
+            "[[table]]\nname = \"ew\"\nlevel = \"g\"\nsource = \"{file}\"\nid_field = \"ID\"\nyear = {year}\ncounts = [\"ew\"]\n"
+        )
+    };
+    let body = format!(
+        "[[level]]\nkey = \"g\"\ntitle = \"G\"\nsource = \"g.geojson\"\nid_field = \"ID\"\n{}{}",
+        entry("ew_2023.csv", 2023),
+        entry("ew_2024.csv", 2024)
+    );
+    let l = load_all_strict(&config_in(dir.path(), 25833, &body)).unwrap();
+    assert_eq!(l.dataset.tables.len(), 1, "one table of two files");
+    let t = &l.dataset.tables[0];
+    assert_eq!(t.years, [2023, 2024]);
+    assert_eq!(t.column("ew").unwrap().values, [Some(100.0), Some(110.0)]);
+    // A third file for 2024 again: the row is reported with both files.
+    write(dir.path(), "ew_2024b.csv", "ID;ew\n01;111\n");
+    let body = format!("{body}{}", entry("ew_2024b.csv", 2024));
+    let e = load_all_strict(&config_in(dir.path(), 25833, &body))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("ew_2024b.csv: line 2") && e.contains("ew_2024.csv") && e.contains("01 in 2024"),
+        "{e}"
+    );
+}
