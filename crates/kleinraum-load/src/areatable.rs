@@ -734,6 +734,9 @@ pub fn load_table_from(
     ))
 }
 
+/// One `[[table]]` entry as loaded: the table, its file, the file's line of each row.
+pub type TablePart = (AreaTable, String, Vec<usize>);
+
 /// Joins the tables of several `[[table]]` entries with one name (e.g. one file per year)
 /// into one: rows appended, columns by name (a column missing in one file is empty there). A
 /// second row for an area and year is reported with both files.

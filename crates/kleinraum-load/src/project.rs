@@ -17,7 +17,7 @@ use crate::repair::Repair;
 use crate::table::{CsvTable, NotANumber, parse_count};
 use geo::{Geometry, MultiPolygon};
 use kleinraum_aggregate::model::{
-    Area, AreaTable, CountColumn, Dataset, FacilityLayer, Level, PointLayer, WeightLayer, Weighting,
+    Area, CountColumn, Dataset, FacilityLayer, Level, PointLayer, WeightLayer, Weighting,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -140,7 +140,7 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
         facilities.push(load_facilities(f, w, diags)?);
     }
     // Tables; entries sharing a name are one table (one file per year).
-    let mut groups: Vec<(String, Vec<(AreaTable, String, Vec<usize>)>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<crate::areatable::TablePart>)> = Vec::new();
     for t in &cfg.tables {
         let level = levels.iter().find(|l| l.key == t.level);
         let (table, info) = crate::areatable::load_table(t, level, diags)?;
