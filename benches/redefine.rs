@@ -100,7 +100,6 @@ fn bench(c: &mut Criterion) {
             level_key: cfg.levels[0].key.clone(),
             level_title: cfg.levels[0].title.clone(),
             residents_column: "residents".into(),
-            extensive_columns: vec!["EW".into()],
         },
         dataset,
         cfg.analysis(),

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use kleinraum_aggregate::aggregate;
 use kleinraum_aggregate::result::AggregateResult;
 use kleinraum_load::config::ProjectConfig;
-use kleinraum_load::project::load_project_strict;
+use kleinraum_load::project::load_all_strict;
 use std::path::Path;
 use std::time::Instant;
 
@@ -14,7 +14,13 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
     let t0 = Instant::now();
     let cfg = ProjectConfig::load(config)
         .with_context(|| format!("reading the config {}", config.display()))?;
-    let dataset = load_project_strict(&cfg).context("loading the data")?;
+    let loaded = load_all_strict(&cfg).context("loading the data")?;
+    // The same notes `check` lists as warnings (keys matching no area, cells without a value,
+    // repaired geometries).
+    for n in loaded.report.notes() {
+        eprintln!("note: {n}");
+    }
+    let dataset = loaded.dataset;
     let t_load = t0.elapsed();
     let mut stages = Vec::new();
     let result = aggregate::run_timed(&dataset, &cfg.analysis(), &mut stages)
@@ -64,23 +70,20 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
 /// The summary for the operator: assignment, areas per level, flagged areas per index.
 fn summary(r: &AggregateResult) -> String {
     let rep = &r.report;
-    let mut s = format!(
-        "points: {} assigned, {} outside of {}\n",
-        rep.assigned, rep.outside, rep.points
-    );
+    let mut s = String::new();
+    if rep.points > 0 {
+        s += &format!(
+            "points: {} assigned, {} outside of {}\n",
+            rep.assigned, rep.outside, rep.points
+        );
+    }
     for p in &rep.outside_examples {
         s += &format!("  outside: {} ({:.1}, {:.1})\n", p.key, p.x, p.y);
     }
     for (cat, n) in &rep.facilities_outside {
         s += &format!("facilities outside every area: {cat}: {n}\n");
     }
-    for (t, ids) in &rep.unmatched_table_ids {
-        s += &format!(
-            "table {t}: {} ids match no area (first: {})\n",
-            ids.len(),
-            ids.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-        );
-    }
+    // Table keys that match no area were listed as notes when loading (with their lines).
     let levels: Vec<String> = r
         .levels
         .iter()
@@ -107,6 +110,9 @@ fn summary(r: &AggregateResult) -> String {
         "disclosure: {primary} counts withheld as small, {secondary} more so none can be computed back ({} of them for protection intervals); {} small counts not protected\n",
         r.protection.added, r.protection.unprotected
     );
+    if let (Some(a), Some(b)) = (r.years.first(), r.years.last()) {
+        s += &format!("years: {a}–{b} ({} years)\n", r.years.len());
+    }
     for (k, ix) in r.indices.iter().enumerate() {
         let Some(level) = r.level(&ix.level) else {
             continue;

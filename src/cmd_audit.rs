@@ -22,8 +22,9 @@ use std::path::Path;
 pub fn run(config: &Path, json: bool) -> Result<i32> {
     let cfg = kleinraum_load::ProjectConfig::load(config)
         .with_context(|| format!("reading {}", config.display()))?;
-    let dataset = kleinraum_load::project::load_project_strict(&cfg)
+    let loaded = kleinraum_load::project::load_all_strict(&cfg)
         .with_context(|| format!("loading the data named in {}", config.display()))?;
+    let (dataset, weights) = (loaded.dataset, loaded.weights);
     let t0 = std::time::Instant::now();
     let assignment = kleinraum_aggregate::aggregate::assign_points(
         &dataset.levels[0].areas,
@@ -41,7 +42,7 @@ pub fn run(config: &Path, json: bool) -> Result<i32> {
     // publish the same counts: a cell withheld there and published here undoes the hierarchy's
     // protection.
     let statistics = PublishedNodes::new(&result, assignment.clone());
-    let ws = crate::cmd_redefine::open_workspace_with(&cfg, dataset, Some(assignment))?;
+    let ws = crate::cmd_redefine::open_workspace_with(&cfg, dataset, weights, Some(assignment))?;
     let mut copies = 0usize;
     let mut copy_leaks: Vec<String> = Vec::new();
     for v in ws.list() {

@@ -5,8 +5,8 @@
 //! duplicate/empty ids, unreadable rows, unknown parents), 2 = the data could not be loaded at
 //! all (missing file, missing column, no CRS, broken config).
 
-use kleinraum_load::check::{CheckOptions, run_checks};
-use kleinraum_load::{Diagnostic, ProjectConfig, project};
+use kleinraum_load::check::{CheckOptions, run_checks_with};
+use kleinraum_load::{ProjectConfig, project};
 use std::path::Path;
 use std::time::Instant;
 
@@ -24,8 +24,7 @@ pub fn run(config: &Path, json: bool, min_area_m2: f64) -> anyhow::Result<i32> {
         Ok(c) => c,
         Err(e) => return Ok(fatal(config, json, "read the config", &e.to_string())),
     };
-    let mut diagnostics: Vec<Diagnostic> = Vec::new();
-    let dataset = match project::load_project(&cfg, &mut diagnostics) {
+    let loaded = match project::load_all(&cfg) {
         Ok(d) => d,
         Err(e) => return Ok(fatal(config, json, "load the data of", &e.to_string())),
     };
@@ -34,7 +33,7 @@ pub fn run(config: &Path, json: bool, min_area_m2: f64) -> anyhow::Result<i32> {
         min_area_m2,
         ..CheckOptions::default()
     };
-    let mut report = run_checks(&cfg, &dataset, &diagnostics, &opts);
+    let mut report = run_checks_with(&cfg, &loaded.dataset, &loaded.report, &opts);
     report.config = Some(config.display().to_string());
     report.load_seconds = Some(load_seconds);
     if json {

@@ -5,7 +5,7 @@
 //! entries imported on first use, every version recomputed from the address points.
 
 use anyhow::{Context, Result, bail};
-use kleinraum_aggregate::model::{Area, Dataset};
+use kleinraum_aggregate::model::{Area, Dataset, WeightLayer};
 use kleinraum_gebietsstand::{Workspace, WorkspaceConfig, now_rfc3339};
 use kleinraum_load::config::{GebietsstandSource, LevelSource};
 use kleinraum_load::{ProjectConfig, project};
@@ -14,18 +14,31 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The store file: env `KLEINRAUM_STORE`, else the config's `[store] path`.
+/// The store file: env `KLEINRAUM_STORE`, else the config's `[store] path`, else
+/// `<config name>.gpkg` beside the config.
 pub fn store_path(cfg: &ProjectConfig) -> PathBuf {
+    store_choice(cfg).0
+}
+
+/// The store file and where that choice comes from (for the start-up message).
+pub fn store_choice(cfg: &ProjectConfig) -> (PathBuf, &'static str) {
     match std::env::var("KLEINRAUM_STORE") {
-        Ok(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(&cfg.store.path),
+        Ok(p) if !p.is_empty() => (PathBuf::from(p), "KLEINRAUM_STORE"),
+        _ => match cfg.store_file() {
+            (p, true) => (p, "[store] path"),
+            (p, false) => (p, "default"),
+        },
     }
 }
 
 /// Opens the store, imports the base level and the configured Gebietsstände it lacks, and
 /// computes every version. Consumes the dataset (the points move into the workspace).
-pub fn open_workspace(cfg: &ProjectConfig, dataset: Dataset) -> Result<Workspace> {
-    open_workspace_with(cfg, dataset, None)
+pub fn open_workspace(
+    cfg: &ProjectConfig,
+    dataset: Dataset,
+    weights: Option<WeightLayer>,
+) -> Result<Workspace> {
+    open_workspace_with(cfg, dataset, weights, None)
 }
 
 /// As [`open_workspace`], with the base level's point assignment when the caller has computed
@@ -33,9 +46,20 @@ pub fn open_workspace(cfg: &ProjectConfig, dataset: Dataset) -> Result<Workspace
 pub fn open_workspace_with(
     cfg: &ProjectConfig,
     dataset: Dataset,
+    weights: Option<WeightLayer>,
     base_assignment: Option<Vec<u32>>,
 ) -> Result<Workspace> {
-    let path = store_path(cfg);
+    let (path, why) = store_choice(cfg);
+    if why == "default" {
+        // Say it: an unconfigured store lands beside the config, where nobody would look.
+        let msg = format!(
+            "Gebietsstände-Speicher: {} (kein [store] path in {}; dort gespeichert)",
+            path.display(),
+            cfg.config_path.display()
+        );
+        eprintln!("{msg}");
+        tracing::info!(store = %path.display(), "no [store] path configured: using the default beside the config");
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the store directory {}", dir.display()))?;
@@ -58,21 +82,18 @@ pub fn open_workspace_with(
         level_key: level0.key.clone(),
         level_title: level0.title.clone(),
         residents_column: "residents".into(),
-        extensive_columns: cfg
-            .tables
-            .iter()
-            .flat_map(|t| t.extensive.iter().cloned())
-            .collect(),
     };
     let working = dataset.working_epsg;
-    let ws = Workspace::new(
+    let ws = Workspace::with_weights(
         wcfg,
         dataset,
         cfg.analysis(),
         store,
         Arc::new(kleinraum_load::crs::WorkingCrs { epsg: working }),
+        weights,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(weighting = %ws.weighting().label(), "estimates for other Gebietsstände are weighted");
     ws.hold(lock);
     let base_meta = VersionMeta {
         key: cfg.store.base_key.clone(),
@@ -144,8 +165,19 @@ fn load_gebietsstand(g: &GebietsstandSource, level_key: &str, working: u32) -> R
 
 fn load_areas(src: &LevelSource, working: u32, what: &str) -> Result<Vec<Area>> {
     let mut diags = Vec::new();
-    let level = project::load_level(src, working, None, &mut diags)
-        .with_context(|| format!("loading Gebietsstand {what}"))?;
+    let mut repairs = Vec::new();
+    let level = project::load_level_report(
+        src,
+        working,
+        None,
+        &mut diags,
+        &mut repairs,
+        &mut Vec::new(),
+    )
+    .with_context(|| format!("loading Gebietsstand {what}"))?;
+    for r in &repairs {
+        eprintln!("repaired (Gebietsstand {what}): {}", r.describe());
+    }
     for d in diags.iter().take(5) {
         tracing::warn!(gebietsstand = %what, "{d}");
     }
@@ -155,18 +187,21 @@ fn load_areas(src: &LevelSource, working: u32, what: &str) -> Result<Vec<Area>> 
     Ok(level.areas)
 }
 
-fn load_config_and_points(config: &Path) -> Result<(ProjectConfig, Dataset)> {
+fn load_config_and_points(config: &Path) -> Result<(ProjectConfig, Dataset, Option<WeightLayer>)> {
     let cfg =
         ProjectConfig::load(config).with_context(|| format!("reading {}", config.display()))?;
-    let dataset = project::load_project_strict(&cfg)
+    let loaded = project::load_all_strict(&cfg)
         .with_context(|| format!("loading the data named in {}", config.display()))?;
-    Ok((cfg, dataset))
+    for n in loaded.report.notes() {
+        eprintln!("note: {n}");
+    }
+    Ok((cfg, loaded.dataset, loaded.weights))
 }
 
 /// `kleinraum redefine list`.
 pub fn list(config: &Path) -> Result<()> {
-    let (cfg, ds) = load_config_and_points(config)?;
-    let ws = open_workspace(&cfg, ds)?;
+    let (cfg, ds, weights) = load_config_and_points(config)?;
+    let ws = open_workspace(&cfg, ds, weights)?;
     println!("store: {}", store_path(&cfg).display());
     for c in ws.list() {
         let m = &c.meta;
@@ -220,9 +255,12 @@ pub struct ImportArgs {
     /// Field with the area name.
     #[arg(long)]
     pub name_field: Option<String>,
-    /// EPSG code when the file declares none.
+    /// CRS of the file (EPSG code, WKT or PROJ string); overrides a .prj.
     #[arg(long)]
-    pub crs: Option<u32>,
+    pub crs: Option<String>,
+    /// Make invalid polygons valid (GEOS MakeValid) and list what changed.
+    #[arg(long)]
+    pub repair: bool,
     /// Store as a draft.
     #[arg(long)]
     pub draft: bool,
@@ -236,10 +274,10 @@ pub struct ImportArgs {
 
 /// `kleinraum redefine import`.
 pub fn import(config: &Path, a: ImportArgs) -> Result<()> {
-    let (cfg, ds) = load_config_and_points(config)?;
+    let (cfg, ds, weights) = load_config_and_points(config)?;
     let working = ds.working_epsg;
     let level_key = cfg.levels[0].key.clone();
-    let ws = open_workspace(&cfg, ds)?;
+    let ws = open_workspace(&cfg, ds, weights)?;
     let src = LevelSource {
         key: level_key,
         title: a.name.clone().unwrap_or_else(|| a.key.clone()),
@@ -249,9 +287,15 @@ pub fn import(config: &Path, a: ImportArgs) -> Result<()> {
         name_field: a.name_field.clone(),
         parent_field: None,
         parent_prefix: None,
-        crs: a.crs,
+        crs: a
+            .crs
+            .as_deref()
+            .map(parse_crs)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--crs: {e}"))?,
         encoding: None,
         merge_duplicates: a.merge_duplicates,
+        repair: a.repair,
     };
     let areas = load_areas(&src, working, &a.key)?;
     let n = areas.len();
@@ -296,6 +340,10 @@ pub fn import(config: &Path, a: ImportArgs) -> Result<()> {
     Ok(())
 }
 
+fn parse_crs(s: &str) -> Result<kleinraum_load::config::Crs, String> {
+    kleinraum_load::config::Crs::parse(s)
+}
+
 fn whoami() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
@@ -311,8 +359,8 @@ pub fn compare(
     year: Option<i32>,
     csv: Option<&Path>,
 ) -> Result<()> {
-    let (cfg, ds) = load_config_and_points(config)?;
-    let ws = open_workspace(&cfg, ds)?;
+    let (cfg, ds, weights) = load_config_and_points(config)?;
+    let ws = open_workspace(&cfg, ds, weights)?;
     let a = ws
         .get(from)
         .with_context(|| format!("no Gebietsstand {from:?} in the store"))?;
@@ -369,6 +417,11 @@ pub struct InterpolateArgs {
     /// Year of the residents used as weights (default: the latest).
     #[arg(long)]
     pub year: Option<i32>,
+    /// What the estimates are weighted by: `adressen` (residents at the address points),
+    /// `gitter` (the [weights] population grid), `flaeche` (area). Default: the best the
+    /// configuration has, in that order.
+    #[arg(long)]
+    pub weighting: Option<String>,
     /// Output CSV.
     #[arg(long)]
     pub out: PathBuf,
@@ -380,18 +433,13 @@ fn parse_filter(f: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{f:?}: expected COLUMN=VALUE"))
 }
 
-/// A table cell as a number (decimal point or comma), like a feature property.
-fn parse_number(s: &str) -> Option<f64> {
-    kleinraum_load::features::PropValue::Text(s.to_string()).as_f64()
-}
-
 /// `kleinraum redefine interpolate`: values that exist only per area of one Gebietsstand
 /// (e.g. published counts on the old LOR) estimated for the areas of another by address
 /// weights, written with a coverage column and marked as estimates.
 pub fn interpolate(config: &Path, a: InterpolateArgs) -> Result<()> {
     use kleinraum_aggregate::redefine::{Measure, interpolate as interp};
-    let (cfg, ds) = load_config_and_points(config)?;
-    let ws = open_workspace(&cfg, ds)?;
+    let (cfg, ds, weights) = load_config_and_points(config)?;
+    let ws = open_workspace(&cfg, ds, weights)?;
     let from = ws
         .get(&a.from)
         .with_context(|| format!("no Gebietsstand {:?} in the store", a.from))?;
@@ -399,22 +447,11 @@ pub fn interpolate(config: &Path, a: InterpolateArgs) -> Result<()> {
         .get(&a.to)
         .with_context(|| format!("no Gebietsstand {:?} in the store", a.to))?;
     let table = a.table.display().to_string();
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(&a.table)
-        .with_context(|| format!("reading {table}"))?;
-    let headers = rdr
-        .headers()
-        .with_context(|| format!("{table}: header"))?
-        .clone();
-    let col = |name: &str| -> Result<usize> {
-        headers.iter().position(|h| h == name).with_context(|| {
-            format!(
-                "{table}: no column {name:?} (columns: {})",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            )
-        })
-    };
+    // Any CSV dialect (`;`, decimal comma, BOM, Windows-1252), as the loader reads tables.
+    let csv = kleinraum_load::table::CsvTable::open(&a.table, &Default::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let col =
+        |name: &str| -> Result<usize> { csv.column(name).map_err(|e| anyhow::anyhow!("{e}")) };
     let id_col = col(&a.id_field)?;
     let value_cols: Vec<usize> = a.columns.iter().map(|c| col(c)).collect::<Result<_>>()?;
     let filter = match &a.filter {
@@ -429,32 +466,35 @@ pub fn interpolate(config: &Path, a: InterpolateArgs) -> Result<()> {
         .collect();
     let mut values: Vec<Vec<Option<f64>>> = vec![vec![None; from.areas.len()]; a.columns.len()];
     let mut seen = vec![false; from.areas.len()];
-    for (r, rec) in rdr.records().enumerate() {
-        let row = r + 2;
-        let rec = rec.with_context(|| format!("{table}: row {row}"))?;
+    let mut diags = Vec::new();
+    let rows = csv.rows(&mut diags).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(d) = diags.first() {
+        bail!("{d}");
+    }
+    for (line, rec) in &rows {
         if let Some((fc, fv)) = &filter
-            && rec.get(*fc) != Some(fv.as_str())
+            && rec[*fc].trim() != fv.as_str()
         {
             continue;
         }
-        let id = rec.get(id_col).unwrap_or("").trim();
+        let id = rec[id_col].trim();
         let Some(&i) = index.get(id) else {
             bail!(
-                "{table}: row {row}, column {:?}: id {id:?} is not an area of Gebietsstand {}",
+                "{table}: line {line}, column {:?}: id {id:?} is not an area of Gebietsstand {}",
                 a.id_field,
                 a.from
             );
         };
         if std::mem::replace(&mut seen[i], true) {
-            bail!("{table}: row {row}: id {id:?} appears twice (use --where to pick one period)");
+            bail!("{table}: line {line}: id {id:?} appears twice (use --where to pick one period)");
         }
         for (k, &c) in value_cols.iter().enumerate() {
-            let raw = rec.get(c).unwrap_or("");
-            values[k][i] = match parse_number(raw) {
-                Some(v) => Some(v),
-                None if raw.trim().is_empty() => None,
-                None => bail!(
-                    "{table}: row {row}, column {:?}: {raw:?} is not a number",
+            let raw = rec[c].as_str();
+            values[k][i] = match csv.cell(raw, &[]) {
+                kleinraum_load::table::Cell::Number(v) => Some(v),
+                kleinraum_load::table::Cell::Empty | kleinraum_load::table::Cell::Marker(_) => None,
+                kleinraum_load::table::Cell::NotANumber => bail!(
+                    "{table}: line {line}, column {:?}: {raw:?} is not a number",
                     a.columns[k]
                 ),
             };
@@ -462,9 +502,15 @@ pub fn interpolate(config: &Path, a: InterpolateArgs) -> Result<()> {
     }
     let year = match a.year {
         Some(y) => y,
-        None => *ws.years().last().context("no year with residents")?,
+        None => *ws.years().last().context("no year with data")?,
     };
-    let cw = ws.crosswalk(&from, &to, year);
+    let key = a
+        .weighting
+        .clone()
+        .unwrap_or_else(|| ws.weighting().key().to_string());
+    let (cw, weighting) = ws
+        .crosswalk_by(&from, &to, year, &key)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let missing = seen.iter().filter(|s| !**s).count();
     let mut est = Vec::new();
     for (k, name) in a.columns.iter().enumerate() {
@@ -480,7 +526,7 @@ pub fn interpolate(config: &Path, a: InterpolateArgs) -> Result<()> {
         out.push(';');
         out.push_str(c);
     }
-    out.push_str(";abdeckung;schaetzung\n");
+    out.push_str(";abdeckung;schaetzung;gewichtung\n");
     let mut low_cover = 0;
     for (t, area) in to.areas.iter().enumerate() {
         out.push_str(&format!("{};{}", area.id, area.name.replace(';', ",")));
@@ -495,8 +541,9 @@ pub fn interpolate(config: &Path, a: InterpolateArgs) -> Result<()> {
             low_cover += 1;
         }
         out.push_str(&format!(
-            ";{};ja\n",
-            format!("{cover:.3}").replace('.', ",")
+            ";{};ja;{}\n",
+            format!("{cover:.3}").replace('.', ","),
+            weighting.label()
         ));
     }
     std::fs::write(&a.out, out).with_context(|| format!("writing {}", a.out.display()))?;
@@ -508,14 +555,21 @@ pub fn interpolate(config: &Path, a: InterpolateArgs) -> Result<()> {
         let sout: f64 = est[k].iter().filter_map(|e| e.value).sum();
         println!("{name}: Σ {sin:.0} on {} → Σ {sout:.0} on {}", a.from, a.to);
     }
+    let weights = match weighting {
+        kleinraum_aggregate::model::Weighting::Addresses => {
+            format!("residents {year} at the addresses")
+        }
+        _ => weighting.label(),
+    };
     println!(
-        "{} areas of {} estimated from {} rows ({} areas of {} without a row); {} target areas with coverage < 99.9 %; weights: residents {year}; wrote {}",
+        "{} areas of {} estimated from {} rows ({} areas of {} without a row); {} target areas with coverage < 99.9 %; weighting ({}): {weights}; wrote {}",
         to.areas.len(),
         a.to,
         from.areas.len() - missing,
         missing,
         a.from,
         low_cover,
+        weighting.key(),
         a.out.display()
     );
     Ok(())

@@ -57,8 +57,13 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     let started = Instant::now();
     let cfg =
         ProjectConfig::load(&config).with_context(|| format!("reading {}", config.display()))?;
-    let dataset = project::load_project_strict(&cfg)
+    let loaded = project::load_all_strict(&cfg)
         .with_context(|| format!("loading the data named in {}", config.display()))?;
+    for n in loaded.report.notes() {
+        tracing::warn!("{n}");
+    }
+    let weights = loaded.weights;
+    let dataset = loaded.dataset;
     tracing::info!(
         points = dataset.points.len(),
         levels = dataset.levels.len(),
@@ -87,7 +92,8 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     // The address points move into the Gebietsstände workspace (recomputation of drafts);
     // they never leave it.
     let tokens = tokens(&cfg)?;
-    let workspace = crate::cmd_redefine::open_workspace_with(&cfg, dataset, Some(assignment))?;
+    let workspace =
+        crate::cmd_redefine::open_workspace_with(&cfg, dataset, weights, Some(assignment))?;
     tracing::info!(
         store = %crate::cmd_redefine::store_path(&cfg).display(),
         tokens = tokens.len(),

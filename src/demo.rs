@@ -76,7 +76,7 @@ const MARGIN: f64 = 3.0;
 
 /// splitmix64: tiny, fast, good enough for synthetic data, and stable across versions.
 #[derive(Clone)]
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -87,7 +87,11 @@ fn mix(mut z: u64) -> u64 {
 impl Rng {
     /// A stream keyed by what it is used for, independent of every other stream.
     fn keyed(parts: &[u64]) -> Rng {
-        let mut h = SEED;
+        Self::keyed_with(SEED, parts)
+    }
+    /// A stream keyed by `parts` under another generator's seed (the Kreis demo).
+    pub(crate) fn keyed_with(seed: u64, parts: &[u64]) -> Rng {
+        let mut h = seed;
         for p in parts {
             h = mix(h ^ mix(p.wrapping_add(0x9E37_79B9_7F4A_7C15)));
         }
@@ -98,26 +102,26 @@ impl Rng {
         mix(self.0)
     }
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+    pub(crate) fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
     /// Uniform in [-1, 1).
-    fn sym(&mut self) -> f64 {
+    pub(crate) fn sym(&mut self) -> f64 {
         self.uniform(-1.0, 1.0)
     }
     /// Standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let u1 = 1.0 - self.unit();
         let u2 = self.unit();
         (-2.0 * u1.ln()).sqrt() * (TAU * u2).cos()
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
-    fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
 }
@@ -518,7 +522,7 @@ const SGB2_YEAR: [f64; 5] = [1.0, 0.97, 0.94, 1.03, 1.07];
 // The generated town
 
 /// A point in EPSG:25832, metres.
-type P = [f64; 2];
+pub(crate) type P = [f64; 2];
 
 /// A Sozialraum or Stadtteil with its boundary (one closed ring, counter-clockwise).
 #[derive(Debug, Clone)]
@@ -578,7 +582,7 @@ pub struct Demo {
     pub facilities: Vec<(&'static str, Vec<DemoFacility>)>,
 }
 
-fn round_cm(v: f64) -> f64 {
+pub(crate) fn round_cm(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
@@ -857,7 +861,7 @@ fn well_inside(ring: &[P], p: P, margin: f64) -> bool {
     ring_contains(ring, p) && ring_boundary_dist(ring, p) >= margin
 }
 
-fn uniform_in(ring: &[P], rng: &mut Rng, margin: f64) -> Result<P> {
+pub(crate) fn uniform_in(ring: &[P], rng: &mut Rng, margin: f64) -> Result<P> {
     let b = bbox(ring);
     for _ in 0..100_000 {
         let p = [
@@ -1460,11 +1464,11 @@ fn build_facilities(
 // ------------------------------------------------------------------------------------------------
 // Output
 
-fn fmt_coord(v: f64) -> String {
+pub(crate) fn fmt_coord(v: f64) -> String {
     format!("{v:.2}")
 }
 
-fn json_str(s: &str) -> String {
+pub(crate) fn json_str(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }
 

@@ -4,9 +4,11 @@
 mod cmd_aggregate;
 mod cmd_audit;
 mod cmd_check;
+mod cmd_init;
 mod cmd_redefine;
 mod cmd_serve;
 mod demo;
+mod kreis;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -21,6 +23,10 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the command line is parsed once; a few hundred bytes on the stack do not matter"
+)]
 enum Command {
     /// Load everything a config names and report problems (exit code 1 if something blocks use).
     Check {
@@ -55,6 +61,18 @@ enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
+    /// Propose a configuration for a folder of files (boundaries, tables, points), write it
+    /// (DIR/kleinraum.toml) and check it.
+    Init {
+        /// The folder with the files.
+        dir: PathBuf,
+        /// Where to write the configuration (default DIR/kleinraum.toml).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Gebietsstände: list, import a boundary file, compare two versions.
     Redefine {
         #[command(subcommand)]
@@ -69,11 +87,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Regenerate the demo municipality in data/demo (deterministic).
+    /// Regenerate the demo municipality in data/demo (deterministic); with --kreis the
+    /// Landkreis demo in data/kreis and data/kreis.toml.
     GenerateDemo {
-        /// Output directory.
-        #[arg(long, default_value = "data/demo")]
-        out: PathBuf,
+        /// Output directory (default data/demo, with --kreis data/kreis).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The Landkreis Musterland (tables only, no address points) instead of the town.
+        #[arg(long)]
+        kreis: bool,
     },
 }
 
@@ -134,11 +156,20 @@ fn main() -> Result<()> {
             timings,
         }) => cmd_aggregate::run(&config, &out, excel, timings),
         Some(Command::Serve { config, bind }) => cmd_serve::run(config, bind),
-        Some(Command::GenerateDemo { out }) => demo::generate(&out),
         Some(Command::AuditDisclosure { config, json }) => {
             init_log();
             let code = cmd_audit::run(&config, json)?;
             std::process::exit(code);
+        }
+        Some(Command::Init { dir, out, force }) => {
+            let code = cmd_init::run(&dir, out, force)?;
+            std::process::exit(code);
+        }
+        Some(Command::GenerateDemo { out, kreis: false }) => {
+            demo::generate(&out.unwrap_or_else(|| PathBuf::from("data/demo")))
+        }
+        Some(Command::GenerateDemo { out, kreis: true }) => {
+            kreis::generate(&out.unwrap_or_else(|| PathBuf::from("data/kreis")))
         }
         Some(Command::Redefine { action }) => {
             init_log();

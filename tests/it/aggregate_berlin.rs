@@ -130,7 +130,9 @@ fn plr_sums_equal_the_published_ewr_counts_for_every_year_and_column() {
                     assert_eq!(p.value, None);
                     suppressed += 1;
                 }
-                CountFlag::NoData => panic!("{} {year} {col}: no data", row["PLR_ID"]),
+                CountFlag::NoData | CountFlag::Missing => {
+                    panic!("{} {year} {col}: no data", row["PLR_ID"])
+                }
             }
             checked += 1;
         }

@@ -318,3 +318,102 @@ fn missing_source_file_is_fatal_with_exit_code_2() {
             .is_some_and(|e| e.contains("gibt_es_nicht.geojson"))
     );
 }
+
+fn run(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kleinraum"))
+        .current_dir(repo())
+        .env("KLEINRAUM_SHARED_DATA", shared_data())
+        .args(args)
+        .output()
+        .expect("kleinraum runs");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The Berlin Bezirke with a table: `extra_rows` appended to the valid rows.
+fn bezirke_with_table(dir: &Path, extra_rows: &str) -> PathBuf {
+    let geo = shared_data().join("berlin-lor-2021/bezirke.geojson");
+    let mut t = String::from("bez;jahr;ew\n");
+    for id in [
+        "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12",
+    ] {
+        t.push_str(&format!("{id};2024;1 000\n"));
+    }
+    t.push_str(extra_rows);
+    std::fs::write(dir.join("t.csv"), t).unwrap();
+    let cfg = dir.join("b.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "working_crs = 25833\n[[level]]\nkey = \"bezirke\"\ntitle = \"Bezirke\"\nsource = {:?}\nid_field = \"id\"\nname_field = \"name\"\n\
+             [[table]]\nname = \"t\"\nlevel = \"bezirke\"\nsource = \"t.csv\"\nid_field = \"bez\"\nyear_field = \"jahr\"\ncounts = [\"ew\"]\n",
+            geo.display().to_string()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn check_and_aggregate_agree_on_what_blocks_and_name_the_same_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // A key that matches no area (line 14): listed by both, blocking neither.
+    let cfg = bezirke_with_table(dir.path(), "99;2024;5\n");
+    let c = check(&cfg, &[]);
+    assert_eq!(c.code, 0, "{}", c.stdout);
+    assert!(c.stdout.contains("\"99\" (line 14)"), "{}", c.stdout);
+    let out = dir.path().join("o.csv");
+    let a = run(&[
+        "aggregate",
+        &cfg.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert!(a.stderr.contains("\"99\" (line 14)"), "{}", a.stderr);
+    // Four rows for areas and years that already have one: blocking in both, the summary's
+    // count equals the listing, every message names the file's line.
+    let cfg = bezirke_with_table(dir.path(), "01;2024;7\n02;2024;7\n03;2024;7\n04;2024;7\n");
+    let c = check(&cfg, &[]);
+    assert_eq!(c.code, 1, "{}", c.stdout);
+    assert!(c.stdout.contains("duplicate rows: 4"), "{}", c.stdout);
+    for line in 14..=17 {
+        assert!(
+            c.stdout.contains(&format!("line {line}: field \"bez\"")),
+            "line {line}: {}",
+            c.stdout
+        );
+    }
+    assert!(c.stdout.contains("(first at line 2)"), "{}", c.stdout);
+    let a = run(&[
+        "aggregate",
+        &cfg.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_ne!(a.code, 0);
+    assert!(
+        a.stderr.contains("4 rows could not be read") && a.stderr.contains("line 14"),
+        "{}",
+        a.stderr
+    );
+}
+
+#[test]
+fn serve_without_a_store_setting_says_where_it_keeps_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = bezirke_with_table(dir.path(), "");
+    let cfg_s = cfg.display().to_string();
+    let s = crate::common::Server::start(&cfg_s, &[], std::time::Duration::from_secs(120));
+    let want = dir.path().join("b.gpkg");
+    let log = s.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains(&format!("Gebietsstände-Speicher: {}", want.display()))
+            && log.contains("kein [store] path"),
+        "{log}"
+    );
+    assert!(want.exists());
+}

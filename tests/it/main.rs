@@ -3,9 +3,12 @@
 //! (`KLEINRAUM_SHARED_DATA`, default `../shared/data`), read by real clients (GDAL, nginx).
 
 mod aggregate_berlin;
+mod berlin_tables;
 mod check_cli;
 mod common;
 mod demo_data;
+mod init;
+mod kreis;
 mod redefine_berlin;
 mod redefine_cli;
 mod redefine_server;

@@ -31,7 +31,25 @@ const AGE_GROUPS = [
 const FLAG_TEXT = {
   suppressed: '· (geheim gehalten: eine kleine Zahl, oder eine Zahl, aus der sich eine kleine errechnen ließe)',
   no_data: '– (keine Daten für dieses Jahr)',
+  missing: '– (in der Quelle ohne Wert, z. B. „*“)',
 };
+
+/** Why an indicator has no value, in plain words (the API's `indicator_reasons`). */
+const REASON_TEXT = {
+  denominator_zero: 'Nenner ist 0',
+  suppressed: 'geheim gehalten (Datenschutz)',
+  no_data: 'keine Daten für dieses Jahr',
+  below_min_population: 'zu wenige Einwohner:innen',
+  excluded: 'ausgeschlossen',
+  source_missing: 'in der Quelle ohne Wert (z. B. „*“)',
+  not_additive: 'Anteilswert der Quelle: für größere Gebiete nicht zusammenfassbar',
+  incomplete: 'für ein Teilgebiet fehlt der Wert',
+};
+
+/** The name of the whole municipality (the top level's area): "Gesamtstadt", or a Kreis's. */
+function totalName() {
+  return ctx.city.get(state.year)?.name || 'Gesamtstadt';
+}
 
 /** Id of the area whose profile is shown (null when closed). */
 export function profileArea() {
@@ -101,7 +119,7 @@ function whyMissing(ind, id) {
 
 function indicatorSection(p, city) {
   const cur = variable();
-  let h = `<table aria-label="Indikatoren ${state.year}"><thead><tr><th>Indikator</th><th class="num">Wert</th><th class="num">${esc(ctx.mapConfig?.title || 'Stadt')}</th><th class="num" title="Rang unter den Gebieten dieser Ebene, höchster Wert = 1">Rang</th></tr></thead><tbody>`;
+  let h = `<table aria-label="Indikatoren ${state.year}"><thead><tr><th>Indikator</th><th class="num">Wert</th><th class="num" title="${esc(totalName())}">Gesamt</th><th class="num" title="Rang unter den Gebieten dieser Ebene, höchster Wert = 1">Rang</th></tr></thead><tbody>`;
   for (const ind of ctx.cat.indicators) {
     const v = p[ind.id];
     const r = v === null || v === undefined ? null : rankOf(p.id, ind.id);
@@ -111,7 +129,7 @@ function indicatorSection(p, city) {
     h += `<tr${sel} data-indicator="${esc(ind.id)}"><td><button type="button" class="linklike" data-show="${esc(ind.id)}" title="Auf der Karte zeigen">${esc(ind.title)}</button>${ind.unit ? ' <span class="meta">' + esc(ind.unit) + '</span>' : ''}</td>`;
     h += `<td class="num" data-value>${num(v, ind.decimals ?? 2)}${why ? ` <span class="why">(${esc(why)})</span>` : ''}</td><td class="num">${num(cv, ind.decimals ?? 2)}</td><td class="num">${r ? `${r.rank}/${r.of}` : '–'}</td></tr>`;
   }
-  return h + `</tbody></table><p class="meta">${esc(ctx.mapConfig?.title || 'Stadt')} = Wert der Gesamtstadt im selben Jahr; Rang: höchster Wert = 1.</p>`;
+  return h + `</tbody></table><p class="meta">Gesamt = Wert für ${esc(totalName())} im selben Jahr; Rang: höchster Wert = 1; „–“: kein Wert (Grund beim Zeigen auf den Strich).</p>`;
 }
 
 async function indexSection(id) {
@@ -212,8 +230,8 @@ async function drawChart(id) {
   el.innerHTML = '';
   const width = Math.max(240, el.clientWidth || 340);
   const list = [{ label: 'Gebiet', values: mine, color: '#7b2a74' }];
-  if (city) list.push({ label: ctx.mapConfig?.title || 'Gesamtstadt', values: city, color: '#0072B2', dash: '6 4' });
-  el.appendChild(lineChart({ years: ts.years, series: list, title: `${title}${v.unit ? ' (' + v.unit + ')' : ''}`, desc: `Zeitreihe des Gebiets${city ? ' und der Gesamtstadt' : ''}; Daten für ${yearsText(dataYears(v))}.`, decimals: v.decimals, width, height: 190 }));
+  if (city) list.push({ label: totalName(), values: city, color: '#0072B2', dash: '6 4' });
+  el.appendChild(lineChart({ years: ts.years, series: list, title: `${title}${v.unit ? ' (' + v.unit + ')' : ''}`, desc: `Zeitreihe des Gebiets${city ? ' und ' + totalName() : ''}; Daten für ${yearsText(dataYears(v))}.`, decimals: v.decimals, width, height: 190 }));
   if (n === 1) el.insertAdjacentHTML('beforeend', '<p class="meta">Nur ein Jahr mit Werten.</p>');
 }
 
@@ -221,6 +239,19 @@ let parentChainOf = () => [];
 /** Sets how the profile finds the coarser areas of an area (choropleth.js's parentChain). */
 export function setParentChain(fn) {
   parentChainOf = fn;
+}
+
+/** Gives every "–" of the indicator table its reason (shown on hover and to screen readers). */
+function explainMissing(body, ts) {
+  const yi = ts.years.indexOf(state.year);
+  if (yi < 0 || !ts.indicator_reasons) return;
+  body.querySelectorAll('tr[data-indicator]').forEach((tr) => {
+    const reason = ts.indicator_reasons[tr.dataset.indicator]?.[yi];
+    const cell = tr.querySelector('td[data-value]');
+    if (!reason || !cell) return;
+    const why = REASON_TEXT[reason] || reason;
+    cell.innerHTML = `<abbr class="why" title="${esc(why)}" aria-label="kein Wert: ${esc(why)}" data-reason="${esc(reason)}">–</abbr>`;
+  });
 }
 
 /** Opens (or refreshes) the profile of area `id` for the current year and variable. */
@@ -245,7 +276,7 @@ export async function openProfile(id) {
     (srg
       ? `<div class="srg-why"><p><span class="badge srg">Sozialraumgebiet</span> (${esc(ctx.srgInfo.title)} ${ctx.srgInfo.year})</p><p id="srg-sentence">${esc(srgSentence(srgRow, srgIdx, titleOf))}</p></div>`
       : '') +
-    `<h3>Einwohner:innen</h3><p><b data-residents>${esc(count(p, 'residents'))}</b> am 31.12.${state.year}${city && city.residents ? ` (Gesamtstadt ${num(city.residents, 0)})` : ''}</p>` +
+    `<h3>Einwohner:innen</h3><p><b data-residents>${esc(count(p, 'residents'))}</b> am 31.12.${state.year}${city && city.residents ? ` (${esc(totalName())} ${num(city.residents, 0)})` : ''}</p>` +
     '<div id="profile-age"><p class="meta">Lade …</p></div>' +
     `<h3>Indikatoren ${state.year}</h3>` +
     indicatorSection(p, city) +
@@ -263,6 +294,7 @@ export async function openProfile(id) {
   const ts = await api.timeseries(state.level, id);
   if (shown !== id) return;
   $('profile-age').innerHTML = ageSection(p, ts);
+  explainMissing(body, ts);
   const [idxHtml, facHtml] = await Promise.all([indexSection(id), facilitySection(f), drawChart(id)]);
   if (shown !== id) return;
   $('profile-index').innerHTML = idxHtml;

@@ -10,6 +10,7 @@ use crate::config::AnalysisConfig;
 use crate::disclosure::{self, CellLayout, ColumnRelation, LevelCells};
 use crate::index::{IndexIndicator, compute_index};
 use crate::indicators::{self, Eval, Names, Operand};
+use crate::model::AreaTable;
 use crate::model::{Area, Dataset};
 use crate::protection::{self, ColumnBound};
 use crate::result::{
@@ -136,12 +137,12 @@ pub fn sum_by_area(assignment: &[u32], n_areas: usize, columns: &[&[u32]]) -> Ve
         )
 }
 
-/// A table joined to a level: for each area, the row of the table (if the id matched).
-#[derive(Debug, Clone)]
-pub(crate) struct JoinedTable {
-    pub table: usize,
-    pub rows: Vec<Option<usize>>,
-}
+/// Why a count cell has no value (see [`LevelData::missing`]).
+pub(crate) const PRESENT: u8 = 0;
+/// The area table has no value for this area and year (a marker such as `*`, or no row).
+pub(crate) const MISSING_IN_SOURCE: u8 = 1;
+/// A coarser area one of whose parts is [`MISSING_IN_SOURCE`].
+pub(crate) const MISSING_PART: u8 = 2;
 
 /// One level while the run is in progress: true counts and their flags.
 #[derive(Debug, Clone)]
@@ -155,10 +156,15 @@ pub(crate) struct LevelData {
     pub counts: Vec<u64>,
     /// Disclosure flags, aligned with `counts`.
     pub flags: Vec<CountFlag>,
+    /// Per count cell (aligned with `counts`): [`PRESENT`], [`MISSING_IN_SOURCE`] or
+    /// [`MISSING_PART`].
+    pub missing: Vec<u8>,
     /// `facilities[area * n_categories + category]`.
     pub facilities: Vec<FacilityStats>,
     pub n_categories: usize,
-    pub tables: Vec<JoinedTable>,
+    /// Values of the area tables' value columns (rates and other non-counts):
+    /// `values[value column][area * n_years + year]`, on every level (see [`table_values`]).
+    pub values: Vec<Vec<Eval>>,
 }
 
 impl LevelData {
@@ -226,6 +232,10 @@ struct Prepared<'d> {
     layout: CellLayout,
     /// Point column j → (year index, count column index).
     col_pos: Vec<(usize, usize)>,
+    /// Table count columns: (table, column in the table, count column index).
+    table_counts: Vec<(usize, usize, usize)>,
+    /// Table value columns: (table, column in the table); the order of [`LevelData::values`].
+    value_cols: Vec<(usize, usize)>,
     levels: Vec<LevelData>,
     id_maps: Vec<HashMap<&'d str, usize>>,
     n_cat: usize,
@@ -260,14 +270,76 @@ fn prepare<'d>(
             });
         }
     }
-    let count_columns = pts.column_names();
+    let mut count_columns = pts.column_names();
+    let n_point_columns = count_columns.len();
+    // Count columns of area tables join the point columns: summed up the hierarchy, under
+    // disclosure control, usable in every indicator like a point count.
+    let mut table_counts = Vec::new();
+    let mut value_cols = Vec::new();
+    for (t, table) in dataset.tables.iter().enumerate() {
+        if table.ids.len() != table.years.len()
+            || table
+                .columns
+                .iter()
+                .any(|c| c.values.len() != table.ids.len())
+        {
+            return Err(EngineError::Table {
+                table: table.name.clone(),
+                message: "ids, years and column values differ in length".into(),
+            });
+        }
+        for (c, col) in table.columns.iter().enumerate() {
+            if !col.count {
+                value_cols.push((t, c));
+                continue;
+            }
+            if table.level != dataset.levels[0].key {
+                return Err(EngineError::Table {
+                    table: table.name.clone(),
+                    message: format!(
+                        "count column {:?}: counts are summed from the finest level {:?} upwards, but this table is on level {:?}; declare the column as a value (not in `counts`) to show it on {:?} only",
+                        col.name, dataset.levels[0].key, table.level, table.level
+                    ),
+                });
+            }
+            if let Some(k) = count_columns.iter().position(|n| n == &col.name) {
+                let other = if k < n_point_columns {
+                    "a count column of the address points".to_string()
+                } else {
+                    let (t0, _, _) = table_counts
+                        .iter()
+                        .find(|(_, _, kk)| *kk == k)
+                        .copied()
+                        .unwrap_or((t, c, k));
+                    format!("a count column of table {:?}", dataset.tables[t0].name)
+                };
+                return Err(EngineError::Table {
+                    table: table.name.clone(),
+                    message: format!(
+                        "count column {:?} is also {other}; rename one of them (columns = {{ new_name = \"{}\" }})",
+                        col.name, col.name
+                    ),
+                });
+            }
+            count_columns.push(col.name.clone());
+            table_counts.push((t, c, count_columns.len() - 1));
+        }
+    }
     let mut years: Vec<i32> = pts.years();
-    years.extend(dataset.tables.iter().map(|t| t.year));
+    for t in &dataset.tables {
+        years.extend(t.distinct_years());
+    }
     years.sort_unstable();
     years.dedup();
     let ny = years.len();
     let nc = count_columns.len();
     let mut has_data = vec![false; ny * nc];
+    for &(t, _, k) in &table_counts {
+        for year in dataset.tables[t].distinct_years() {
+            let y = years.binary_search(&year).unwrap_or_default();
+            has_data[y * nc + k] = true;
+        }
+    }
     // Column j of the point layer → cell (year, col).
     let mut col_pos = Vec::with_capacity(pts.columns.len());
     for c in &pts.columns {
@@ -378,6 +450,7 @@ fn prepare<'d>(
             layout: layout.clone(),
             counts: vec![0; lv.areas.len() * ny * nc],
             flags: Vec::new(),
+            missing: vec![PRESENT; lv.areas.len() * ny * nc],
             facilities: vec![
                 FacilityStats {
                     count: 0,
@@ -386,7 +459,7 @@ fn prepare<'d>(
                 lv.areas.len() * n_cat
             ],
             n_categories: n_cat,
-            tables: Vec::new(),
+            values: Vec::new(),
         });
     }
     levels.push(LevelData {
@@ -394,7 +467,10 @@ fn prepare<'d>(
         title: TOTAL_TITLE.into(),
         areas: vec![AreaResult {
             id: TOTAL_AREA_ID.into(),
-            name: TOTAL_TITLE.into(),
+            name: analysis
+                .total_title
+                .clone()
+                .unwrap_or_else(|| TOTAL_TITLE.into()),
             parent: None,
             geometry: None,
             area_m2: 0.0,
@@ -405,6 +481,7 @@ fn prepare<'d>(
         layout: layout.clone(),
         counts: vec![0; ny * nc],
         flags: Vec::new(),
+        missing: vec![PRESENT; ny * nc],
         facilities: vec![
             FacilityStats {
                 count: 0,
@@ -413,7 +490,7 @@ fn prepare<'d>(
             n_cat
         ],
         n_categories: n_cat,
-        tables: Vec::new(),
+        values: Vec::new(),
     });
 
     sw.lap("levels and hierarchy");
@@ -422,6 +499,8 @@ fn prepare<'d>(
         years,
         layout,
         col_pos,
+        table_counts,
+        value_cols,
         levels,
         id_maps,
         n_cat,
@@ -809,6 +888,8 @@ fn finish(
         years,
         layout,
         col_pos,
+        table_counts,
+        value_cols,
         mut levels,
         id_maps,
         n_cat,
@@ -827,6 +908,78 @@ fn finish(
         }
         l0.facilities.copy_from_slice(&finest.facilities);
     }
+    // --- tables ------------------------------------------------------------------------------
+    // Each row to its area (by id) and year; a second row for the same area and year is an
+    // error (the loader reports duplicates with their lines, so this is a caller's bug).
+    let mut rows_of: Vec<TableRows> = Vec::with_capacity(dataset.tables.len());
+    for table in &dataset.tables {
+        let li = dataset
+            .levels
+            .iter()
+            .position(|l| l.key == table.level)
+            .ok_or_else(|| EngineError::Table {
+                table: table.name.clone(),
+                message: format!("level {:?} does not exist", table.level),
+            })?;
+        let mut row = vec![None; levels[li].areas.len() * ny];
+        let mut unmatched: Vec<String> = Vec::new();
+        for (r, (id, year)) in table.ids.iter().zip(&table.years).enumerate() {
+            let y = years.binary_search(year).unwrap_or_default();
+            match id_maps[li].get(id.as_str()) {
+                Some(&a) => {
+                    if row[a * ny + y].is_some() {
+                        return Err(EngineError::Table {
+                            table: table.name.clone(),
+                            message: format!("id {id:?} appears twice for {year}"),
+                        });
+                    }
+                    row[a * ny + y] = Some(r);
+                }
+                None => {
+                    if !unmatched.contains(id) {
+                        unmatched.push(id.clone());
+                    }
+                }
+            }
+        }
+        if !unmatched.is_empty() {
+            report
+                .unmatched_table_ids
+                .push((table.name.clone(), unmatched));
+        }
+        let mut has_year = vec![false; ny];
+        for year in table.distinct_years() {
+            has_year[years.binary_search(&year).unwrap_or_default()] = true;
+        }
+        rows_of.push(TableRows {
+            level: li,
+            row,
+            has_year,
+        });
+    }
+    // Count columns of the tables into the finest level's cells. A missing value (a marker, or
+    // no row for an area in a year the table covers) makes the cell missing, not 0.
+    {
+        let l0 = &mut levels[0];
+        let n0 = l0.areas.len();
+        for &(t, c, k) in &table_counts {
+            let tr = &rows_of[t];
+            let col = &dataset.tables[t].columns[c];
+            for a in 0..n0 {
+                for y in (0..ny).filter(|&y| tr.has_year[y]) {
+                    let i = layout.cell(a, y, k);
+                    match tr.row[a * ny + y].and_then(|r| col.values[r]) {
+                        // Interpolated estimates are fractional: a count cell holds the
+                        // rounded value.
+                        Some(v) if v.is_finite() => l0.counts[i] = v.round().max(0.0) as u64,
+                        _ => l0.missing[i] = MISSING_IN_SOURCE,
+                    }
+                }
+            }
+        }
+    }
+
+    sw.lap("tables");
     // --- roll-up ------------------------------------------------------------------------------
     for li in 0..levels.len() - 1 {
         let (lo, hi) = levels.split_at_mut(li + 1);
@@ -839,6 +992,9 @@ fn finish(
             let n = ny * nc;
             for k in 0..n {
                 up.counts[p * n + k] += child.counts[a * n + k];
+                if child.missing[a * n + k] != PRESENT {
+                    up.missing[p * n + k] = MISSING_PART;
+                }
             }
             for f in 0..n_cat {
                 let c = child.facility(a, f);
@@ -858,41 +1014,6 @@ fn finish(
     }
 
     sw.lap("roll-up");
-    // --- tables --------------------------------------------------------------------------------
-    for (t, table) in dataset.tables.iter().enumerate() {
-        let li = dataset
-            .levels
-            .iter()
-            .position(|l| l.key == table.level)
-            .ok_or_else(|| EngineError::Table {
-                table: table.name.clone(),
-                message: format!("level {:?} does not exist", table.level),
-            })?;
-        let mut rows = vec![None; levels[li].areas.len()];
-        let mut unmatched = Vec::new();
-        for (r, id) in table.ids.iter().enumerate() {
-            match id_maps[li].get(id.as_str()) {
-                Some(&a) => {
-                    if rows[a].is_some() {
-                        return Err(EngineError::Table {
-                            table: table.name.clone(),
-                            message: format!("id {id:?} appears twice"),
-                        });
-                    }
-                    rows[a] = Some(r);
-                }
-                None => unmatched.push(id.clone()),
-            }
-        }
-        if !unmatched.is_empty() {
-            report
-                .unmatched_table_ids
-                .push((table.name.clone(), unmatched));
-        }
-        levels[li].tables.push(JoinedTable { table: t, rows });
-    }
-
-    sw.lap("tables");
     // --- disclosure control --------------------------------------------------------------------
     let col_index = |name: &str| -> Result<usize, EngineError> {
         count_columns
@@ -939,11 +1060,21 @@ fn finish(
                 Some(layout.cell(w.area, y, c))
             })
             .collect();
-        let mut flags = disclosure::suppress(
+        let missing_owned: Vec<Vec<bool>> = if table_counts.is_empty() {
+            Vec::new()
+        } else {
+            levels
+                .iter()
+                .map(|l| l.missing.iter().map(|&m| m != PRESENT).collect())
+                .collect()
+        };
+        let missing: Vec<&[bool]> = missing_owned.iter().map(Vec::as_slice).collect();
+        let mut flags = disclosure::suppress_with_missing(
             &cells,
             &layout,
             &additive,
             analysis.disclosure.threshold,
+            &missing,
             &forced,
         );
         // Then every primary cell's interval over all published relations must cover
@@ -969,6 +1100,33 @@ fn finish(
     }
 
     sw.lap("disclosure control");
+    // --- table values (rates and other non-counts) on every level --------------------------------
+    let count_index = |name: &str| count_columns.iter().position(|c| c == name);
+    let mut per_level: Vec<Vec<Vec<Eval>>> = vec![Vec::new(); levels.len()];
+    for &(t, c) in &value_cols {
+        let table = &dataset.tables[t];
+        let col = &table.columns[c];
+        let weight = match &col.weight {
+            None => None,
+            Some(w) => Some(count_index(w).ok_or_else(|| EngineError::Table {
+                table: table.name.clone(),
+                message: format!(
+                    "column {:?}: weight {w:?} is not a count column (available: {})",
+                    col.name,
+                    count_columns.join(", ")
+                ),
+            })?),
+        };
+        let vals = table_values(&levels, &rows_of[t], col, weight, ny);
+        for (li, v) in vals.into_iter().enumerate() {
+            per_level[li].push(v);
+        }
+    }
+    for (l, v) in levels.iter_mut().zip(per_level) {
+        l.values = v;
+    }
+
+    sw.lap("table values");
     // --- indicators ------------------------------------------------------------------------------
     let categories: Vec<String> = dataset
         .facilities
@@ -979,11 +1137,12 @@ fn finish(
         counts: &count_columns,
         facilities: &categories,
         tables: &dataset.tables,
+        value_cols: &value_cols,
     };
     let formulas = indicators::compile(&analysis.indicators, &names)?;
     let evals: Vec<Vec<Eval>> = levels
         .iter()
-        .map(|l| indicators::compute_level(&formulas, l, &years, &dataset.tables))
+        .map(|l| indicators::compute_level(&formulas, l, &years))
         .collect();
     let ni = formulas.len();
 
@@ -1069,11 +1228,7 @@ fn finish(
             }
             let dy_vals: Vec<Vec<IndicatorValue>> = dy.iter().map(|&i| truth(i)).collect();
             let pop: Vec<Option<f64>> = (0..n_areas)
-                .map(|a| {
-                    indicators::operand(pop_op, level, a, y, &years, &dataset.tables)
-                        .value
-                        .ok()
-                })
+                .map(|a| indicators::operand(pop_op, level, a, y).value.ok())
                 .collect();
             let s_ii: Vec<IndexIndicator<'_>> = as_input(&analysis.indicators, &st, &st_vals);
             let d_ii: Vec<IndexIndicator<'_>> = as_input(&analysis.indicators, &dy, &dy_vals);
@@ -1150,4 +1305,148 @@ fn finish(
             unprotected: protection_report.unprotected.len(),
         },
     })
+}
+
+/// The rows of one area table on its level: `row[area * n_years + year]`.
+struct TableRows {
+    /// Index of the table's level.
+    level: usize,
+    row: Vec<Option<usize>>,
+    /// Whether the table has any row in the year.
+    has_year: Vec<bool>,
+}
+
+/// A value column of an area table on every level, `out[level][area * n_years + year]`.
+///
+/// On the table's level: the row's value; [`NullReason::SourceMissing`] where the source marks
+/// it missing or has no row for the area in a year it covers. Finer levels: no data. Coarser
+/// levels: with a `weight` count column, the mean weighted by that column over the parts on
+/// the table's level (Σ v·w / Σ w; a part without value or weight makes it
+/// [`NullReason::Incomplete`], a suppressed weight makes it suppressed); without one,
+/// [`NullReason::NotAdditive`] — a rate is not averaged silently.
+fn table_values(
+    levels: &[LevelData],
+    tr: &TableRows,
+    col: &crate::model::TableColumn,
+    weight: Option<usize>,
+    ny: usize,
+) -> Vec<Vec<Eval>> {
+    let err = |r: NullReason| Eval {
+        value: Err(r),
+        suppressed: false,
+    };
+    let mut out: Vec<Vec<Eval>> = levels
+        .iter()
+        .map(|l| vec![err(NullReason::NoData); l.areas.len() * ny])
+        .collect();
+    let tl = tr.level;
+    for a in 0..levels[tl].areas.len() {
+        for y in (0..ny).filter(|&y| tr.has_year[y]) {
+            out[tl][a * ny + y] = match tr.row[a * ny + y].and_then(|r| col.values[r]) {
+                Some(v) => Eval {
+                    value: Ok(v),
+                    suppressed: false,
+                },
+                None => err(NullReason::SourceMissing),
+            };
+        }
+    }
+    // Coarser levels: (Σ v·w, Σ w, a part without value or weight, a suppressed weight).
+    let Some(k) = weight else {
+        for (li, lv) in levels.iter().enumerate().skip(tl + 1) {
+            for a in 0..lv.areas.len() {
+                for y in (0..ny).filter(|&y| tr.has_year[y]) {
+                    out[li][a * ny + y] = err(NullReason::NotAdditive);
+                }
+            }
+        }
+        return out;
+    };
+    #[derive(Clone, Copy)]
+    struct Acc {
+        num: f64,
+        den: f64,
+        incomplete: bool,
+        suppressed: bool,
+    }
+    let zero = Acc {
+        num: 0.0,
+        den: 0.0,
+        incomplete: false,
+        suppressed: false,
+    };
+    let lt = &levels[tl];
+    let mut acc: Vec<Acc> = (0..lt.areas.len() * ny)
+        .map(|i| {
+            let (a, y) = (i / ny, i % ny);
+            if !tr.has_year[y] {
+                return zero;
+            }
+            let v = out[tl][i].value.ok();
+            if !lt.layout.has(y, k) {
+                return Acc {
+                    incomplete: true,
+                    ..zero
+                };
+            }
+            let c = lt.layout.cell(a, y, k);
+            let w = lt.counts[c] as f64;
+            let suppressed = matches!(
+                lt.flags.get(c),
+                Some(CountFlag::Suppressed | CountFlag::SecondarySuppressed)
+            );
+            match v {
+                Some(v) if lt.missing[c] == PRESENT => Acc {
+                    num: v * w,
+                    den: w,
+                    incomplete: false,
+                    suppressed,
+                },
+                _ => Acc {
+                    incomplete: true,
+                    ..zero
+                },
+            }
+        })
+        .collect();
+    for li in tl..levels.len() - 1 {
+        let child = &levels[li];
+        let mut up = vec![zero; levels[li + 1].areas.len() * ny];
+        for (a, p) in child.parent.iter().enumerate() {
+            let Some(p) = *p else { continue };
+            for y in 0..ny {
+                let c = acc[a * ny + y];
+                let u = &mut up[p * ny + y];
+                u.num += c.num;
+                u.den += c.den;
+                u.incomplete |= c.incomplete;
+                u.suppressed |= c.suppressed;
+            }
+        }
+        for (i, u) in up.iter().enumerate() {
+            if !tr.has_year[i % ny] {
+                continue;
+            }
+            out[li + 1][i] = if u.incomplete {
+                err(NullReason::Incomplete)
+            } else if u.den == 0.0 {
+                err(NullReason::DenominatorZero)
+            } else {
+                Eval {
+                    value: Ok(u.num / u.den),
+                    suppressed: u.suppressed,
+                }
+            };
+        }
+        acc = up;
+    }
+    out
+}
+
+/// The years of the area tables, for callers that build datasets by hand.
+pub fn table_years(tables: &[AreaTable]) -> Vec<i32> {
+    let mut y: Vec<i32> = tables.iter().flat_map(|t| t.distinct_years()).collect();
+    y.sort_unstable();
+    y.dedup();
+    y
 }

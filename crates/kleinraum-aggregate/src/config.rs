@@ -20,6 +20,10 @@ pub struct AnalysisConfig {
     /// Statistical disclosure control.
     #[serde(default)]
     pub disclosure: DisclosureConfig,
+    /// Name of the whole municipality (the one area of the top level): "Gesamtstadt" unless
+    /// set (a Kreis: its name).
+    #[serde(default)]
+    pub total_title: Option<String>,
 }
 
 /// How an indicator is computed. Operands name a count column (`residents`), a facility measure

@@ -131,8 +131,13 @@ pub fn relations(
     out
 }
 
+/// Not published and not derivable: suppressed here, or missing in the source (an area table's
+/// `*`): both count as unknown in a relation.
 fn is_suppressed(f: CountFlag) -> bool {
-    matches!(f, CountFlag::Suppressed | CountFlag::SecondarySuppressed)
+    matches!(
+        f,
+        CountFlag::Suppressed | CountFlag::SecondarySuppressed | CountFlag::Missing
+    )
 }
 
 /// Applies primary and secondary suppression. Returns one flag per cell and level, aligned with
@@ -148,9 +153,26 @@ pub fn suppress(
     threshold: u64,
     withhold: &[usize],
 ) -> Vec<Vec<CountFlag>> {
+    suppress_with_missing(levels, layout, additive, threshold, &[], withhold)
+}
+
+/// As [`suppress`], with cells the source has no value for (`missing[level][cell]`; an empty
+/// slice for none): they are [`CountFlag::Missing`], count as unknown in every relation (a
+/// published total with one missing part would reveal it, so another part is suppressed) and
+/// are never picked for secondary suppression.
+pub fn suppress_with_missing(
+    levels: &[LevelCells<'_>],
+    layout: &CellLayout,
+    additive: &[ColumnRelation],
+    threshold: u64,
+    missing: &[&[bool]],
+    withhold: &[usize],
+) -> Vec<Vec<CountFlag>> {
     let mut flags: Vec<Vec<CountFlag>> = levels
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(li, l)| {
+            let miss = missing.get(li).copied().unwrap_or_default();
             l.values
                 .iter()
                 .enumerate()
@@ -159,6 +181,8 @@ pub fn suppress(
                     let col = i % layout.n_cols;
                     if !layout.has(year, col) {
                         CountFlag::NoData
+                    } else if miss.get(i).copied().unwrap_or(false) {
+                        CountFlag::Missing
                     } else if v >= 1 && v < threshold {
                         CountFlag::Suppressed
                     } else {

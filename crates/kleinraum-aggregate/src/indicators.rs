@@ -23,8 +23,9 @@ pub enum Operand {
     FacilityCount(usize),
     /// Capacity sum of a category.
     FacilityCapacity(usize),
-    /// A column of an area table: (table index, column index).
-    Table(usize, usize),
+    /// A value column (rate or other non-count) of an area table: index into the run's value
+    /// columns. Count columns of tables resolve to [`Operand::Count`].
+    Table(usize),
 }
 
 /// What the engine knows to resolve operand names.
@@ -32,6 +33,8 @@ pub(crate) struct Names<'a> {
     pub counts: &'a [String],
     pub facilities: &'a [String],
     pub tables: &'a [AreaTable],
+    /// (table, column) of every value column, in the order of [`Operand::Table`].
+    pub value_cols: &'a [(usize, usize)],
 }
 
 /// Parses an operand: `residents`, `kitas.count`, `kitas.capacity`, `mss2021.S1`.
@@ -55,20 +58,37 @@ pub(crate) fn parse_operand(
                 ))),
             };
         }
-        if let Some(t) = names.tables.iter().position(|t| t.name == prefix) {
-            let table = &names.tables[t];
-            return match table.columns.iter().position(|(n, _)| n == suffix) {
-                Some(c) => Ok(Operand::Table(t, c)),
-                None => Err(unknown(format!(
-                    "table {prefix:?} has the columns {}",
-                    table
-                        .columns
-                        .iter()
-                        .map(|(n, _)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
+        // A table may be loaded from several files (one per year): any of them with the
+        // column resolves it.
+        let mut found_table = false;
+        for (t, table) in names.tables.iter().enumerate() {
+            if table.name != prefix {
+                continue;
+            }
+            found_table = true;
+            let Some(c) = table.columns.iter().position(|col| col.name == suffix) else {
+                continue;
             };
+            if table.columns[c].count {
+                if let Some(k) = names.counts.iter().position(|n| n == suffix) {
+                    return Ok(Operand::Count(k));
+                }
+            } else if let Some(v) = names.value_cols.iter().position(|&vc| vc == (t, c)) {
+                return Ok(Operand::Table(v));
+            }
+        }
+        if found_table {
+            let mut cols: Vec<&str> = names
+                .tables
+                .iter()
+                .filter(|t| t.name == prefix)
+                .flat_map(|t| t.columns.iter().map(|c| c.name.as_str()))
+                .collect();
+            cols.dedup();
+            return Err(unknown(format!(
+                "table {prefix:?} has the columns {}",
+                cols.join(", ")
+            )));
         }
         let tables: Vec<&str> = names.tables.iter().map(|t| t.name.as_str()).collect();
         return Err(unknown(format!(
@@ -211,14 +231,7 @@ impl Eval {
 }
 
 /// Evaluates an operand for an area and year index.
-pub(crate) fn operand(
-    op: Operand,
-    level: &LevelData,
-    area: usize,
-    year: usize,
-    years: &[i32],
-    tables: &[AreaTable],
-) -> Eval {
+pub(crate) fn operand(op: Operand, level: &LevelData, area: usize, year: usize) -> Eval {
     match op {
         Operand::Count(c) => {
             if !level.layout.has(year, c) {
@@ -228,8 +241,13 @@ pub(crate) fn operand(
                 };
             }
             let i = level.layout.cell(area, year, c);
+            let value = match level.missing[i] {
+                crate::aggregate::MISSING_IN_SOURCE => Err(NullReason::SourceMissing),
+                crate::aggregate::MISSING_PART => Err(NullReason::Incomplete),
+                _ => Ok(level.counts[i] as f64),
+            };
             Eval {
-                value: Ok(level.counts[i] as f64),
+                value,
                 suppressed: matches!(
                     level.flags[i],
                     CountFlag::Suppressed | CountFlag::SecondarySuppressed
@@ -244,31 +262,24 @@ pub(crate) fn operand(
             value: Ok(level.facility(area, f).capacity),
             suppressed: false,
         },
-        Operand::Table(t, c) => {
-            let value = level
-                .tables
-                .iter()
-                .find(|j| j.table == t)
-                .filter(|_| tables[t].year == years[year])
-                .and_then(|j| j.rows[area])
-                .and_then(|row| tables[t].columns[c].1[row])
-                .ok_or(NullReason::NoData);
-            Eval {
-                value,
-                suppressed: false,
-            }
+        Operand::Table(v) => {
+            let ny = level.layout.n_years;
+            level
+                .values
+                .get(v)
+                .and_then(|vals| vals.get(area * ny + year))
+                .copied()
+                .unwrap_or(Eval {
+                    value: Err(NullReason::NoData),
+                    suppressed: false,
+                })
         }
     }
 }
 
 /// Computes every indicator for every area and year of a level:
 /// `out[(area * n_years + year) * n_ind + ind]`.
-pub(crate) fn compute_level(
-    formulas: &[Formula],
-    level: &LevelData,
-    years: &[i32],
-    tables: &[AreaTable],
-) -> Vec<Eval> {
+pub(crate) fn compute_level(formulas: &[Formula], level: &LevelData, years: &[i32]) -> Vec<Eval> {
     let ny = years.len();
     let ni = formulas.len();
     let n_areas = level.areas.len();
@@ -308,12 +319,12 @@ pub(crate) fn compute_level(
                         }
                         (Formula::Change { .. }, false) | (_, true) => continue,
                         (Formula::Ratio { num, den, factor }, false) => ratio(
-                            operand(*num, level, a, y, years, tables),
-                            operand(*den, level, a, y, years, tables),
+                            operand(*num, level, a, y),
+                            operand(*den, level, a, y),
                             &|x, d| (d != 0.0).then(|| x / d * factor),
                         ),
                         (Formula::Density { num }, false) => {
-                            let n = operand(*num, level, a, y, years, tables);
+                            let n = operand(*num, level, a, y);
                             let km2 = level.areas[a].area_m2 / 1e6;
                             Eval {
                                 value: n.value.and_then(|x| {
@@ -326,9 +337,7 @@ pub(crate) fn compute_level(
                                 suppressed: n.suppressed,
                             }
                         }
-                        (Formula::Value { num }, false) => {
-                            operand(*num, level, a, y, years, tables)
-                        }
+                        (Formula::Value { num }, false) => operand(*num, level, a, y),
                     };
                     out[(a * ny + y) * ni + i] = ev;
                 }

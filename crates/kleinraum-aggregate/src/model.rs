@@ -150,29 +150,62 @@ impl FacilityLayer {
     }
 }
 
-/// A table of values already aggregated per area (SGB II counts from the Bundesagentur, the MSS
-/// shares), joined to a level by area id.
+/// A table of values already aggregated per area (population by age from the statistical office
+/// of the Land, SGB II counts from the Bundesagentur, the MSS shares), joined to a level by area
+/// id: one row per area and year, so one table holds a whole time series.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AreaTable {
     /// Name used in indicator formulas (`mss2021`).
     pub name: String,
     /// Key of the level the ids refer to.
     pub level: String,
-    /// Year the values refer to.
-    pub year: i32,
-    /// Area ids, one per row.
+    /// Area id per row (keys that match no area are kept: the run reports them).
     pub ids: Vec<String>,
-    /// Numeric columns: name and one value per row (`None` = missing / marked invalid).
-    pub columns: Vec<(String, Vec<Option<f64>>)>,
+    /// Reference year per row (Stichtag 31.12. of that year).
+    pub years: Vec<i32>,
+    /// The columns, each with one value per row.
+    pub columns: Vec<TableColumn>,
+}
+
+/// One column of an [`AreaTable`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableColumn {
+    /// Column name (after renaming), used in operands (`bevoelkerung.residents`).
+    pub name: String,
+    /// A count: summed up the hierarchy and to the whole municipality, under disclosure control
+    /// like a sum of address points, and split in proportion to the weights when interpolated
+    /// onto other Gebietsstände. Otherwise a rate or other value.
+    pub count: bool,
+    /// For a value that is a rate: the count column whose values weight its mean on coarser
+    /// levels. Without one, a rate has no value on coarser levels (it is not averaged silently).
+    pub weight: Option<String>,
+    /// One value per row; `None` = missing (see `marks`).
+    pub values: Vec<Option<f64>>,
+    /// Per row: the marker that stood in the source where the value is missing (`*`, `.`, `-`,
+    /// `x`, `/`, or a configured one); `None` for values and for plain empty cells.
+    pub marks: Vec<Option<String>>,
 }
 
 impl AreaTable {
-    /// Values of one column, if present.
-    pub fn column(&self, name: &str) -> Option<&[Option<f64>]> {
+    /// A column by name, if present.
+    pub fn column(&self, name: &str) -> Option<&TableColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The distinct years of the rows, ascending.
+    pub fn distinct_years(&self) -> Vec<i32> {
+        let mut y = self.years.clone();
+        y.sort_unstable();
+        y.dedup();
+        y
+    }
+
+    /// The names of the count columns.
+    pub fn count_columns(&self) -> impl Iterator<Item = &str> {
         self.columns
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
+            .filter(|c| c.count)
+            .map(|c| c.name.as_str())
     }
 }
 
@@ -190,4 +223,59 @@ pub struct Dataset {
     pub facilities: Vec<FacilityLayer>,
     /// Area-level tables.
     pub tables: Vec<AreaTable>,
+}
+
+/// What estimates for other area definitions (crosswalks, interpolation) are weighted by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Weighting {
+    /// Residents at the address points (the best weight: people live at addresses).
+    Addresses,
+    /// A population grid such as the Zensus 100 m / 1 km grid: points at the cell centres (or
+    /// spread evenly over each cell) with the cell's population.
+    Grid {
+        /// What the grid is, for the German label (`Zensus 2011, 1-km-Gitter`).
+        title: String,
+    },
+    /// Area: a regular lattice of points, each standing for the same area (people are assumed
+    /// to be spread evenly over each area).
+    Area {
+        /// Distance between lattice points in metres.
+        spacing_m: f64,
+    },
+}
+
+impl Weighting {
+    /// A short machine key: `adressen`, `gitter`, `flaeche`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Weighting::Addresses => "adressen",
+            Weighting::Grid { .. } => "gitter",
+            Weighting::Area { .. } => "flaeche",
+        }
+    }
+
+    /// The weighting in plain German, for every estimated value.
+    pub fn label(&self) -> String {
+        match self {
+            Weighting::Addresses => "über die Einwohner:innen an den Adressen".into(),
+            Weighting::Grid { title } => format!("über das Bevölkerungsgitter ({title})"),
+            Weighting::Area { spacing_m } => format!(
+                "über die Fläche (Bevölkerung gleichmäßig verteilt angenommen; Raster {spacing_m:.0} m)"
+            ),
+        }
+    }
+}
+
+/// Points that carry a weight for crosswalks when there are no address points: a population
+/// grid or an area lattice. Public data (a published grid) or no data at all (a lattice).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightLayer {
+    /// Working-CRS easting in metres.
+    pub x: Vec<f64>,
+    /// Working-CRS northing in metres.
+    pub y: Vec<f64>,
+    /// Weight per point (population of the cell, or 1 for a lattice point).
+    pub weight: Vec<u32>,
+    /// What the weights are.
+    pub weighting: Weighting,
 }

@@ -56,6 +56,12 @@ fn suppressed(f: CountFlag) -> bool {
     matches!(f, CountFlag::Suppressed | CountFlag::SecondarySuppressed)
 }
 
+/// Unknown to the attacker: withheld, or without a value in the source (a variable ≥ 0 in
+/// every relation, never a published constant).
+fn unknown(f: CountFlag) -> bool {
+    suppressed(f) || f == CountFlag::Missing
+}
+
 /// The published constraints among cells, indexed for the component searches.
 pub struct Constraints<'a> {
     levels: &'a [LevelCells<'a>],
@@ -156,7 +162,7 @@ impl<'a> Constraints<'a> {
                         .flat_map(|&k| [self.bounds[k].0, self.bounds[k].1]),
                 );
             for n in neighbours {
-                if suppressed(flags[n.0][n.1]) && seen.insert(n) {
+                if unknown(flags[n.0][n.1]) && seen.insert(n) {
                     queue.push_back(n);
                 }
             }
@@ -205,7 +211,7 @@ impl<'a> Constraints<'a> {
             for &(c, coef) in &self.rels[k] {
                 match var.get(&c) {
                     Some(&v) => terms.push((v, coef)),
-                    None if suppressed(flags[c.0][c.1]) => outside = true,
+                    None if unknown(flags[c.0][c.1]) => outside = true,
                     None => rhs -= coef * self.value(c) as f64,
                 }
             }
@@ -220,7 +226,7 @@ impl<'a> Constraints<'a> {
             let side = |c: Cell| -> Option<Result<microlp::Variable, f64>> {
                 match var.get(&c) {
                     Some(&v) => Some(Ok(v)),
-                    None if suppressed(flags[c.0][c.1]) => None,
+                    None if unknown(flags[c.0][c.1]) => None,
                     None => Some(Err(self.value(c) as f64)),
                 }
             };

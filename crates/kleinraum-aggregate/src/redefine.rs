@@ -537,6 +537,60 @@ pub fn differencing_slivers(cw: &Crosswalk, threshold: u64) -> Vec<Sliver> {
         .collect()
 }
 
+/// Area weighting as points: a regular lattice of about `target` points over `areas`, keeping
+/// the points that lie inside some area, each with weight 1 (each stands for the same area).
+/// The spacing is a whole number of metres (at least 1), the lattice anchored at multiples of
+/// it, so the same areas always give the same lattice. Crosswalks with these weights split a
+/// count in proportion to area, to within about one lattice cell along each border.
+pub fn area_lattice(
+    areas: &[crate::model::Area],
+    target: usize,
+) -> Result<crate::model::WeightLayer, crate::aggregate::EngineError> {
+    use geo::Area as _;
+    let total: f64 = areas
+        .iter()
+        .filter_map(|a| a.geometry.as_ref())
+        .map(|g| g.unsigned_area())
+        .sum();
+    let spacing = (total / target.max(1) as f64).sqrt().ceil().max(1.0);
+    let mut min = [f64::INFINITY; 2];
+    let mut max = [f64::NEG_INFINITY; 2];
+    for g in areas.iter().filter_map(|a| a.geometry.as_ref()) {
+        if let Some(r) = g.bounding_rect() {
+            min = [min[0].min(r.min().x), min[1].min(r.min().y)];
+            max = [max[0].max(r.max().x), max[1].max(r.max().y)];
+        }
+    }
+    let mut out = crate::model::WeightLayer {
+        x: Vec::new(),
+        y: Vec::new(),
+        weight: Vec::new(),
+        weighting: crate::model::Weighting::Area { spacing_m: spacing },
+    };
+    if !(min[0].is_finite() && max[0].is_finite()) {
+        return Ok(out);
+    }
+    let locator = crate::aggregate::AreaLocator::new(areas, "(lattice)")?;
+    let x0 = (min[0] / spacing).floor() * spacing + spacing / 2.0;
+    let y0 = (min[1] / spacing).floor() * spacing + spacing / 2.0;
+    let nx = ((max[0] - x0) / spacing).floor().max(0.0) as usize + 1;
+    let mut y = y0;
+    // Row by row: the candidates of the bounding box can be several times the kept points.
+    while y <= max[1] {
+        let xs: Vec<f64> = (0..nx).map(|i| x0 + i as f64 * spacing).collect();
+        let ys = vec![y; nx];
+        for (k, a) in locator.assign(&xs, &ys)?.into_iter().enumerate() {
+            if a != OUTSIDE {
+                out.x.push(xs[k]);
+                out.y.push(y);
+            }
+        }
+        y += spacing;
+    }
+    out.weight = vec![1; out.x.len()];
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

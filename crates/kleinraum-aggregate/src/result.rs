@@ -19,6 +19,9 @@ pub enum CountFlag {
     SecondarySuppressed,
     /// The column has no data for this year.
     NoData,
+    /// The source has no value for this area and year (a cell marked `*`, `.`, `-` … or an
+    /// area without a row in an area table), or — on a coarser level — for one of its parts.
+    Missing,
 }
 
 /// A published count: `value` is `None` unless `flag == Published`.
@@ -61,9 +64,37 @@ pub enum NullReason {
     BelowMinPopulation,
     /// The area is excluded from the index by configuration (outlier).
     Excluded,
+    /// The source marks the value as missing (`*`, `.`, `-`, `x`, `/`) or has no row for it.
+    SourceMissing,
+    /// A rate from an area table on a coarser level without a declared weight column: rates
+    /// are not averaged silently.
+    NotAdditive,
+    /// On a coarser level: one of the parts has no value, so the sum or mean would be wrong.
+    Incomplete,
     /// The index cannot be computed over this set of areas (a draft or upload with fewer than
     /// two valid areas, or an indicator equal in all of them).
     TooFewAreas,
+}
+
+impl NullReason {
+    /// The reason in plain German, for tables and the map.
+    pub fn german(self) -> &'static str {
+        match self {
+            NullReason::DenominatorZero => "Nenner ist 0 (keine Bezugsgruppe)",
+            NullReason::Suppressed => {
+                "gesperrt (Datenschutz: kleine Fallzahl oder daraus errechenbar)"
+            }
+            NullReason::NoData => "keine Daten für dieses Jahr",
+            NullReason::BelowMinPopulation => "zu wenige Einwohner:innen für den Index",
+            NullReason::Excluded => "vom Index ausgeschlossen",
+            NullReason::SourceMissing => "in der Quelle ohne Wert (z. B. „*“ oder „.“)",
+            NullReason::NotAdditive => {
+                "Anteilswert der Quelle: ohne Gewichtung nicht zusammenfassbar"
+            }
+            NullReason::Incomplete => "für ein Teilgebiet fehlt der Wert",
+            NullReason::TooFewAreas => "zu wenige Gebiete für den Index",
+        }
+    }
 }
 
 /// An indicator value with the reason when it is undefined.

@@ -41,11 +41,21 @@ pub enum Error {
         /// The area.
         area: String,
     },
-    /// The points lack the count column that weights crosswalks and the guard.
-    #[error("the points have no count column {column:?} (needed as crosswalk weight)")]
+    /// The address points lack the count column that weights crosswalks and the guard.
+    #[error(
+        "the address points have no count column {column:?}: it weights the estimates for other Gebietsstände and the differencing guard (name the residents column so, or leave out [points] to weight by a [weights] grid or by area)"
+    )]
     NoWeights {
         /// The column configured as residents.
         column: String,
+    },
+    /// A weighting that this workspace cannot use.
+    #[error("Gewichtung {key:?} gibt es hier nicht (verfügbar: {})", available.join(", "))]
+    UnknownWeighting {
+        /// The key asked for.
+        key: String,
+        /// The keys available.
+        available: Vec<String>,
     },
     /// A geometry sent for a draft operation cannot be used.
     #[error("{0}")]

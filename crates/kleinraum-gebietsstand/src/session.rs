@@ -8,7 +8,7 @@ use crate::error::{EditError, GeometryError};
 use crate::workspace::{Computed, Workspace, now_rfc3339};
 use geo::{Area as _, BooleanOps, BoundingRect, MultiPolygon, Polygon};
 use kleinraum_aggregate::aggregate::FinestSums;
-use kleinraum_aggregate::model::{Area, AreaTable, PointLayer};
+use kleinraum_aggregate::model::{Area, AreaTable, PointLayer, TableColumn};
 use kleinraum_aggregate::redefine::{self, Crosswalk, Measure};
 use kleinraum_aggregate::result::{AggregateResult, FacilityStats};
 use kleinraum_aggregate::spatial::OUTSIDE;
@@ -324,72 +324,96 @@ impl Workspace {
         }
         // The same interpolation as for a whole version, restricted to these points; the
         // base areas' totals (the denominators of counts) come from the base's sums.
-        let nc = self.points.columns.len();
         let sub_from: Vec<u32> = pts
             .iter()
             .map(|&(p, _)| base.assignment[p as usize])
             .collect();
         let sub_to: Vec<u32> = pts.iter().map(|&(_, t)| t).collect();
         let touched: Vec<bool> = s.areas.iter().map(|a| s.touched.contains(&a.id)).collect();
+        let mut crosswalks: HashMap<i32, Crosswalk> = HashMap::new();
         let mut out = Vec::with_capacity(base.tables.len());
         for tb in &base.tables {
-            let row: HashMap<&str, usize> = tb
-                .ids
+            let rows = crate::workspace::rows_by_area_year(tb);
+            let years = tb.distinct_years();
+            let mut ids = Vec::with_capacity(years.len() * s.areas.len());
+            let mut row_years = Vec::with_capacity(ids.capacity());
+            let mut columns: Vec<TableColumn> = tb
+                .columns
                 .iter()
-                .enumerate()
-                .map(|(i, id)| (id.as_str(), i))
+                .map(|c| TableColumn {
+                    name: c.name.clone(),
+                    count: c.count,
+                    weight: c.weight.clone(),
+                    values: Vec::with_capacity(ids.capacity()),
+                    marks: Vec::new(),
+                })
                 .collect();
-            let base_row: Vec<Option<usize>> = base
-                .areas
-                .iter()
-                .map(|a| row.get(a.id.as_str()).copied())
-                .collect();
-            // Weights: residents of the nearest year.
-            let cw = self.residents_col_near(tb.year).map(|col| {
-                let values = &self.points.columns[col].values;
-                let w: Vec<u32> = pts.iter().map(|&(p, _)| values[p as usize]).collect();
-                let mut cw =
-                    Crosswalk::build(&sub_from, &sub_to, &w, base.areas.len(), s.areas.len());
-                for (f, total) in cw.from_total.iter_mut().enumerate() {
-                    *total = base.finest.sums[f * nc + col];
-                }
-                cw
-            });
-            let mut columns = Vec::with_capacity(tb.columns.len());
-            for (name, vals) in &tb.columns {
-                let m = if self.cfg.extensive_columns.iter().any(|c| c == name) {
-                    Measure::Extensive
+            for &year in &years {
+                let any_touched = touched.iter().any(|t| *t);
+                let cw = if any_touched {
+                    let wy = self.weight_year(year);
+                    Some(&*crosswalks.entry(wy).or_insert_with(|| {
+                        let values = self.weights_near(year);
+                        let w: Vec<u32> = pts
+                            .iter()
+                            .map(|&(p, _)| values.get(p as usize).copied().unwrap_or(0))
+                            .collect();
+                        let mut cw = Crosswalk::build(
+                            &sub_from,
+                            &sub_to,
+                            &w,
+                            base.areas.len(),
+                            s.areas.len(),
+                        );
+                        cw.from_total = self.weight_totals(&base, year);
+                        cw
+                    }))
                 } else {
-                    Measure::Intensive
+                    None
                 };
-                let from: Vec<Option<f64>> =
-                    base_row.iter().map(|r| r.and_then(|r| vals[r])).collect();
-                let est = cw.as_ref().map(|cw| redefine::interpolate(cw, &from, m));
-                let v: Vec<Option<f64>> = s
-                    .areas
-                    .iter()
-                    .enumerate()
-                    .map(|(t, a)| {
-                        if touched[t] {
-                            est.as_ref().and_then(|e| e[t].value)
-                        } else {
-                            row.get(a.id.as_str()).and_then(|&r| vals[r])
-                        }
-                    })
-                    .collect();
-                columns.push((name.clone(), v));
+                for (c, col) in tb.columns.iter().enumerate() {
+                    let m = if col.count {
+                        Measure::Extensive
+                    } else {
+                        Measure::Intensive
+                    };
+                    let from: Vec<Option<f64>> = base
+                        .areas
+                        .iter()
+                        .map(|a| {
+                            rows.get(&(a.id.as_str(), year))
+                                .and_then(|&r| col.values[r])
+                        })
+                        .collect();
+                    let est = cw.map(|cw| redefine::interpolate(cw, &from, m));
+                    columns[c]
+                        .values
+                        .extend(s.areas.iter().enumerate().map(|(t, a)| {
+                            if touched[t] {
+                                est.as_ref().and_then(|e| e[t].value)
+                            } else {
+                                rows.get(&(a.id.as_str(), year))
+                                    .and_then(|&r| col.values[r])
+                            }
+                        }));
+                }
+                ids.extend(s.areas.iter().map(|a| a.id.clone()));
+                row_years.extend(std::iter::repeat_n(year, s.areas.len()));
+            }
+            for c in &mut columns {
+                c.marks = vec![None; c.values.len()];
             }
             out.push(AreaTable {
                 name: tb.name.clone(),
                 level: self.cfg.level_key.clone(),
-                year: tb.year,
-                ids: s.areas.iter().map(|a| a.id.clone()).collect(),
+                ids,
+                years: row_years,
                 columns,
             });
         }
         let mut estimated = base.estimated.clone();
         if !s.touched.is_empty() {
-            for id in self.indicators_using(&out) {
+            for id in self.estimated_names(&out) {
                 if !estimated.contains(&id) {
                     estimated.push(id);
                 }
@@ -559,8 +583,9 @@ impl Workspace {
                     .map(|(i, _, _)| s.areas[*i].id.clone())
                     .unwrap_or_default(),
                 message: format!(
-                    "{} Adressen liegen nach der Änderung in keinem Gebiet (Lücke).",
-                    re.gap_points.len()
+                    "{} {} liegen nach der Änderung in keinem Gebiet (Lücke).",
+                    re.gap_points.len(),
+                    self.point_noun()
                 ),
                 location: loc,
             });
@@ -573,8 +598,9 @@ impl Workspace {
                     .map(|(i, _, _)| s.areas[*i].id.clone())
                     .unwrap_or_default(),
                 message: format!(
-                    "{} Adressen liegen in zwei Gebieten (Überlappung); sie bleiben beim bisherigen Gebiet.",
-                    re.overlap_points.len()
+                    "{} {} liegen in zwei Gebieten (Überlappung); sie bleiben beim bisherigen Gebiet.",
+                    re.overlap_points.len(),
+                    self.point_noun()
                 ),
                 location: mean_position(&self.points, &re.overlap_points),
             });

@@ -15,7 +15,8 @@ use geo::MultiPolygon;
 use kleinraum_aggregate::aggregate::{self, FinestSums};
 use kleinraum_aggregate::config::AnalysisConfig;
 use kleinraum_aggregate::model::{
-    Area, AreaTable, CountColumn, Dataset, FacilityLayer, Level, PointLayer,
+    Area, AreaTable, CountColumn, Dataset, FacilityLayer, Level, PointLayer, TableColumn,
+    WeightLayer, Weighting,
 };
 use kleinraum_aggregate::redefine::{self, Crosswalk, Measure, PointGrid};
 use kleinraum_aggregate::result::{AggregateResult, AssignmentReport, FacilityStats};
@@ -45,9 +46,10 @@ pub struct WorkspaceConfig {
     pub level_title: String,
     /// Point count column with the residents (crosswalk weights, differencing guard).
     pub residents_column: String,
-    /// Table columns that are counts (summed when interpolated); others are ratios (averaged).
-    pub extensive_columns: Vec<String>,
 }
+
+/// Lattice points of area weighting at most (about 8 MB per version's assignment).
+pub const AREA_LATTICE_POINTS: usize = 1_000_000;
 
 /// A computed version.
 #[derive(Debug)]
@@ -67,8 +69,10 @@ pub struct Computed {
     pub finest: FinestSums,
     /// The engine's result (levels[0] = these areas, then `gesamt`).
     pub result: AggregateResult,
-    /// Indicators whose values were interpolated from another Gebietsstand.
+    /// Indicators and count columns whose values were interpolated from another Gebietsstand.
     pub estimated: Vec<String>,
+    /// How the estimates were weighted (`None` when nothing is estimated).
+    pub weighting: Option<Weighting>,
     /// The area tables the run used (configured or interpolated), for drafts starting here.
     pub tables: Vec<AreaTable>,
 }
@@ -79,7 +83,20 @@ pub struct Workspace {
     pub cfg: WorkspaceConfig,
     pub(crate) analysis: AnalysisConfig,
     pub(crate) working_epsg: u32,
+    /// The points every version is assigned: the address points with their counts, or —
+    /// without address points — the weight points (grid cells or an area lattice) without
+    /// counts.
     pub(crate) points: PointLayer,
+    /// What crosswalks are weighted by.
+    pub(crate) weighting: Weighting,
+    /// Without address points: the weight of each point (with them: empty; the residents
+    /// column of the nearest year is the weight).
+    pub(crate) weights: Vec<u32>,
+    /// A configured weight layer kept beside the address points, for estimates by another
+    /// weighting (`kleinraum redefine interpolate --weighting gitter`).
+    pub(crate) other_weights: Option<WeightLayer>,
+    /// Years of the point counts and the tables.
+    pub(crate) years: Vec<i32>,
     /// The point layer without values (the engine's column list for runs from sums).
     pub(crate) header: PointLayer,
     pub(crate) facilities: Vec<FacilityLayer>,
@@ -110,6 +127,8 @@ pub struct Workspace {
     pub(crate) base_hint: Mutex<Option<(Vec<Area>, Vec<u32>)>>,
     /// The configured levels (the statistics' hierarchy over the base level).
     pub(crate) hierarchy: Vec<Level>,
+    /// The tables of every level, for the statistics over the hierarchy.
+    pub(crate) all_tables: Vec<AreaTable>,
     /// The statistics' areas and their withheld cells, once the base version is computed:
     /// identical areas of every version reuse them ([`crate::reuse`]).
     pub(crate) nodes: RwLock<Option<Arc<PublishedNodes>>>,
@@ -149,7 +168,8 @@ pub fn now_rfc3339() -> String {
 
 impl Workspace {
     /// Builds the workspace from the loaded dataset (points, facilities, the base level's
-    /// tables) and the store; computes every stored version.
+    /// tables) and the store; computes every stored version. Without address points, crosswalks
+    /// are weighted by area (see [`Self::with_weights`]).
     pub fn new(
         cfg: WorkspaceConfig,
         dataset: Dataset,
@@ -157,13 +177,70 @@ impl Workspace {
         store: Store,
         projector: Arc<dyn Projector>,
     ) -> Result<Workspace, Error> {
+        Self::with_weights(cfg, dataset, analysis, store, projector, None)
+    }
+
+    /// As [`Self::new`], with a weight layer (a population grid). The weighting of every
+    /// estimate: residents at the address points when the dataset has address points; else
+    /// the weight layer; else area (a lattice over the base level's areas).
+    pub fn with_weights(
+        cfg: WorkspaceConfig,
+        dataset: Dataset,
+        analysis: AnalysisConfig,
+        store: Store,
+        projector: Arc<dyn Projector>,
+        weight_layer: Option<WeightLayer>,
+    ) -> Result<Workspace, Error> {
         let Dataset {
             working_epsg,
-            levels: hierarchy,
+            levels,
             points,
             facilities,
             tables,
         } = dataset;
+        let mut years = points.years();
+        years.extend(aggregate::table_years(&tables));
+        years.sort_unstable();
+        years.dedup();
+        let has_addresses = !points.is_empty() || !points.columns.is_empty();
+        let (points, weighting, weights, other_weights) = if has_addresses {
+            if !points
+                .columns
+                .iter()
+                .any(|c| c.name == cfg.residents_column)
+            {
+                return Err(Error::NoWeights {
+                    column: cfg.residents_column.clone(),
+                });
+            }
+            (points, Weighting::Addresses, Vec::new(), weight_layer)
+        } else {
+            let layer = match weight_layer {
+                Some(l) => l,
+                None => {
+                    let base = levels
+                        .iter()
+                        .find(|l| l.key == cfg.level_key)
+                        .map(|l| l.areas.as_slice())
+                        .unwrap_or_default();
+                    redefine::area_lattice(base, AREA_LATTICE_POINTS)?
+                }
+            };
+            let pts = PointLayer {
+                x: layer.x,
+                y: layer.y,
+                keys: Vec::new(),
+                columns: Vec::new(),
+            };
+            (pts, layer.weighting, layer.weight, None)
+        };
+        // The statistics over the whole hierarchy use every table ([`Self::publish_statistics`]).
+        let all_tables = tables.clone();
+        // Tables of coarser levels cannot be carried to other definitions of the finest one.
+        let tables: Vec<AreaTable> = tables
+            .into_iter()
+            .filter(|t| t.level == cfg.level_key)
+            .collect();
         let header = PointLayer {
             x: Vec::new(),
             y: Vec::new(),
@@ -191,15 +268,6 @@ impl Workspace {
                 attributes: Vec::new(),
             })
             .collect();
-        if !points
-            .columns
-            .iter()
-            .any(|c| c.name == cfg.residents_column)
-        {
-            return Err(Error::NoWeights {
-                column: cfg.residents_column.clone(),
-            });
-        }
         // Drafts and uploads may have too few areas for a z-standardised index: no index
         // values there, not a refused definition (the base itself was checked at start).
         let mut analysis = analysis;
@@ -216,6 +284,10 @@ impl Workspace {
             analysis,
             working_epsg,
             points,
+            weighting,
+            weights,
+            other_weights,
+            years,
             header,
             facilities,
             fac_header,
@@ -234,10 +306,31 @@ impl Workspace {
             guard_cache: Mutex::new(GuardCache::default()),
             lock: Mutex::new(None),
             base_hint: Mutex::new(None),
-            hierarchy,
+            hierarchy: levels,
+            all_tables,
             nodes: RwLock::new(None),
         };
         Ok(ws)
+    }
+
+    /// What the workspace's points are, in German (plural), for warnings.
+    pub(crate) fn point_noun(&self) -> &'static str {
+        match self.weighting {
+            Weighting::Addresses => "Adressen",
+            Weighting::Grid { .. } => "Gitterpunkte",
+            Weighting::Area { .. } => "Rasterpunkte",
+        }
+    }
+
+    /// What estimates for other Gebietsstände are weighted by.
+    pub fn weighting(&self) -> &Weighting {
+        &self.weighting
+    }
+
+    /// Whether the workspace holds address points (only then can a draft reveal residents by
+    /// differencing; estimates from published tables reveal nothing the tables do not).
+    pub fn has_addresses(&self) -> bool {
+        self.weighting == Weighting::Addresses
     }
 
     /// Keeps the store's lock for the lifetime of the workspace.
@@ -250,9 +343,9 @@ impl Workspace {
         self.working_epsg
     }
 
-    /// Years with point counts.
+    /// Years with point counts or table values.
     pub fn years(&self) -> Vec<i32> {
-        self.points.years()
+        self.years.clone()
     }
 
     /// The analysis (indicator titles for the UI).
@@ -427,10 +520,34 @@ impl Workspace {
             .collect()
     }
 
-    /// The residents column of `year`, else of the nearest year with residents.
-    pub(crate) fn residents_near(&self, year: i32) -> &[u32] {
+    /// The weight of every point for estimates in `year`: the residents column of `year` (else
+    /// of the nearest year with residents) at the address points, else the weight layer's.
+    pub(crate) fn weights_near(&self, year: i32) -> &[u32] {
+        if !self.has_addresses() {
+            return &self.weights;
+        }
         self.residents_col_near(year)
             .map_or(&[], |j| self.points.columns[j].values.as_slice())
+    }
+
+    /// Σ weight per area of a computed version for `year` (the denominators of a crosswalk
+    /// restricted to some points).
+    pub(crate) fn weight_totals(&self, c: &Computed, year: i32) -> Vec<u64> {
+        let n = c.areas.len();
+        if self.has_addresses() {
+            let nc = self.points.columns.len();
+            return match self.residents_col_near(year) {
+                Some(col) => (0..n).map(|f| c.finest.sums[f * nc + col]).collect(),
+                None => vec![0; n],
+            };
+        }
+        let mut t = vec![0u64; n];
+        for (&a, &w) in c.assignment.iter().zip(&self.weights) {
+            if (a as usize) < n {
+                t[a as usize] += u64::from(w);
+            }
+        }
+        t
     }
 
     pub(crate) fn finest_sums(
@@ -480,7 +597,8 @@ impl Workspace {
     }
 
     /// Tables for a version: the configured ones when it is the base, else interpolated from
-    /// the base through the address-weighted crosswalk (marked as estimates).
+    /// the base year by year through the crosswalk weighted by [`Self::weighting`] (counts split
+    /// in proportion to the weights, values averaged by them), marked as estimates.
     pub(crate) fn tables_for(
         &self,
         key: &str,
@@ -493,68 +611,119 @@ impl Workspace {
         let Some(base) = self.get(&self.cfg.base_key) else {
             return (Vec::new(), Vec::new());
         };
+        let mut crosswalks: HashMap<i32, Crosswalk> = HashMap::new();
         let mut out = Vec::new();
         for t in &self.base_tables {
-            let weights = self.residents_near(t.year);
-            if weights.is_empty() {
-                continue;
-            }
-            let cw = Crosswalk::build(
-                &base.assignment,
-                assignment,
-                weights,
-                base.areas.len(),
-                areas.len(),
-            );
-            // Table rows in base-area order.
-            let row_of: HashMap<&str, usize> = t
-                .ids
+            let years = t.distinct_years();
+            let mut ids = Vec::with_capacity(years.len() * areas.len());
+            let mut row_years = Vec::with_capacity(ids.capacity());
+            let mut columns: Vec<TableColumn> = t
+                .columns
                 .iter()
-                .enumerate()
-                .map(|(i, id)| (id.as_str(), i))
+                .map(|c| TableColumn {
+                    name: c.name.clone(),
+                    count: c.count,
+                    weight: c.weight.clone(),
+                    values: Vec::with_capacity(ids.capacity()),
+                    marks: Vec::new(),
+                })
                 .collect();
-            let mut columns = Vec::new();
-            for (name, vals) in &t.columns {
-                let from: Vec<Option<f64>> = base
-                    .areas
-                    .iter()
-                    .map(|a| row_of.get(a.id.as_str()).and_then(|&r| vals[r]))
-                    .collect();
-                let m = if self.cfg.extensive_columns.iter().any(|c| c == name) {
-                    Measure::Extensive
-                } else {
-                    Measure::Intensive
-                };
-                let est = redefine::interpolate(&cw, &from, m);
-                columns.push((name.clone(), est.into_iter().map(|e| e.value).collect()));
+            let rows = rows_by_area_year(t);
+            for &year in &years {
+                let wy = self.weight_year(year);
+                let cw = crosswalks.entry(wy).or_insert_with(|| {
+                    Crosswalk::build(
+                        &base.assignment,
+                        assignment,
+                        self.weights_near(year),
+                        base.areas.len(),
+                        areas.len(),
+                    )
+                });
+                for (c, col) in t.columns.iter().enumerate() {
+                    let from: Vec<Option<f64>> = base
+                        .areas
+                        .iter()
+                        .map(|a| {
+                            rows.get(&(a.id.as_str(), year))
+                                .and_then(|&r| col.values[r])
+                        })
+                        .collect();
+                    let m = if col.count {
+                        Measure::Extensive
+                    } else {
+                        Measure::Intensive
+                    };
+                    let est = redefine::interpolate(cw, &from, m);
+                    columns[c].values.extend(est.into_iter().map(|e| e.value));
+                }
+                ids.extend(areas.iter().map(|a| a.id.clone()));
+                row_years.extend(std::iter::repeat_n(year, areas.len()));
+            }
+            for c in &mut columns {
+                c.marks = vec![None; c.values.len()];
             }
             out.push(AreaTable {
                 name: t.name.clone(),
                 level: self.cfg.level_key.clone(),
-                year: t.year,
-                ids: areas.iter().map(|a| a.id.clone()).collect(),
+                ids,
+                years: row_years,
                 columns,
             });
         }
-        let estimated = self.indicators_using(&out);
+        let estimated = self.estimated_names(&out);
         (out, estimated)
     }
 
-    /// Indicators with an operand from one of `tables` (`table.column`).
-    pub(crate) fn indicators_using(&self, tables: &[AreaTable]) -> Vec<String> {
-        self.analysis
-            .indicators
-            .iter()
-            .filter(|i| {
-                let uses = |op: &str| {
-                    tables
-                        .iter()
-                        .any(|t| op.starts_with(&format!("{}.", t.name)))
-                };
-                uses(&i.numerator) || i.denominator.as_deref().is_some_and(uses)
-            })
-            .map(|i| i.id.clone())
-            .collect()
+    /// The year whose weights serve estimates for `year` (the nearest year with residents at
+    /// the addresses; one key for the static weights of a grid or lattice).
+    pub(crate) fn weight_year(&self, year: i32) -> i32 {
+        if !self.has_addresses() {
+            return 0;
+        }
+        self.residents_col_near(year)
+            .map_or(0, |j| self.points.columns[j].year)
+    }
+
+    /// What is estimated when `tables` are interpolated: their count columns and every
+    /// indicator with an operand from them (`table.column` or a table count by its name), also
+    /// through `change` indicators.
+    pub(crate) fn estimated_names(&self, tables: &[AreaTable]) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for t in tables {
+            for c in t.count_columns() {
+                if !names.iter().any(|n| n == c) {
+                    names.push(c.to_string());
+                }
+            }
+        }
+        let counts = names.clone();
+        let uses = |op: &str, known: &[String]| {
+            tables
+                .iter()
+                .any(|t| op.starts_with(&format!("{}.", t.name)))
+                || counts.iter().any(|c| c == op)
+                || known.iter().any(|k| k == op)
+        };
+        // Changes refer to indicators: repeat until nothing is added.
+        loop {
+            let mut added = false;
+            for i in &self.analysis.indicators {
+                if names.contains(&i.id) {
+                    continue;
+                }
+                if uses(&i.numerator, &names)
+                    || i.denominator.as_deref().is_some_and(|d| uses(d, &names))
+                {
+                    names.push(i.id.clone());
+                    added = true;
+                }
+            }
+            if !added {
+                break;
+            }
+        }
+        names
     }
 
     /// Recomputes a whole definition from the address points.
@@ -600,6 +769,7 @@ impl Workspace {
             .iter()
             .map(|a| a.geometry.as_ref().and_then(|g| self.to_wgs84(g)))
             .collect();
+        let weighting = (!estimated.is_empty()).then(|| self.weighting.clone());
         Ok(Computed {
             meta,
             areas,
@@ -609,6 +779,7 @@ impl Workspace {
             finest,
             result,
             estimated,
+            weighting,
             tables,
         })
     }
@@ -637,7 +808,7 @@ impl Workspace {
             levels: self.hierarchy.clone(),
             points: self.header.clone(),
             facilities: self.fac_header.clone(),
-            tables: self.base_tables.clone(),
+            tables: self.all_tables.clone(),
         };
         let stats = aggregate::run_from_sums(&dataset, &self.analysis, finest)?;
         *self.nodes.write().unwrap_or_else(|e| e.into_inner()) =
@@ -685,6 +856,11 @@ impl Workspace {
     /// engine's run at start), used by [`Self::compute_all`] for the base version when its
     /// stored areas are exactly `areas` (same ids, order and geometry).
     pub fn offer_base_assignment(&self, areas: &[Area], assignment: Vec<u32>) {
+        // Without address points the workspace's points are weight points: an assignment of
+        // (no) address points does not describe them.
+        if assignment.len() != self.points.len() {
+            return;
+        }
         *self.base_hint.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((areas.to_vec(), assignment));
     }
@@ -743,6 +919,7 @@ impl Workspace {
                 finest: old.finest.clone(),
                 result: old.result.clone(),
                 estimated: old.estimated.clone(),
+                weighting: old.weighting.clone(),
                 tables: old.tables.clone(),
             };
             map.insert(key.to_string(), Arc::new(c));
@@ -784,9 +961,10 @@ impl Workspace {
             .audit_log(limit)?)
     }
 
-    /// A crosswalk between two versions weighted by one year's residents.
+    /// A crosswalk between two versions weighted by [`Self::weighting`] (residents of the
+    /// nearest year at the addresses, or the grid or lattice weights).
     pub fn crosswalk(&self, a: &Computed, b: &Computed, year: i32) -> Crosswalk {
-        let w = self.residents_near(year);
+        let w = self.weights_near(year);
         Crosswalk::build(
             &a.assignment,
             &b.assignment,
@@ -794,6 +972,56 @@ impl Workspace {
             a.areas.len(),
             b.areas.len(),
         )
+    }
+
+    /// The weightings a crosswalk can use here: the workspace's own, a configured weight
+    /// layer, and area (always).
+    pub fn weightings(&self) -> Vec<Weighting> {
+        let mut v = vec![self.weighting.clone()];
+        if let Some(l) = &self.other_weights {
+            v.push(l.weighting.clone());
+        }
+        if !matches!(self.weighting, Weighting::Area { .. }) {
+            v.push(Weighting::Area { spacing_m: 0.0 });
+        }
+        v
+    }
+
+    /// A crosswalk by the weighting with key `key` (`adressen`, `gitter`, `flaeche`; see
+    /// [`Weighting::key`]). The workspace's own weighting uses the stored assignments; another
+    /// one assigns its points to both versions now (a lattice is laid over `a`'s areas).
+    pub fn crosswalk_by(
+        &self,
+        a: &Computed,
+        b: &Computed,
+        year: i32,
+        key: &str,
+    ) -> Result<(Crosswalk, Weighting), Error> {
+        if key == self.weighting.key() {
+            return Ok((self.crosswalk(a, b, year), self.weighting.clone()));
+        }
+        let layer = match (key, &self.other_weights) {
+            (k, Some(l)) if l.weighting.key() == k => l.clone(),
+            ("flaeche", _) => redefine::area_lattice(&a.areas, AREA_LATTICE_POINTS)?,
+            _ => {
+                return Err(Error::UnknownWeighting {
+                    key: key.to_string(),
+                    available: self
+                        .weightings()
+                        .iter()
+                        .map(|w| w.key().to_string())
+                        .collect(),
+                });
+            }
+        };
+        let asg = aggregate::assign_layers(&a.areas, &[(&layer.x, &layer.y)])?
+            .pop()
+            .unwrap_or_default();
+        let bsg = aggregate::assign_layers(&b.areas, &[(&layer.x, &layer.y)])?
+            .pop()
+            .unwrap_or_default();
+        let cw = Crosswalk::build(&asg, &bsg, &layer.weight, a.areas.len(), b.areas.len());
+        Ok((cw, layer.weighting))
     }
 
     pub(crate) fn residents_col_near(&self, year: i32) -> Option<usize> {
@@ -829,5 +1057,15 @@ fn to_stored(areas: &[Area]) -> Result<Vec<StoredArea>, Error> {
                     .ok_or_else(|| Error::NoGeometry { area: a.id.clone() })?,
             })
         })
+        .collect()
+}
+
+/// Row index of each (area id, year) of a table.
+pub(crate) fn rows_by_area_year(t: &AreaTable) -> HashMap<(&str, i32), usize> {
+    t.ids
+        .iter()
+        .zip(&t.years)
+        .enumerate()
+        .map(|(r, (id, &y))| ((id.as_str(), y), r))
         .collect()
 }

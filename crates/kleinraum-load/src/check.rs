@@ -608,6 +608,9 @@ pub struct CheckReport {
     pub blocking: Vec<String>,
     /// One line per warning.
     pub warnings: Vec<String>,
+    /// What was deliberately not used or has no value in the source (rows of another Stichtag,
+    /// cells marked `*`) and what was repaired on request: for the record, not a problem.
+    pub notes: Vec<String>,
     /// The settings used.
     pub settings: ReportSettings,
     /// What was loaded.
@@ -618,8 +621,12 @@ pub struct CheckReport {
     pub points: Option<PointCheck>,
     /// Facilities per category against the finest level.
     pub facilities: Vec<PointCheck>,
-    /// Area tables: ids that match no area, duplicate ids.
+    /// Area tables: ids that match no area, duplicate rows, cells without a value.
     pub tables: Vec<TableCheck>,
+    /// Areas made valid on request (`repair = true`), with the area before and after.
+    pub repairs: Vec<crate::repair::Repair>,
+    /// Each geometry source and the CRS it was read in.
+    pub crs: Vec<(String, String)>,
     /// Rows and features that could not be read, per file.
     pub unreadable: Vec<DiagnosticsByFile>,
     /// Wall-clock time of loading the data (set by the caller).
@@ -681,12 +688,14 @@ pub struct TableCount {
     pub name: String,
     /// Level key.
     pub level: String,
-    /// Year.
-    pub year: i32,
-    /// Rows.
+    /// Years of its rows.
+    pub years: Vec<i32>,
+    /// Rows (one per area and year).
     pub rows: usize,
     /// Column names.
     pub columns: Vec<String>,
+    /// The count columns among them (summed up the hierarchy).
+    pub counts: Vec<String>,
 }
 
 /// A location in the working CRS and, where PROJ could convert it, in WGS 84.
@@ -851,23 +860,32 @@ pub struct PointCheck {
     pub on_border_listed: Vec<PointRef>,
 }
 
-/// Checks of one area table.
+/// Checks of one area table (one `[[table]]` entry, i.e. one file).
 #[derive(Debug, Clone, Serialize)]
 pub struct TableCheck {
     /// Table name.
     pub name: String,
     /// Level key.
     pub level: String,
-    /// Rows.
-    pub rows: usize,
-    /// Ids that match no area of the level (first few).
-    pub unknown_ids: Vec<String>,
-    /// Number of such ids.
+    /// The file.
+    pub source: String,
+    /// Data rows in the file.
+    pub rows_read: usize,
+    /// Rows whose values were used.
+    pub rows_used: usize,
+    /// Keys that match no area of the level, with the line of their first row (first few).
+    pub unknown_ids: Vec<(String, usize)>,
+    /// Number of such keys.
     pub unknown_count: usize,
-    /// Ids occurring in more than one row.
-    pub duplicate_ids: Vec<String>,
-    /// Areas of the level without a row.
-    pub areas_without_row: usize,
+    /// Rows not used because the file has another row for the same area and year (each also
+    /// listed under the unreadable rows).
+    pub duplicate_rows: usize,
+    /// Per year: areas of the level without a row (only years with any).
+    pub areas_without_row: Vec<(i32, usize)>,
+    /// Rows on another day than the Stichtag (not used, by configuration).
+    pub other_stichtag: usize,
+    /// Cells without a value per marker: (marker, meaning, cells).
+    pub markers: Vec<(String, String, usize)>,
 }
 
 /// Unreadable rows of one file.
@@ -917,6 +935,22 @@ pub fn run_checks(
     diagnostics: &[Diagnostic],
     opts: &CheckOptions,
 ) -> CheckReport {
+    let report = crate::project::LoadReport {
+        diagnostics: diagnostics.to_vec(),
+        ..Default::default()
+    };
+    run_checks_with(cfg, dataset, &report, opts)
+}
+
+/// As [`run_checks`], with everything the loader found ([`crate::project::LoadReport`]):
+/// its diagnostics block, its table findings and repairs are listed.
+pub fn run_checks_with(
+    cfg: &ProjectConfig,
+    dataset: &Dataset,
+    load: &crate::project::LoadReport,
+    opts: &CheckOptions,
+) -> CheckReport {
+    let diagnostics = load.diagnostics.as_slice();
     let started = std::time::Instant::now();
     let lonlat = LonLat::new(dataset.working_epsg);
     let mut blocking: Vec<String> = Vec::new();
@@ -943,8 +977,24 @@ pub fn run_checks(
             })
             .collect(),
         points: dataset.points.len(),
-        years: dataset.points.years(),
-        count_columns: dataset.points.column_names(),
+        years: {
+            let mut y = dataset.points.years();
+            y.extend(kleinraum_aggregate::aggregate::table_years(&dataset.tables));
+            y.sort_unstable();
+            y.dedup();
+            y
+        },
+        count_columns: {
+            let mut c = dataset.points.column_names();
+            for t in &dataset.tables {
+                for n in t.count_columns() {
+                    if !c.iter().any(|x| x == n) {
+                        c.push(n.to_string());
+                    }
+                }
+            }
+            c
+        },
         facilities: dataset
             .facilities
             .iter()
@@ -959,9 +1009,10 @@ pub fn run_checks(
             .map(|t| TableCount {
                 name: t.name.clone(),
                 level: t.level.clone(),
-                year: t.year,
+                years: t.distinct_years(),
                 rows: t.ids.len(),
-                columns: t.columns.iter().map(|(n, _)| n.clone()).collect(),
+                columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                counts: t.count_columns().map(str::to_string).collect(),
             })
             .collect(),
     };
@@ -1002,14 +1053,6 @@ pub fn run_checks(
         summarise_level(&report, opts, &mut blocking, &mut warnings);
         levels.push(report);
     }
-    for t in &cfg.tables {
-        for (i, d) in diagnostics.iter().enumerate() {
-            // Reported in the table section (as a warning with the ids).
-            if d.path == t.source && d.message.starts_with("id matches no area of level") {
-                covered[i] = true;
-            }
-        }
-    }
 
     // Points and facilities against the finest level.
     let mut points = None;
@@ -1034,56 +1077,92 @@ pub fn run_checks(
         }
     }
 
-    // Tables.
+    // Tables: what the loader found per file. Keys matching no area and rows of another
+    // Stichtag are warnings (their rows are not used; `aggregate` and `serve` print the same);
+    // a second row for an area and year blocks (it is an unreadable row as well).
     let mut tables = Vec::new();
-    for t in &dataset.tables {
-        let Some(level) = dataset.levels.iter().find(|l| l.key == t.level) else {
+    let mut notes: Vec<String> = Vec::new();
+    for info in &load.tables {
+        let Some(level) = dataset.levels.iter().find(|l| l.key == info.level) else {
             blocking.push(format!(
                 "table {}: level {:?} does not exist",
-                t.name, t.level
+                info.name, info.level
             ));
             continue;
         };
-        let area_ids: HashSet<&str> = level.areas.iter().map(|a| a.id.as_str()).collect();
-        let mut seen: HashSet<&str> = HashSet::new();
-        let mut dup: Vec<String> = Vec::new();
-        let mut unknown: Vec<String> = Vec::new();
-        let mut unknown_count = 0;
-        for id in &t.ids {
-            if !seen.insert(id.as_str()) && !dup.contains(id) {
-                dup.push(id.clone());
-            }
-            if !area_ids.contains(id.as_str()) {
-                unknown_count += 1;
-                if unknown.len() < opts.list_limit {
-                    unknown.push(id.clone());
+        let duplicate_rows = diagnostics
+            .iter()
+            .filter(|d| {
+                d.path == info.source
+                    && (d.message.starts_with("a second row")
+                        || d.message.contains("is given twice"))
+            })
+            .count();
+        // Areas without a row, per year of this file.
+        let mut have: HashSet<(&str, i32)> = HashSet::new();
+        if let Some(t) = dataset.tables.iter().find(|t| t.name == info.name) {
+            for (id, y) in t.ids.iter().zip(&t.years) {
+                if info.years.contains(y) {
+                    have.insert((id.as_str(), *y));
                 }
             }
         }
-        let areas_without_row = area_ids.iter().filter(|id| !seen.contains(*id)).count();
-        if !dup.is_empty() {
-            blocking.push(format!(
-                "table {}: {} id(s) occur in more than one row (first: {})",
-                t.name,
-                dup.len(),
-                dup[0]
-            ));
+        let areas_without_row: Vec<(i32, usize)> = info
+            .years
+            .iter()
+            .map(|&y| {
+                (
+                    y,
+                    level
+                        .areas
+                        .iter()
+                        .filter(|a| !have.contains(&(a.id.as_str(), y)))
+                        .count(),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        for n in crate::project::table_notes(info) {
+            // Keys that match no area are a surprise; the rest is what was configured.
+            if n.contains("match no area") {
+                warnings.push(n);
+            } else {
+                notes.push(n);
+            }
         }
-        if unknown_count > 0 {
+        if let Some((y, n)) = areas_without_row.first() {
             warnings.push(format!(
-                "table {}: {} row(s) with an id that is no {} area (first: {})",
-                t.name, unknown_count, t.level, unknown[0]
+                "table {}: {} area(s) of level {} have no row for {y} (their values are missing, shown as \"–\")",
+                info.name, n, info.level
             ));
         }
         tables.push(TableCheck {
-            name: t.name.clone(),
-            level: t.level.clone(),
-            rows: t.ids.len(),
-            unknown_ids: unknown,
-            unknown_count,
-            duplicate_ids: dup,
+            name: info.name.clone(),
+            level: info.level.clone(),
+            source: info.source.clone(),
+            rows_read: info.rows_read,
+            rows_used: info.rows_used,
+            unknown_ids: info
+                .unmatched
+                .iter()
+                .take(opts.list_limit)
+                .cloned()
+                .collect(),
+            unknown_count: info.unmatched.len(),
+            duplicate_rows,
             areas_without_row,
+            other_stichtag: info.other_stichtag,
+            markers: info.markers.clone(),
         });
+    }
+    for r in &load.repairs {
+        notes.push(format!(
+            "{}: area {} repaired (repair = true): area {} → {}",
+            r.level,
+            r.id,
+            fmt_area(r.area_before_m2),
+            fmt_area(r.area_after_m2)
+        ));
     }
 
     // Unreadable rows, per file in first-seen order.
@@ -1108,8 +1187,12 @@ pub fn run_checks(
     }
     for u in &unreadable {
         blocking.push(format!(
-            "{}: {} row(s)/feature(s) could not be read (first: row {}, field {:?}: {})",
-            u.path, u.count, u.listed[0].row, u.listed[0].field, u.listed[0].message
+            "{}: {} row(s)/feature(s) could not be read (first: {}, field {:?}: {})",
+            u.path,
+            u.count,
+            u.listed[0].place(),
+            u.listed[0].field,
+            u.listed[0].message
         ));
     }
 
@@ -1128,6 +1211,7 @@ pub fn run_checks(
         exit_code: i32::from(verdict == Verdict::Blocking),
         blocking,
         warnings,
+        notes,
         settings: ReportSettings {
             min_area_m2: opts.min_area_m2,
             border_tolerance_m: opts.border_tolerance_m,
@@ -1137,6 +1221,8 @@ pub fn run_checks(
         points,
         facilities,
         tables,
+        repairs: load.repairs.clone(),
+        crs: load.crs.clone(),
         unreadable,
         load_seconds: None,
         check_seconds: started.elapsed().as_secs_f64(),
@@ -1542,7 +1628,7 @@ fn summarise_level(
     if !r.invalid_geometries.is_empty() {
         let first = &r.invalid_geometries[0];
         blocking.push(format!(
-            "{key}: {} invalid geometr{} (first: id {} feature {}: {})",
+            "{key}: {} invalid geometr{} (first: id {} feature {}: {}); `repair = true` on the level makes them valid and lists what changed",
             r.invalid_geometries.len(),
             if r.invalid_geometries.len() == 1 {
                 "y"
@@ -1737,15 +1823,27 @@ impl CheckReport {
             );
         }
         for t in &self.counts.tables {
+            let years = match (t.years.first(), t.years.last()) {
+                (Some(a), Some(b)) if a == b => a.to_string(),
+                (Some(a), Some(b)) => format!("{a}–{b} ({} years)", t.years.len()),
+                _ => "no rows".into(),
+            };
             let _ = writeln!(
                 w,
-                "  Tabelle {} ({}, {}): {} rows, columns {}",
+                "  Tabelle {} ({}, {years}): {} rows (area × year), columns {}{}",
                 t.name,
                 t.level,
-                t.year,
                 fmt_int(t.rows as u64),
-                t.columns.join(", ")
+                t.columns.join(", "),
+                if t.counts.is_empty() {
+                    String::new()
+                } else {
+                    format!("; counts: {}", t.counts.join(", "))
+                }
             );
+        }
+        for (src, crs) in &self.crs {
+            let _ = writeln!(w, "  KBS / CRS of {src}: {crs}");
         }
 
         let _ = writeln!(w, "\n== Geometrie und Gebietsgliederung / geometry ==");
@@ -1894,17 +1992,34 @@ impl CheckReport {
             for t in &self.tables {
                 let _ = writeln!(
                     w,
-                    "  {} ({}): {} rows; ids matching no area: {}; duplicate ids: {}; areas without a row: {}",
+                    "  {} ({}) {}: {} rows read, {} used; keys matching no area: {}; duplicate rows: {}; rows of another Stichtag: {}",
                     t.name,
                     t.level,
-                    fmt_int(t.rows as u64),
+                    t.source,
+                    fmt_int(t.rows_read as u64),
+                    fmt_int(t.rows_used as u64),
                     t.unknown_count,
-                    t.duplicate_ids.len(),
-                    t.areas_without_row
+                    t.duplicate_rows,
+                    fmt_int(t.other_stichtag as u64)
                 );
-                if !t.unknown_ids.is_empty() {
-                    let _ = writeln!(w, "      unknown: {}", t.unknown_ids.join(", "));
+                for (k, line) in &t.unknown_ids {
+                    let _ = writeln!(w, "      matches no area: {k:?} (line {line})");
                 }
+                if t.unknown_count > t.unknown_ids.len() {
+                    let _ = writeln!(w, "      … {} more", t.unknown_count - t.unknown_ids.len());
+                }
+                for (y, n) in &t.areas_without_row {
+                    let _ = writeln!(w, "      {y}: {n} area(s) without a row");
+                }
+                for (m, meaning, n) in &t.markers {
+                    let _ = writeln!(w, "      {n} cell(s) {m:?} = {meaning} (no value)");
+                }
+            }
+        }
+        if !self.repairs.is_empty() {
+            let _ = writeln!(w, "\n== Reparierte Geometrien / repaired geometries ==");
+            for r in &self.repairs {
+                let _ = writeln!(w, "  {}: {}", r.level, r.describe());
             }
         }
         let _ = writeln!(w, "\n== Nicht lesbare Zeilen / unreadable rows ==");
@@ -1916,8 +2031,11 @@ impl CheckReport {
             for d in &u.listed {
                 let _ = writeln!(
                     w,
-                    "      row {}: field {:?}, value {:?}: {}",
-                    d.row, d.field, d.value, d.message
+                    "      {}: field {:?}, value {:?}: {}",
+                    d.place(),
+                    d.field,
+                    d.value,
+                    d.message
                 );
             }
             if u.count > u.listed.len() {
@@ -1946,6 +2064,9 @@ impl CheckReport {
         }
         for x in &self.warnings {
             let _ = writeln!(w, "  [warning]  {x}");
+        }
+        for x in &self.notes {
+            let _ = writeln!(w, "  [note]     {x}");
         }
         match self.load_seconds {
             Some(l) => {

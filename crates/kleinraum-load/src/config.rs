@@ -2,6 +2,7 @@
 //! (`demo.toml`, `berlin.toml`). Unknown keys are rejected with their name; paths are resolved
 //! once, at load.
 
+pub use crate::crs::Crs;
 use crate::error::LoadError;
 use kleinraum_aggregate::config::{AnalysisConfig, DisclosureConfig, IndexConfig, IndicatorConfig};
 use serde::Deserialize;
@@ -15,6 +16,10 @@ pub struct ProjectConfig {
     /// Name of the municipality, shown in the UI.
     #[serde(default = "default_title")]
     pub title: String,
+    /// Name of the whole municipality as an area (the top of the hierarchy): "Gesamtstadt"
+    /// unless set (a Kreis: "Landkreis Musterland").
+    #[serde(default)]
+    pub total_title: Option<String>,
     /// EPSG code of the metric working CRS: 25832 or 25833.
     pub working_crs: u32,
     /// Hierarchy levels, finest first. The first one needs a boundary source.
@@ -29,6 +34,9 @@ pub struct ProjectConfig {
     /// Area-level tables.
     #[serde(default, rename = "table")]
     pub tables: Vec<TableSource>,
+    /// A population grid weighting estimates when there are no address points.
+    #[serde(default)]
+    pub weights: Option<WeightsSource>,
     /// Indicators.
     #[serde(default, rename = "indicator")]
     pub indicators: Vec<IndicatorConfig>,
@@ -53,6 +61,9 @@ pub struct ProjectConfig {
     /// The directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The config file as given (its name names the default store).
+    #[serde(skip)]
+    pub config_path: PathBuf,
 }
 
 fn unique<'a>(items: impl Iterator<Item = &'a str>, what: &str) -> Result<(), String> {
@@ -61,13 +72,6 @@ fn unique<'a>(items: impl Iterator<Item = &'a str>, what: &str) -> Result<(), St
         if !seen.insert(it) {
             return Err(format!("{what} {it:?} is used twice; it must be unique"));
         }
-    }
-    Ok(())
-}
-
-fn check_epsg(code: u32, key: &str) -> Result<(), String> {
-    if code == 0 || code > 999_999 {
-        return Err(format!("{key} = {code} is not an EPSG code"));
     }
     Ok(())
 }
@@ -109,6 +113,7 @@ impl ProjectConfig {
         let mut cfg: ProjectConfig = toml::from_str(text)
             .map_err(|e| err(format!("invalid config: {}", e.to_string().trim_end())))?;
         cfg.base_dir = base_dir.to_path_buf();
+        cfg.config_path = path.to_path_buf();
         cfg.resolve_paths().map_err(err)?;
         cfg.validate().map_err(err)?;
         Ok(cfg)
@@ -139,11 +144,19 @@ impl ProjectConfig {
         }
         for t in &mut self.tables {
             fix(&mut t.source, format!("table {:?}: source", t.name))?;
+            if let Some(m) = &mut t.mapping {
+                fix(m, format!("table {:?}: mapping", t.name))?;
+            }
+        }
+        if let Some(w) = &mut self.weights {
+            fix(&mut w.source, "weights.source".into())?;
         }
         for g in &mut self.gebietsstaende {
             fix(&mut g.source, format!("gebietsstand {:?}: source", g.key))?;
         }
-        fix(&mut self.store.path, "store.path".into())?;
+        if let Some(p) = &mut self.store.path {
+            fix(p, "store.path".into())?;
+        }
         Ok(())
     }
 
@@ -201,9 +214,6 @@ impl ProjectConfig {
                     "level {key:?}: parent_field needs a source; for a derived level use parent_prefix"
                 ));
             }
-            if let Some(c) = l.crs {
-                check_epsg(c, &format!("level {key:?}: crs"))?;
-            }
         }
         if let Some(p) = &self.points {
             if is_csv(&p.source) {
@@ -220,9 +230,6 @@ impl ProjectConfig {
             if !p.counts.is_empty() && p.year.is_none() {
                 return Err("points: `counts` needs `year`".into());
             }
-            if let Some(c) = p.crs {
-                check_epsg(c, "points.crs")?;
-            }
         }
         unique(
             self.facilities.iter().map(|f| f.category.as_str()),
@@ -236,7 +243,18 @@ impl ProjectConfig {
                 ));
             }
         }
-        unique(self.tables.iter().map(|t| t.name.as_str()), "table name")?;
+        for (i, t) in self.tables.iter().enumerate() {
+            t.validate()?;
+            // Several entries of one name are one table (one file per year, say).
+            if let Some(first) = self.tables[..i].iter().find(|o| o.name == t.name)
+                && first.level != t.level
+            {
+                return Err(format!(
+                    "table {:?}: every [[table]] entry of one name must have the same level ({:?} and {:?})",
+                    t.name, first.level, t.level
+                ));
+            }
+        }
         unique(
             std::iter::once(self.store.base_key.as_str())
                 .chain(self.gebietsstaende.iter().map(|g| g.key.as_str())),
@@ -328,12 +346,30 @@ impl ProjectConfig {
             .join(", ")
     }
 
+    /// The Gebietsstände store and whether it was configured: `[store] path`, else
+    /// `<config name>.gpkg` beside the config file (env `KLEINRAUM_STORE` is the caller's).
+    pub fn store_file(&self) -> (PathBuf, bool) {
+        match &self.store.path {
+            Some(p) => (PathBuf::from(p), true),
+            None => {
+                let stem = self
+                    .config_path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "kleinraum".into());
+                (self.base_dir.join(format!("{stem}.gpkg")), false)
+            }
+        }
+    }
+
     /// The analysis sections, for the engine.
     pub fn analysis(&self) -> AnalysisConfig {
         AnalysisConfig {
             indicators: self.indicators.clone(),
             indices: self.indices.clone(),
             disclosure: self.disclosure.clone(),
+            total_title: self.total_title.clone(),
         }
     }
 }
@@ -353,8 +389,10 @@ pub fn valid_version_key(k: &str) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// SQLite/GeoPackage file (relative to the config file); env `KLEINRAUM_STORE` overrides it.
-    #[serde(default = "default_store_path")]
-    pub path: String,
+    /// Without it: `<config name>.gpkg` beside the config file (`kreis.toml` → `kreis.gpkg`),
+    /// and `serve` says so when it starts.
+    #[serde(default)]
+    pub path: Option<String>,
     /// Key of the Gebietsstand formed by the finest configured level.
     #[serde(default = "default_base_key")]
     pub base_key: String,
@@ -369,7 +407,7 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
-            path: default_store_path(),
+            path: None,
             base_key: default_base_key(),
             base_name: None,
             base_valid_from: None,
@@ -377,9 +415,6 @@ impl Default for StoreConfig {
     }
 }
 
-fn default_store_path() -> String {
-    "kleinraum.gpkg".into()
-}
 fn default_base_key() -> String {
     "basis".into()
 }
@@ -408,9 +443,10 @@ pub struct GebietsstandSource {
     /// Name field.
     #[serde(default)]
     pub name_field: Option<String>,
-    /// EPSG code when the source declares none.
+    /// The source's CRS (EPSG code, WKT or PROJ string). It overrides what the source
+    /// declares (a `.prj`); required where the source declares none (and for CSV).
     #[serde(default)]
-    pub crs: Option<u32>,
+    pub crs: Option<Crs>,
     /// Shapefile encoding without `.cpg`.
     #[serde(default)]
     pub encoding: Option<String>,
@@ -423,6 +459,9 @@ pub struct GebietsstandSource {
     /// numbers of every version from the register, and they are one publication.
     #[serde(default)]
     pub published_elsewhere: bool,
+    /// Make invalid polygons valid (see the level key `repair`).
+    #[serde(default)]
+    pub repair: bool,
 }
 
 impl GebietsstandSource {
@@ -437,9 +476,10 @@ impl GebietsstandSource {
             name_field: self.name_field.clone(),
             parent_field: None,
             parent_prefix: None,
-            crs: self.crs,
+            crs: self.crs.clone(),
             encoding: self.encoding.clone(),
             merge_duplicates: self.merge_duplicates,
+            repair: self.repair,
         }
     }
 }
@@ -492,9 +532,10 @@ pub struct LevelSource {
     /// Alternatively: the parent id is the first N characters of the id (LOR: 6 → BZR).
     #[serde(default)]
     pub parent_prefix: Option<usize>,
-    /// EPSG code to use when the source declares no CRS (an error otherwise).
+    /// The source's CRS (EPSG code, WKT or PROJ string). It overrides what the source
+    /// declares (a `.prj`); required where the source declares none (and for CSV).
     #[serde(default)]
-    pub crs: Option<u32>,
+    pub crs: Option<Crs>,
     /// Text encoding of a Shapefile's DBF when it has no `.cpg` (`utf-8`, `windows-1252`).
     #[serde(default)]
     pub encoding: Option<String>,
@@ -502,6 +543,11 @@ pub struct LevelSource {
     /// as duplicates.
     #[serde(default)]
     pub merge_duplicates: bool,
+    /// Make invalid polygons valid (GEOS MakeValid through GDAL), e.g. a ring touching itself
+    /// in a point as cadastre exports have them; every repaired area is listed with its area
+    /// before and after.
+    #[serde(default)]
+    pub repair: bool,
 }
 
 /// Address points: one file with coordinates, optionally joined to count files by key.
@@ -521,9 +567,10 @@ pub struct PointSource {
     /// CSV: northing or latitude column.
     #[serde(default)]
     pub y: Option<String>,
-    /// EPSG code of the coordinates (CSV: required; layers: when the source declares none).
+    /// The source's CRS (EPSG code, WKT or PROJ string). It overrides what the source
+    /// declares (a `.prj`); required where the source declares none (and for CSV).
     #[serde(default)]
-    pub crs: Option<u32>,
+    pub crs: Option<Crs>,
     /// CSV dialect, e.g. `csv = { delimiter = ";", decimal = ",", encoding = "windows-1252" }`.
     #[serde(default)]
     pub csv: CsvOptions,
@@ -570,6 +617,10 @@ pub struct CsvOptions {
     /// `utf-8` or `windows-1252`.
     #[serde(default)]
     pub encoding: Option<String>,
+    /// Thousands separator: `" "` (also no-break and narrow no-break space), `"."` or `","`.
+    /// Spaces between groups of three digits are read without it, too.
+    #[serde(default)]
+    pub thousands: Option<String>,
 }
 
 /// Facilities of one category.
@@ -603,39 +654,223 @@ pub struct FacilitySource {
     /// CSV: y / lat column.
     #[serde(default)]
     pub y: Option<String>,
-    /// EPSG code when the source declares none.
+    /// The source's CRS (EPSG code, WKT or PROJ string). It overrides what the source
+    /// declares (a `.prj`); required where the source declares none (and for CSV).
     #[serde(default)]
-    pub crs: Option<u32>,
+    pub crs: Option<Crs>,
     /// CSV dialect, e.g. `csv = { delimiter = ";", decimal = ",", encoding = "windows-1252" }`.
     #[serde(default)]
     pub csv: CsvOptions,
 }
 
-/// A table of values per area.
+/// A table of values per area: one file (or several `[[table]]` entries with the same name,
+/// e.g. one file per year) holding one row per area and year (long), one column per year
+/// (wide), or one row per area, year and variable (a Landesamt's long export).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TableSource {
     /// Name used in operands (`mss2021.S1`).
     pub name: String,
-    /// Key of the level whose ids the table uses.
+    /// Key of the level whose areas the table describes.
     pub level: String,
     /// CSV file.
     pub source: String,
-    /// Id column.
+    /// Key column: the area id (or the area name with `match_by = "name"`).
+    #[serde(alias = "key")]
     pub id_field: String,
-    /// Year of the values.
-    pub year: i32,
-    /// Columns to take; empty = every column that parses as numbers.
+    /// What the key column holds: `id` (default) or `name` (matched to the level's names,
+    /// ignoring case and repeated spaces).
     #[serde(default)]
-    pub columns: Vec<String>,
-    /// Values meaning "missing / invalid" (MSS: `-9999`).
+    pub match_by: MatchBy,
+    /// A CSV that maps keys of the table to area ids (two columns: key, id), for keys that
+    /// match nothing by themselves (`"Bad Xdorf, Stadt"` → `05774012`).
+    #[serde(default)]
+    pub mapping: Option<String>,
+    /// Every row refers to this year.
+    #[serde(default)]
+    pub year: Option<i32>,
+    /// Long layout: the column with the year (`2014`).
+    #[serde(default)]
+    pub year_field: Option<String>,
+    /// Long layout: the column with the reference date (`31.12.2014`, `2014-12-31`); only rows
+    /// on `stichtag` are used.
+    #[serde(default)]
+    pub date_field: Option<String>,
+    /// With `date_field`: month and day of the rows to use (`"12-31"`, the default; half-yearly
+    /// tables also have `"06-30"`).
+    #[serde(default)]
+    pub stichtag: Option<String>,
+    /// Wide layout: the header pattern of the value columns, with `{year}` and optionally
+    /// `{column}` (`"{year}-12-31"`, `"{column} 12/{year}"`).
+    #[serde(default)]
+    pub wide: Option<String>,
+    /// One row per area, year and variable: the column naming the variable (`Altersgruppe`).
+    #[serde(default)]
+    pub variable_field: Option<String>,
+    /// With `variable_field`: the column with the value.
+    #[serde(default)]
+    pub value_field: Option<String>,
+    /// Columns to take: a list of names, or a table `{ new_name = "name in the file" }` that
+    /// renames them (with `variable_field`: the variables; with a wide pattern: the
+    /// `{column}` parts). Empty = every column that holds numbers.
+    #[serde(default)]
+    pub columns: ColumnsSpec,
+    /// Columns (by their new names) that are counts: summed up the hierarchy and to the whole
+    /// municipality, under disclosure control, split by weights onto other Gebietsstände.
+    /// All others are rates or other values.
+    #[serde(default, alias = "extensive")]
+    pub counts: Vec<String>,
+    /// Rates rolled up to coarser levels as a mean weighted by a count column
+    /// (`{ S1 = "EW" }`); a rate without one shows no value there ("–" with the reason).
+    #[serde(default)]
+    pub weights: BTreeMap<String, String>,
+    /// Further values meaning "missing" (MSS: `-9999`). The markers of the statistical
+    /// offices (`.`, `-`, `–`, `x`, `/`, `*`) are always read as missing, with their meaning.
     #[serde(default)]
     pub missing: Vec<String>,
-    /// Columns that are counts (summed when interpolated onto other Gebietsstände); all
-    /// others are ratios or values (averaged, weighted by residents).
+    /// CSV dialect, e.g. `csv = { delimiter = ";", decimal = ",", thousands = " ", encoding = "windows-1252" }`.
     #[serde(default)]
-    pub extensive: Vec<String>,
-    /// CSV dialect, e.g. `csv = { delimiter = ";", decimal = ",", encoding = "windows-1252" }`.
+    pub csv: CsvOptions,
+}
+
+impl TableSource {
+    /// Checks that the layout keys fit together; errors name the table and the keys.
+    pub fn validate(&self) -> Result<(), String> {
+        let at = format!("table {:?}", self.name);
+        let given: Vec<&str> = [
+            ("year", self.year.is_some()),
+            ("year_field", self.year_field.is_some()),
+            ("date_field", self.date_field.is_some()),
+            ("wide", self.wide.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, g)| *g)
+        .map(|(k, _)| k)
+        .collect();
+        if given.len() != 1 {
+            return Err(format!(
+                "{at}: give exactly one of `year` (every row is that year), `year_field` or `date_field` (a column with the year or the date), `wide` (a column per year){}",
+                if given.is_empty() {
+                    String::new()
+                } else {
+                    format!("; found {}", given.join(" and "))
+                }
+            ));
+        }
+        if self.stichtag.is_some() && self.date_field.is_none() {
+            return Err(format!("{at}: `stichtag` needs `date_field`"));
+        }
+        if let Some(s) = &self.stichtag {
+            crate::areatable::parse_stichtag(s).map_err(|e| format!("{at}: {e}"))?;
+        }
+        if self.variable_field.is_some() != self.value_field.is_some() {
+            return Err(format!(
+                "{at}: `variable_field` and `value_field` go together (one row per area, year and variable)"
+            ));
+        }
+        if self.variable_field.is_some() && self.wide.is_some() {
+            return Err(format!(
+                "{at}: `wide` (a column per year) and `variable_field` (a row per variable) exclude each other"
+            ));
+        }
+        if let Some(w) = &self.wide
+            && !w.contains("{year}")
+        {
+            return Err(format!(
+                "{at}: wide = {w:?} needs {{year}} where the year stands in the column names"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the key column of a table holds.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchBy {
+    /// Area ids.
+    #[default]
+    Id,
+    /// Area names.
+    Name,
+}
+
+/// The `columns` of a table: names as they are, or renamed (`new = "old"`), in the order given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnsSpec(pub Vec<(String, String)>);
+
+impl ColumnsSpec {
+    /// True if no column is named (take every numeric column).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The new names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(n, _)| n.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ColumnsSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ColumnsSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of column names or a table { new_name = \"name in the file\" }")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<ColumnsSpec, A::Error> {
+                let mut v = Vec::new();
+                while let Some(n) = a.next_element::<String>()? {
+                    v.push((n.clone(), n));
+                }
+                Ok(ColumnsSpec(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<ColumnsSpec, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, val)) = a.next_entry::<String, String>()? {
+                    v.push((k, val));
+                }
+                Ok(ColumnsSpec(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A population grid (or any weighted points) that weights estimates for other Gebietsstände
+/// when there are no address points: the Zensus 100 m / 1 km grid.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsSource {
+    /// CSV with one row per cell (or a point layer).
+    pub source: String,
+    /// What it is, for the label of every estimate (`Zensus 2011, 1-km-Gitter`).
+    pub title: String,
+    /// Column with the cell centre's easting / longitude.
+    #[serde(default)]
+    pub x: Option<String>,
+    /// Column with the cell centre's northing / latitude.
+    #[serde(default)]
+    pub y: Option<String>,
+    /// CRS of x/y (EPSG code, WKT or PROJ string; the Zensus grid: 3035).
+    #[serde(default)]
+    pub crs: Option<Crs>,
+    /// Column with the weight (population); empty and `missing` values count as 0.
+    pub weight: String,
+    /// Side of a square cell in the units of `crs`: each weight is spread evenly over its cell
+    /// (in 50 m steps) instead of sitting at the centre. Without it, each row is a point.
+    #[serde(default)]
+    pub cell_size: Option<f64>,
+    /// Values meaning "no value" (the Zensus 1 km file: `-1`).
+    #[serde(default)]
+    pub missing: Vec<String>,
+    /// CSV dialect.
     #[serde(default)]
     pub csv: CsvOptions,
 }

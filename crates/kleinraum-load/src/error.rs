@@ -105,12 +105,27 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+impl Diagnostic {
+    /// "line 17" for a CSV file (the file's line number), else "feature 17".
+    pub fn place(&self) -> String {
+        if crate::config::is_csv(&self.path) {
+            format!("line {}", self.row)
+        } else {
+            format!("feature {}", self.row)
+        }
+    }
+}
+
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: row {}: field {:?}: {} (value {:?})",
-            self.path, self.row, self.field, self.message, self.value
+            "{}: {}: field {:?}: {} (value {:?})",
+            self.path,
+            self.place(),
+            self.field,
+            self.message,
+            self.value
         )
     }
 }

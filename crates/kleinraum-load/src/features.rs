@@ -55,6 +55,17 @@ impl PropValue {
     }
 }
 
+impl RawLayer {
+    /// The layer's CRS: `configured` (it overrides the source's declaration), else the EPSG
+    /// code the source declares, else its WKT.
+    pub fn crs(&self, configured: Option<&crate::crs::Crs>) -> Option<crate::crs::Crs> {
+        configured
+            .cloned()
+            .or(self.epsg.map(crate::crs::Crs::Epsg))
+            .or_else(|| self.wkt.clone().map(crate::crs::Crs::Definition))
+    }
+}
+
 /// One feature of a source layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawFeature {
@@ -71,6 +82,9 @@ pub struct RawLayer {
     pub source: String,
     /// EPSG code the source declares (CRS84 and EPSG:4326 are both 4326, axis order lon/lat).
     pub epsg: Option<u32>,
+    /// The source's CRS definition where it maps to no EPSG code (a `.prj` WKT that PROJ can
+    /// still transform from).
+    pub wkt: Option<String>,
     /// Field names in source order.
     pub fields: Vec<String>,
     /// The features.

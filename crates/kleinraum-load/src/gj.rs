@@ -107,6 +107,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<RawLayer, LoadError> {
     Ok(RawLayer {
         source: path.to_string_lossy().into_owned(),
         epsg: Some(epsg),
+        wkt: None,
         fields,
         features,
     })

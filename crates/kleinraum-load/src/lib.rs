@@ -6,16 +6,19 @@
 //! `kleinraum check`, and the writers for results (CSV, GeoJSON, GeoPackage).
 //! Must not: compute statistics (that is `kleinraum-aggregate`), or serve anything.
 
+pub mod areatable;
 pub mod check;
 pub mod config;
 pub mod crs;
 pub mod error;
 pub mod features;
 pub mod gj;
+pub mod init;
 #[cfg(feature = "gdal")]
 pub mod ogr;
 pub mod progress;
 pub mod project;
+pub mod repair;
 pub mod shp;
 pub mod table;
 pub mod write;

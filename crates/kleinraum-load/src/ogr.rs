@@ -67,12 +67,13 @@ pub fn read(source: &str, layer: Option<&str>) -> Result<RawLayer, LoadError> {
     };
     let layer_name = lyr.name();
 
-    let epsg = match lyr.spatial_ref() {
-        Some(srs) => Some(epsg_of(srs).map_err(|m| LoadError::Crs {
-            path: shown.clone().into(),
-            message: format!("layer {layer_name:?}: {m}"),
-        })?),
-        None => None,
+    // A CRS without EPSG code is kept as WKT (PROJ transforms from it).
+    let (epsg, wkt) = match lyr.spatial_ref() {
+        Some(srs) => match epsg_of(srs) {
+            Ok(code) => (Some(code), None),
+            Err(wkt) => (None, Some(wkt)),
+        },
+        None => (None, None),
     };
 
     let field_defs: Vec<(String, OGRFieldType::Type)> = lyr
@@ -130,6 +131,7 @@ pub fn read(source: &str, layer: Option<&str>) -> Result<RawLayer, LoadError> {
             shown
         },
         epsg,
+        wkt,
         fields,
         features,
     })
@@ -158,7 +160,8 @@ fn list_or_none(names: &[String]) -> String {
     }
 }
 
-/// The EPSG code of a layer CRS: its own authority code, else GDAL's identification.
+/// The EPSG code of a layer CRS: its own authority code, else GDAL's identification; `Err`
+/// with the CRS's WKT when it maps to no EPSG code.
 fn epsg_of(mut srs: SpatialRef) -> Result<u32, String> {
     // Traditional GIS order, so EPSG:4326 means (lon, lat) like the rest of kleinraum.
     srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
@@ -171,7 +174,6 @@ fn epsg_of(mut srs: SpatialRef) -> Result<u32, String> {
     if let Some(code) = from_auth(&srs) {
         return Ok(code);
     }
-    let name = srs.name().unwrap_or_else(|| "unnamed".into());
     if srs.auto_identify_epsg().is_ok()
         && let Some(code) = from_auth(&srs)
     {
@@ -179,17 +181,11 @@ fn epsg_of(mut srs: SpatialRef) -> Result<u32, String> {
     }
     // GDAL's identification is conservative; PROJ (with ESRI name aliases) and name matching
     // catch the rest, as for shapefiles.
-    if let Some(code) = srs
-        .to_wkt()
-        .ok()
-        .and_then(|w| crate::shp::epsg_from_wkt(&w))
-    {
+    let wkt = srs.to_wkt().unwrap_or_default();
+    if let Some(code) = crate::shp::epsg_from_wkt(&wkt) {
         return Ok(code);
     }
-    Err(format!(
-        "cannot identify the coordinate reference system {name:?} as an EPSG code; \
-         reproject the source to an EPSG CRS (e.g. ogr2ogr -t_srs EPSG:25833)"
-    ))
+    Err(wkt)
 }
 
 fn convert_field(value: Option<FieldValue>) -> PropValue {
@@ -211,7 +207,7 @@ fn convert_field(value: Option<FieldValue>) -> PropValue {
 
 /// Converts an OGR geometry into geo types (2D; Z and M dropped). Empty geometries become
 /// `None`. Curve types are refused with a hint instead of being approximated silently.
-fn convert_geometry(g: &GdalGeometry) -> Result<Option<Geometry<f64>>, String> {
+pub(crate) fn convert_geometry(g: &GdalGeometry) -> Result<Option<Geometry<f64>>, String> {
     if g.is_empty() {
         return Ok(None);
     }

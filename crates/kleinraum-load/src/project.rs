@@ -6,21 +6,97 @@
 //! [`Diagnostic`]s: `kleinraum check` lists them, [`load_project_strict`] refuses to go on.
 //! Nothing is dropped without a diagnostic.
 
+use crate::areatable::TableInfo;
 use crate::config::{
-    CountSource, FacilitySource, LevelSource, PointSource, ProjectConfig, TableSource, is_csv,
+    CountSource, FacilitySource, LevelSource, PointSource, ProjectConfig, WeightsSource, is_csv,
 };
-use crate::crs::Reprojector;
+use crate::crs::{Crs, Reprojector, check_area_of_use};
 use crate::error::{Diagnostic, LoadError};
 use crate::features::{PropValue, RawLayer, read_layer};
+use crate::repair::Repair;
 use crate::table::{CsvTable, NotANumber, parse_count};
 use geo::{Geometry, MultiPolygon};
 use kleinraum_aggregate::model::{
-    Area, AreaTable, CountColumn, Dataset, FacilityLayer, Level, PointLayer,
+    Area, CountColumn, Dataset, FacilityLayer, Level, PointLayer, WeightLayer, Weighting,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+
+/// What loading found besides the data.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LoadReport {
+    /// Rows and features that could not be read (each blocks use: `check` exits with 1,
+    /// `aggregate` and `serve` refuse).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Per `[[table]]` entry: rows used, years, markers, keys that match no area.
+    pub tables: Vec<TableInfo>,
+    /// Areas made valid on request (`repair = true`).
+    pub repairs: Vec<Repair>,
+    /// Each geometry source and the CRS it was read in (`EPSG:25832`, `WKT "…"`).
+    pub crs: Vec<(String, String)>,
+}
+
+impl LoadReport {
+    /// The lines every command prints about what was loaded and repaired, and what is not
+    /// used (tables: keys that match no area, rows of another Stichtag, cells without a
+    /// value). The same lines in `check`, `aggregate` and `serve`.
+    pub fn notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for r in &self.repairs {
+            out.push(format!("repaired (level {}): {}", r.level, r.describe()));
+        }
+        for t in &self.tables {
+            out.extend(table_notes(t));
+        }
+        out
+    }
+}
+
+/// The notes of one table (see [`LoadReport::notes`]).
+pub fn table_notes(t: &TableInfo) -> Vec<String> {
+    let mut out = Vec::new();
+    if !t.unmatched.is_empty() {
+        out.push(format!(
+            "table {}: {} key(s) match no area of level {} and are not used: {}",
+            t.name,
+            t.unmatched.len(),
+            t.level,
+            t.unmatched
+                .iter()
+                .map(|(k, line)| format!("{k:?} (line {line})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if t.other_stichtag > 0 {
+        out.push(format!(
+            "table {}: {} row(s) on another day than the Stichtag {} are not used (stichtag = …)",
+            t.name,
+            t.other_stichtag,
+            t.stichtag.as_deref().unwrap_or("31.12.")
+        ));
+    }
+    for (m, meaning, n) in &t.markers {
+        out.push(format!(
+            "table {}: {n} cell(s) marked {m:?} ({meaning}) have no value",
+            t.name
+        ));
+    }
+    out
+}
+
+/// Everything a config names, loaded.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The engine's input.
+    pub dataset: Dataset,
+    /// The configured weight layer (`[weights]`), for estimates without address points.
+    pub weights: Option<WeightLayer>,
+    /// What loading found.
+    pub report: LoadReport,
+}
 
 /// Loads everything the config names. Row-level problems go to `diags`; the dataset holds every
 /// row that could be read.
@@ -28,10 +104,26 @@ pub fn load_project(
     cfg: &ProjectConfig,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Dataset, LoadError> {
+    let l = load_all(cfg)?;
+    diags.extend(l.report.diagnostics);
+    Ok(l.dataset)
+}
+
+/// Loads everything the config names, with the report of what was found.
+pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
     let w = cfg.working_crs;
+    let mut report = LoadReport::default();
+    let diags = &mut report.diagnostics;
     let mut levels: Vec<Level> = Vec::with_capacity(cfg.levels.len());
     for src in &cfg.levels {
-        let level = load_level(src, w, levels.last(), diags)?;
+        let level = load_level_report(
+            src,
+            w,
+            levels.last(),
+            diags,
+            &mut report.repairs,
+            &mut report.crs,
+        )?;
         levels.push(level);
     }
     check_hierarchy(cfg, &levels, diags);
@@ -47,35 +139,68 @@ pub fn load_project(
     for f in &cfg.facilities {
         facilities.push(load_facilities(f, w, diags)?);
     }
-    let mut tables = Vec::with_capacity(cfg.tables.len());
+    // Tables; entries sharing a name are one table (one file per year).
+    let mut groups: Vec<(String, Vec<crate::areatable::TablePart>)> = Vec::new();
     for t in &cfg.tables {
-        let known: Option<std::collections::HashSet<&str>> = levels
-            .iter()
-            .find(|l| l.key == t.level)
-            .map(|l| l.areas.iter().map(|a| a.id.as_str()).collect());
-        let csv = CsvTable::open(Path::new(&t.source), &t.csv)?;
-        tables.push(load_table_from(t, &csv, known.as_ref(), diags)?);
+        let level = levels.iter().find(|l| l.key == t.level);
+        let (table, info) = crate::areatable::load_table(t, level, diags)?;
+        let lines = info.row_lines.clone();
+        report.tables.push(info);
+        let part = (table, t.source.clone(), lines);
+        match groups.iter_mut().find(|(n, _)| *n == t.name) {
+            Some((_, parts)) => parts.push(part),
+            None => groups.push((t.name.clone(), vec![part])),
+        }
     }
-    Ok(Dataset {
-        working_epsg: w,
-        levels,
-        points,
-        facilities,
-        tables,
+    let tables = groups
+        .into_iter()
+        .map(|(_, parts)| crate::areatable::merge(parts, diags))
+        .collect();
+    let weights = match &cfg.weights {
+        Some(ws) => Some(load_weights(ws, w, diags)?),
+        None => None,
+    };
+    Ok(Loaded {
+        dataset: Dataset {
+            working_epsg: w,
+            levels,
+            points,
+            facilities,
+            tables,
+        },
+        weights,
+        report,
     })
 }
 
 /// Like [`load_project`], but any row-level problem is an error (`LoadError::Rows`).
 pub fn load_project_strict(cfg: &ProjectConfig) -> Result<Dataset, LoadError> {
-    let mut diags = Vec::new();
-    let ds = load_project(cfg, &mut diags)?;
-    match diags.first() {
-        None => Ok(ds),
-        Some(first) => Err(LoadError::Rows {
-            path: first.path.clone().into(),
-            count: diags.len(),
-            first: first.to_string(),
-        }),
+    Ok(load_all_strict(cfg)?.dataset)
+}
+
+/// Like [`load_all`], but any row-level problem is an error (`LoadError::Rows`), exactly what
+/// `check` calls blocking.
+pub fn load_all_strict(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
+    let l = load_all(cfg)?;
+    match l.report.diagnostics.first() {
+        None => Ok(l),
+        Some(first) => {
+            let mut shown = first.to_string();
+            if l.report
+                .diagnostics
+                .iter()
+                .any(|d| d.field == "geometry" && d.message.starts_with("area "))
+            {
+                shown.push_str(
+                    " — invalid polygons can be made valid with `repair = true` on their level",
+                );
+            }
+            Err(LoadError::Rows {
+                path: first.path.clone().into(),
+                count: l.report.diagnostics.len(),
+                first: shown,
+            })
+        }
     }
 }
 
@@ -125,6 +250,25 @@ pub fn load_level(
     finer: Option<&Level>,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Level, LoadError> {
+    load_level_report(
+        src,
+        working_epsg,
+        finer,
+        diags,
+        &mut Vec::new(),
+        &mut Vec::new(),
+    )
+}
+
+/// As [`load_level`], listing repaired areas in `repairs` and the CRS the source was read in.
+pub fn load_level_report(
+    src: &LevelSource,
+    working_epsg: u32,
+    finer: Option<&Level>,
+    diags: &mut Vec<Diagnostic>,
+    repairs: &mut Vec<Repair>,
+    crs_used: &mut Vec<(String, String)>,
+) -> Result<Level, LoadError> {
     let Some(source) = &src.source else {
         return Ok(derived_level(src, finer));
     };
@@ -142,10 +286,13 @@ pub fn load_level(
     if let Some(f) = &src.parent_field {
         require_field(&layer, f)?;
     }
-    let epsg = layer.epsg.or(src.crs).ok_or_else(|| LoadError::NoCrs {
-        path: source.into(),
-    })?;
-    let reproj = Reprojector::new(epsg, working_epsg).map_err(crs_err(source))?;
+    let crs = layer
+        .crs(src.crs.as_ref())
+        .ok_or_else(|| LoadError::NoCrs {
+            path: source.into(),
+        })?;
+    crs_used.push((source.clone(), crs.describe()));
+    let reproj = Reprojector::from_crs(&crs, working_epsg).map_err(crs_err(source))?;
 
     let mut areas: Vec<Area> = Vec::with_capacity(layer.features.len());
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(layer.features.len());
@@ -251,13 +398,57 @@ pub fn load_level(
                 field: "geometry".into(),
                 message,
             })?;
-        for p in crate::check::geometry_problems(&mp) {
-            diags.push(diag(
-                n,
-                "geometry",
-                &format!("{:.1} {:.1}", p.x, p.y),
-                format!("area {id}: {}", p.message),
-            ));
+        let problems = crate::check::geometry_problems(&mp);
+        if !problems.is_empty() && src.repair {
+            let before = crate::repair::drawn_area(&mp);
+            let (pb, hb) = crate::repair::parts_and_holes(&mp);
+            match crate::repair::make_valid(&mp) {
+                Ok(fixed) if crate::check::geometry_problems(&fixed).is_empty() => {
+                    let (pa, ha) = crate::repair::parts_and_holes(&fixed);
+                    repairs.push(Repair {
+                        level: src.key.clone(),
+                        source: source.clone(),
+                        feature: n,
+                        id: id.clone(),
+                        problems: problems.iter().map(|p| p.message.clone()).collect(),
+                        area_before_m2: before,
+                        area_after_m2: crate::repair::drawn_area(&fixed),
+                        parts_before: pb,
+                        parts_after: pa,
+                        holes_before: hb,
+                        holes_after: ha,
+                    });
+                    mp = fixed;
+                }
+                Ok(fixed) => diags.push(diag(
+                    n,
+                    "geometry",
+                    &id,
+                    format!(
+                        "area {id}: still invalid after repair: {}",
+                        crate::check::geometry_problems(&fixed)
+                            .iter()
+                            .map(|p| p.message.clone())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                )),
+                Err(e) => diags.push(diag(
+                    n,
+                    "geometry",
+                    &id,
+                    format!("area {id}: repair failed: {e}"),
+                )),
+            }
+        } else {
+            for p in problems {
+                diags.push(diag(
+                    n,
+                    "geometry",
+                    &format!("{:.1} {:.1}", p.x, p.y),
+                    format!("area {id}: {}", p.message),
+                ));
+            }
         }
         let name = src
             .name_field
@@ -293,6 +484,16 @@ pub fn load_level(
             attributes: attributes(&f.props),
         });
     }
+    check_area_of_use(
+        working_epsg,
+        &crs,
+        areas
+            .iter()
+            .filter_map(|a| a.geometry.as_ref())
+            .flat_map(|g| g.0.iter())
+            .flat_map(|p| p.exterior().0.iter().map(|c| (c.x, c.y))),
+    )
+    .map_err(crs_err(source))?;
     Ok(Level {
         key: src.key.clone(),
         title: src.title.clone(),
@@ -386,8 +587,10 @@ struct PointsRead {
     x: Vec<f64>,
     y: Vec<f64>,
     keys: Vec<String>,
+    /// Line (CSV) or feature number (layers) of each point, for messages.
+    rows: Vec<usize>,
     columns: Vec<CountColumn>,
-    epsg: u32,
+    crs: Crs,
 }
 
 /// Loads the address points, their own counts and every joined count file.
@@ -416,12 +619,15 @@ pub fn load_points(
         mut x,
         mut y,
         keys,
+        rows,
         mut columns,
-        epsg,
+        crs,
     } = read;
-    let reproj = Reprojector::new(epsg, working_epsg).map_err(crs_err(&p.source))?;
+    let reproj = Reprojector::from_crs(&crs, working_epsg).map_err(crs_err(&p.source))?;
     reproj
         .transform_xy(&mut x, &mut y)
+        .map_err(crs_err(&p.source))?;
+    check_area_of_use(working_epsg, &crs, x.iter().copied().zip(y.iter().copied()))
         .map_err(crs_err(&p.source))?;
 
     // Key → point index. A duplicate key makes joins ambiguous: reported, the first one wins.
@@ -431,13 +637,13 @@ pub fn load_points(
         match index.entry(k.as_str()) {
             std::collections::hash_map::Entry::Occupied(e) => diags.push(Diagnostic {
                 path: p.source.clone(),
-                row: i + 1,
+                row: rows[i],
                 field: p.key.clone(),
                 value: k.clone(),
                 message: format!(
-                    "point {}: duplicate key (first at point {}); joins use the first",
-                    i + 1,
-                    e.get() + 1
+                    "duplicate key (first at {} {}); joins use the first",
+                    if is_csv(&p.source) { "line" } else { "feature" },
+                    rows[*e.get() as usize]
                 ),
             }),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -503,6 +709,7 @@ fn read_points_csv(
     let mut x = Vec::new();
     let mut y = Vec::new();
     let mut keys = Vec::new();
+    let mut rows = Vec::new();
     let mut values: Vec<Vec<u32>> = vec![Vec::new(); count_cols.len()];
     let mut local = Vec::new();
     t.for_each_row(diags, |r| {
@@ -542,6 +749,7 @@ fn read_points_csv(
         x.push(vx);
         y.push(vy);
         keys.push(key.to_string());
+        rows.push(r.line);
         for (vals, (&c, name)) in values.iter_mut().zip(count_cols.iter().zip(&p.counts)) {
             let v = r.text(c);
             vals.push(parse_count(v).unwrap_or_else(|m| {
@@ -555,6 +763,7 @@ fn read_points_csv(
         x,
         y,
         keys,
+        rows,
         columns: p
             .counts
             .iter()
@@ -565,7 +774,7 @@ fn read_points_csv(
                 values,
             })
             .collect(),
-        epsg: p.crs.unwrap_or(0),
+        crs: p.crs.clone().unwrap_or(Crs::Epsg(0)),
     })
 }
 
@@ -578,7 +787,7 @@ fn read_points_layer(
     for c in &p.counts {
         require_field(&layer, c)?;
     }
-    let epsg = layer.epsg.or(p.crs).ok_or_else(|| LoadError::NoCrs {
+    let crs = layer.crs(p.crs.as_ref()).ok_or_else(|| LoadError::NoCrs {
         path: p.source.clone().into(),
     })?;
     let year = p.year.unwrap_or(0);
@@ -586,6 +795,7 @@ fn read_points_layer(
         x: Vec::new(),
         y: Vec::new(),
         keys: Vec::new(),
+        rows: Vec::new(),
         columns: p
             .counts
             .iter()
@@ -595,7 +805,7 @@ fn read_points_layer(
                 values: Vec::new(),
             })
             .collect(),
-        epsg,
+        crs,
     };
     let d = |row: usize, field: &str, value: String, message: String| Diagnostic {
         path: p.source.clone(),
@@ -629,6 +839,7 @@ fn read_points_layer(
         };
         out.x.push(x);
         out.y.push(y);
+        out.rows.push(n);
         for col in out.columns.iter_mut() {
             let v = f.props.get(&col.name).cloned().unwrap_or(PropValue::Null);
             let text = v.as_text().unwrap_or_default();
@@ -753,16 +964,17 @@ pub fn load_facilities(
     working_epsg: u32,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<FacilityLayer, LoadError> {
-    let (rows, epsg) = if is_csv(&f.source) {
+    let (rows, crs) = if is_csv(&f.source) {
         read_facilities_csv(f, diags)?
     } else {
         read_facilities_layer(f, diags)?
     };
-    let reproj = Reprojector::new(epsg, working_epsg).map_err(crs_err(&f.source))?;
+    let reproj = Reprojector::from_crs(&crs, working_epsg).map_err(crs_err(&f.source))?;
     let mut pts: Vec<(f64, f64)> = rows.iter().map(|r| (r.x, r.y)).collect();
     reproj
         .transform_coords(&mut pts)
         .map_err(crs_err(&f.source))?;
+    check_area_of_use(working_epsg, &crs, pts.iter().copied()).map_err(crs_err(&f.source))?;
     let mut out = FacilityLayer {
         category: f.category.clone(),
         title: f.title.clone(),
@@ -793,7 +1005,7 @@ fn capacity_of(v: &PropValue) -> Result<Option<f64>, NotANumber> {
 fn read_facilities_layer(
     f: &FacilitySource,
     diags: &mut Vec<Diagnostic>,
-) -> Result<(Vec<FacilityRow>, u32), LoadError> {
+) -> Result<(Vec<FacilityRow>, Crs), LoadError> {
     let layer = read_layer(&f.source, f.layer.as_deref(), None)?;
     for field in f
         .id_field
@@ -804,7 +1016,7 @@ fn read_facilities_layer(
     {
         require_field(&layer, field)?;
     }
-    let epsg = layer.epsg.or(f.crs).ok_or_else(|| LoadError::NoCrs {
+    let crs = layer.crs(f.crs.as_ref()).ok_or_else(|| LoadError::NoCrs {
         path: f.source.clone().into(),
     })?;
     let mut rows = Vec::with_capacity(layer.features.len());
@@ -866,13 +1078,13 @@ fn read_facilities_layer(
             attributes: attributes(&feat.props),
         });
     }
-    Ok((rows, epsg))
+    Ok((rows, crs))
 }
 
 fn read_facilities_csv(
     f: &FacilitySource,
     diags: &mut Vec<Diagnostic>,
-) -> Result<(Vec<FacilityRow>, u32), LoadError> {
+) -> Result<(Vec<FacilityRow>, Crs), LoadError> {
     let t = CsvTable::open(Path::new(&f.source), &f.csv)?;
     let xname = f.x.as_deref().unwrap_or("x");
     let yname = f.y.as_deref().unwrap_or("y");
@@ -935,111 +1147,118 @@ fn read_facilities_csv(
         });
     })?;
     diags.extend(local);
-    Ok((rows, f.crs.unwrap_or(0)))
+    Ok((rows, f.crs.clone().unwrap_or(Crs::Epsg(0))))
 }
 
-/// Loads an area table: ids as text, the chosen columns as numbers (`missing` values → None).
-pub fn load_table(t: &TableSource, diags: &mut Vec<Diagnostic>) -> Result<AreaTable, LoadError> {
-    let csv = CsvTable::open(Path::new(&t.source), &t.csv)?;
-    load_table_from(t, &csv, None, diags)
-}
-
-fn load_table_from(
-    t: &TableSource,
-    csv: &CsvTable,
-    known_ids: Option<&std::collections::HashSet<&str>>,
+/// Loads the weight layer (`[weights]`): a population grid as points, each cell's weight at
+/// its centre or — with `cell_size` — spread evenly over the cell in steps of at most 50 m, so
+/// a boundary through a cell splits its population by area. Cells without a value weigh 0.
+pub fn load_weights(
+    w: &WeightsSource,
+    working_epsg: u32,
     diags: &mut Vec<Diagnostic>,
-) -> Result<AreaTable, LoadError> {
-    let idc = csv.column(&t.id_field)?;
-    let rows = csv.rows(diags)?;
-    let missing: Vec<String> = t.missing.iter().map(|m| m.trim().to_string()).collect();
-    let missing_num: Vec<f64> = missing
-        .iter()
-        .filter_map(|m| csv.parse_f64(m).ok().flatten())
-        .collect();
-    let is_missing = |v: &str| {
-        let v = v.trim();
-        v.is_empty()
-            || missing.iter().any(|m| m == v)
-            || csv
-                .parse_f64(v)
-                .ok()
-                .flatten()
-                .is_some_and(|x| missing_num.contains(&x))
-    };
-    let cols: Vec<(String, usize)> = if t.columns.is_empty() {
-        // Every column whose values are all numbers (or missing).
-        csv.headers
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != idc)
-            .filter(|(i, _)| {
-                rows.iter()
-                    .all(|(_, r)| is_missing(&r[*i]) || csv.parse_f64(&r[*i]).is_ok())
-            })
-            .map(|(i, h)| (h.clone(), i))
-            .collect()
-    } else {
-        t.columns
-            .iter()
-            .map(|c| Ok((c.clone(), csv.column(c)?)))
-            .collect::<Result<_, LoadError>>()?
-    };
-    let mut out = AreaTable {
-        name: t.name.clone(),
-        level: t.level.clone(),
-        year: t.year,
-        ids: Vec::with_capacity(rows.len()),
-        columns: cols
-            .iter()
-            .map(|(n, _)| (n.clone(), Vec::with_capacity(rows.len())))
-            .collect(),
-    };
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (line, r) in &rows {
-        let id = r[idc].trim().to_string();
-        if id.is_empty() {
-            diags.push(csv.diag(*line, &t.id_field, "", "empty id; the row is skipped"));
-            continue;
-        }
-        if let Some(first) = seen.get(&id) {
-            diags.push(csv.diag(
-                *line,
-                &t.id_field,
-                &id,
-                format!("duplicate id (first at line {first}); the row is skipped"),
-            ));
-            continue;
-        }
-        seen.insert(id.clone(), *line);
-        if known_ids.is_some_and(|k| !k.contains(id.as_str())) {
-            diags.push(csv.diag(
-                *line,
-                &t.id_field,
-                &id,
-                format!("id matches no area of level {:?}", t.level),
-            ));
-        }
-        for ((name, c), (_, vals)) in cols.iter().zip(out.columns.iter_mut()) {
-            let v = &r[*c];
-            vals.push(if is_missing(v) {
-                None
-            } else {
-                match csv.parse_f64(v) {
-                    Ok(x) => x,
-                    Err(NotANumber) => {
-                        diags.push(csv.diag(
-                            *line,
-                            name,
-                            v,
-                            format!("area {id}: not a number; left empty"),
-                        ));
-                        None
-                    }
+) -> Result<WeightLayer, LoadError> {
+    let (pts, crs) = if is_csv(&w.source) {
+        let t = CsvTable::open(Path::new(&w.source), &w.csv)?;
+        let (xn, yn) = (w.x.as_deref().unwrap_or("x"), w.y.as_deref().unwrap_or("y"));
+        let (xc, yc, wc) = (t.column(xn)?, t.column(yn)?, t.column(&w.weight)?);
+        let crs = w.crs.clone().ok_or_else(|| LoadError::NoCrs {
+            path: w.source.clone().into(),
+        })?;
+        let mut pts: Vec<(f64, f64, f64)> = Vec::new();
+        let mut local = Vec::new();
+        t.for_each_row(diags, |r| {
+            let num = |c: usize, name: &str, local: &mut Vec<Diagnostic>| match t.parse_f64(r.text(c)) {
+                Ok(Some(v)) => Some(v),
+                _ => {
+                    local.push(t.diag(r.line, name, r.text(c), "not a coordinate; the row is skipped"));
+                    None
                 }
+            };
+            let (Some(x), Some(y)) = (num(xc, xn, &mut local), num(yc, yn, &mut local)) else {
+                return;
+            };
+            let v = match t.cell(r.text(wc), &w.missing) {
+                crate::table::Cell::Number(v) if v >= 0.0 => v,
+                crate::table::Cell::Number(_) | crate::table::Cell::NotANumber => {
+                    local.push(t.diag(
+                        r.line,
+                        &w.weight,
+                        r.text(wc),
+                        "not a weight (a number ≥ 0; list no-value codes in `missing`); counted as 0",
+                    ));
+                    0.0
+                }
+                _ => 0.0,
+            };
+            pts.push((x, y, v));
+        })?;
+        diags.extend(local);
+        (pts, crs)
+    } else {
+        let layer = read_layer(&w.source, None, None)?;
+        require_field(&layer, &w.weight)?;
+        let crs = layer.crs(w.crs.as_ref()).ok_or_else(|| LoadError::NoCrs {
+            path: w.source.clone().into(),
+        })?;
+        let mut pts = Vec::new();
+        for (i, f) in layer.features.iter().enumerate() {
+            let v = f
+                .props
+                .get(&w.weight)
+                .and_then(PropValue::as_f64)
+                .unwrap_or(0.0);
+            match single_point(&f.geometry) {
+                Ok((x, y)) => pts.push((x, y, v.max(0.0))),
+                Err(m) => diags.push(Diagnostic {
+                    path: w.source.clone(),
+                    row: i + 1,
+                    field: "geometry".into(),
+                    value: String::new(),
+                    message: format!("{m}; the feature is skipped"),
+                }),
+            }
+        }
+        (pts, crs)
+    };
+    // Spread each cell over k × k sub-points (uniform k: only the ratios of weights matter).
+    let (k, cs) = match w.cell_size {
+        Some(cs) if cs > 0.0 && cs.is_finite() => ((cs / 50.0).ceil().max(1.0) as usize, cs),
+        Some(cs) => {
+            return Err(LoadError::Format {
+                path: w.source.clone().into(),
+                message: format!("weights.cell_size = {cs}: must be a positive length"),
             });
         }
-        out.ids.push(id);
+        None => (1, 0.0),
+    };
+    let mut xy: Vec<(f64, f64)> = Vec::new();
+    let mut weight: Vec<u32> = Vec::new();
+    for (x, y, v) in pts {
+        let v = v.round();
+        if v <= 0.0 {
+            continue;
+        }
+        for i in 0..k {
+            for j in 0..k {
+                let dx = (i as f64 + 0.5) / k as f64 * cs - cs / 2.0;
+                let dy = (j as f64 + 0.5) / k as f64 * cs - cs / 2.0;
+                xy.push((x + dx, y + dy));
+                weight.push(v.min(f64::from(u32::MAX)) as u32);
+            }
+        }
     }
-    Ok(out)
+    let reproj = Reprojector::from_crs(&crs, working_epsg).map_err(crs_err(&w.source))?;
+    reproj
+        .transform_coords(&mut xy)
+        .map_err(crs_err(&w.source))?;
+    check_area_of_use(working_epsg, &crs, xy.iter().copied()).map_err(crs_err(&w.source))?;
+    Ok(WeightLayer {
+        x: xy.iter().map(|p| p.0).collect(),
+        y: xy.iter().map(|p| p.1).collect(),
+        weight,
+        weighting: Weighting::Grid {
+            title: w.title.clone(),
+        },
+    })
 }

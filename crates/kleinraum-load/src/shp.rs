@@ -82,33 +82,32 @@ pub fn read(path: &Path, encoding: Option<&str>) -> Result<RawLayer, LoadError> 
         features.push(RawFeature { geometry, props });
     }
 
-    let epsg = match optional_sibling(path, "prj") {
+    // A .prj that maps to no EPSG code (a city's own UTM variant) is kept as the WKT it is:
+    // PROJ transforms from it, and the area-of-use check catches a wrong one.
+    let (epsg, wkt) = match optional_sibling(path, "prj") {
         Some(prj_path) => {
             let bytes = read_bytes(&prj_path)?;
             // Some Windows tools write a UTF-8 byte order mark.
             let wkt =
                 String::from_utf8_lossy(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes))
-                    .into_owned();
-            match epsg_from_wkt(&wkt) {
-                Some(code) => Some(code),
-                None => {
-                    return Err(LoadError::Crs {
-                        path: prj_path,
-                        message: format!(
-                            "cannot identify the coordinate reference system {:?} as an EPSG code; \
-                             remove the .prj and set `crs = <EPSG code>` for this source in the config",
-                            wkt_name(&wkt).unwrap_or_else(|| wkt.trim().chars().take(80).collect())
-                        ),
-                    });
+                    .trim()
+                    .to_string();
+            if wkt.is_empty() {
+                (None, None)
+            } else {
+                match epsg_from_wkt(&wkt) {
+                    Some(code) => (Some(code), None),
+                    None => (None, Some(wkt)),
                 }
             }
         }
-        None => None,
+        None => (None, None),
     };
 
     Ok(RawLayer {
         source: path.display().to_string(),
         epsg,
+        wkt,
         fields,
         features,
     })

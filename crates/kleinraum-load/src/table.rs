@@ -31,6 +31,9 @@ pub struct CsvTable {
     pub delimiter: u8,
     /// The decimal separator rule in use.
     pub decimal: Decimal,
+    /// A configured thousands separator other than a space (`.` or `,`); spaces between
+    /// groups of three digits are always read as thousands separators.
+    pub thousands: Option<char>,
     /// Name of the text encoding the file was decoded from.
     pub encoding: &'static str,
     data: Vec<u8>,
@@ -81,6 +84,16 @@ impl CsvTable {
                 )));
             }
         };
+        let thousands = match opts.thousands.as_deref() {
+            None => None,
+            Some(t) => parse_thousands(t).map_err(fmt_err)?,
+        };
+        if thousands.is_some() && thousands == Some(char::from(delimiter)) {
+            return Err(fmt_err(format!(
+                "csv.thousands {:?} is also the field delimiter",
+                char::from(delimiter)
+            )));
+        }
         if data.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(fmt_err("the file is empty (no header line)".into()));
         }
@@ -97,6 +110,7 @@ impl CsvTable {
             headers,
             delimiter,
             decimal,
+            thousands,
             encoding,
             data,
         })
@@ -196,9 +210,41 @@ impl CsvTable {
         Ok(out)
     }
 
-    /// Parses a decimal number according to the decimal rule. Empty → `Ok(None)`.
+    /// Parses a decimal number according to the decimal and thousands rules. Empty →
+    /// `Ok(None)`.
     pub fn parse_f64(&self, v: &str) -> Result<Option<f64>, NotANumber> {
-        parse_decimal(v, self.decimal, self.delimiter)
+        parse_number(v, self.decimal, self.delimiter, self.thousands)
+    }
+
+    /// Reads a cell of an area table: a number, empty, a marker of the statistical offices
+    /// (`.`, `-`, `–`, `x`, `/`, `*`) or one of `missing`, or not a number.
+    pub fn cell(&self, v: &str, missing: &[String]) -> Cell {
+        let t = v.trim();
+        if t.is_empty() {
+            return Cell::Empty;
+        }
+        if let Some((m, _)) = MARKERS.iter().find(|(m, _)| *m == t) {
+            return Cell::Marker((*m).to_string());
+        }
+        if missing.iter().any(|m| m.trim() == t) {
+            return Cell::Marker(t.to_string());
+        }
+        match self.parse_f64(t) {
+            Ok(Some(x)) => {
+                // A configured missing value written differently (-9999 vs -9999,0).
+                if missing
+                    .iter()
+                    .filter_map(|m| self.parse_f64(m).ok().flatten())
+                    .any(|m| m == x)
+                {
+                    Cell::Marker(missing_label(missing, x, self))
+                } else {
+                    Cell::Number(x)
+                }
+            }
+            Ok(None) => Cell::Empty,
+            Err(NotANumber) => Cell::NotANumber,
+        }
     }
 
     /// A diagnostic for this file.
@@ -219,15 +265,134 @@ impl CsvTable {
     }
 }
 
+fn missing_label(missing: &[String], x: f64, t: &CsvTable) -> String {
+    missing
+        .iter()
+        .find(|m| t.parse_f64(m).ok().flatten() == Some(x))
+        .map(|m| m.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A cell of an area table as read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Empty.
+    Empty,
+    /// A number.
+    Number(f64),
+    /// A marker for "no value" (as written in the file).
+    Marker(String),
+    /// Text that is not a number.
+    NotANumber,
+}
+
+/// The markers German statistical offices write instead of a number, with their meaning
+/// (Zeichenerklärung of the Statistische Ämter des Bundes und der Länder; `*` is the
+/// Bundesagentur für Arbeit's mark for cells kept secret, e.g. counts below 3). Each is read
+/// as "no value" (`null` with the reason), never as 0.
+pub const MARKERS: [(&str, &str); 10] = [
+    (".", "Zahlenwert unbekannt oder geheim zu halten"),
+    ("-", "nichts vorhanden"),
+    ("–", "nichts vorhanden"),
+    ("—", "nichts vorhanden"),
+    ("x", "Tabellenfach gesperrt, weil Aussage nicht sinnvoll"),
+    ("X", "Tabellenfach gesperrt, weil Aussage nicht sinnvoll"),
+    ("/", "keine Angabe, da Zahlenwert nicht sicher genug"),
+    ("*", "gesperrt (Geheimhaltung, z. B. Fallzahlen unter 3)"),
+    ("...", "Angabe fällt später an"),
+    ("…", "Angabe fällt später an"),
+];
+
+/// The meaning of a marker, or "configured as missing".
+pub fn marker_meaning(m: &str) -> &'static str {
+    MARKERS
+        .iter()
+        .find(|(k, _)| *k == m)
+        .map_or("in der Konfiguration als fehlend angegeben", |(_, v)| v)
+}
+
+/// The configured thousands separator: `None` for spaces (always accepted), else the char.
+fn parse_thousands(t: &str) -> Result<Option<char>, String> {
+    match t {
+        " " | "\u{a0}" | "\u{202f}" | "\u{2009}" | "space" | "nbsp" => Ok(None),
+        "." => Ok(Some('.')),
+        "," => Ok(Some(',')),
+        "'" | "’" => Ok(Some('\'')),
+        other => Err(format!(
+            "csv.thousands must be \" \" (space, also no-break spaces), \".\", \",\" or \"'\", not {other:?}"
+        )),
+    }
+}
+
+/// Space characters used between digit groups: space, no-break space, narrow no-break space,
+/// thin space.
+fn is_group_space(c: char) -> bool {
+    matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}')
+}
+
+/// Removes separator `sep` (or any group space for `None`) from the integer part when it
+/// splits it into groups of three digits (`1 675`, `1.675.000`). `None` if the separators are
+/// not at group positions.
+fn strip_groups(t: &str, sep: Option<char>) -> Option<String> {
+    let is_sep = |c: char| match sep {
+        None => is_group_space(c),
+        Some(s) => c == s,
+    };
+    if !t.chars().any(is_sep) {
+        return Some(t.to_string());
+    }
+    let (sign, body) = match t.strip_prefix(['-', '+']) {
+        Some(rest) => (&t[..1], rest),
+        None => ("", t),
+    };
+    // The integer part ends at the first character that is neither a digit nor a separator.
+    let end = body
+        .char_indices()
+        .find(|&(_, c)| !(c.is_ascii_digit() || is_sep(c)))
+        .map_or(body.len(), |(i, _)| i);
+    let (int, rest) = body.split_at(end);
+    let groups: Vec<&str> = int.split(is_sep).collect();
+    let ok = groups.len() > 1
+        && (1..=3).contains(&groups[0].len())
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+    ok.then(|| format!("{sign}{}{rest}", groups.concat()))
+}
+
 /// A value that is not a number (the caller reports it with row and field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotANumber;
 
 /// Parses a decimal number. Empty → `Ok(None)`; unparsable → `Err(NotANumber)`.
 pub fn parse_decimal(v: &str, decimal: Decimal, delimiter: u8) -> Result<Option<f64>, NotANumber> {
+    parse_number(v, decimal, delimiter, None)
+}
+
+/// Parses a number as German statistical offices write them: padding around it, spaces (also
+/// no-break ones) between groups of three digits, a configured thousands separator
+/// (`thousands`: `.`, `,` or `'`), a decimal point or comma. Empty → `Ok(None)`.
+pub fn parse_number(
+    v: &str,
+    decimal: Decimal,
+    delimiter: u8,
+    thousands: Option<char>,
+) -> Result<Option<f64>, NotANumber> {
     let t = v.trim();
     if t.is_empty() {
         return Ok(None);
+    }
+    let spaced = strip_groups(t, None).ok_or(NotANumber)?;
+    let t = match thousands {
+        Some(sep) => strip_groups(&spaced, Some(sep)).ok_or(NotANumber)?,
+        None => spaced,
+    };
+    let t = t.as_str();
+    if thousands == Some(',') {
+        // The comma was the thousands separator: what is left is a decimal point number.
+        return match t.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            _ => Err(NotANumber),
+        };
     }
     let comma_ok = match decimal {
         Decimal::Point => false,
@@ -367,6 +532,24 @@ mod tests {
         assert_eq!(detect_delimiter(b"a,b,c"), b',');
         assert_eq!(detect_delimiter(b"a\tb"), b'\t');
         assert_eq!(detect_delimiter(b"\"a;b\",c"), b',');
+    }
+
+    #[test]
+    fn thousands_separators_and_padding() {
+        let p = |v: &str, t: Option<char>| parse_number(v, Decimal::Detect, b';', t);
+        assert_eq!(p(" 1 675 ", None), Ok(Some(1675.0)));
+        assert_eq!(p("1\u{a0}675", None), Ok(Some(1675.0)));
+        assert_eq!(p("1\u{202f}675\u{202f}000", None), Ok(Some(1_675_000.0)));
+        assert_eq!(p("12 345,5", None), Ok(Some(12345.5)));
+        assert_eq!(p("1 67", None), Err(NotANumber));
+        assert_eq!(p("1.675", Some('.')), Ok(Some(1675.0)));
+        assert_eq!(p("1.675.000", Some('.')), Ok(Some(1_675_000.0)));
+        assert_eq!(p("12.5", Some('.')), Err(NotANumber));
+        assert_eq!(
+            parse_number("1,675.5", Decimal::Point, b';', Some(',')),
+            Ok(Some(1675.5))
+        );
+        assert_eq!(p("-2 000", None), Ok(Some(-2000.0)));
     }
 
     #[test]

@@ -209,6 +209,7 @@ fn flag_name(f: CountFlag) -> &'static str {
         CountFlag::Published => "published",
         CountFlag::Suppressed | CountFlag::SecondarySuppressed => "suppressed",
         CountFlag::NoData => "no_data",
+        CountFlag::Missing => "missing",
     }
 }
 
@@ -647,6 +648,8 @@ pub fn comparison_csv(
         "Klassenwechsel durch Grenzen",
         "Klassenwechsel real",
         "Ursache",
+        "Werte Vorgängergebiet",
+        "Werte neu",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -655,6 +658,14 @@ pub fn comparison_csv(
         header.push(format!("{} alt", i.id));
         header.push(format!("{} neu", i.id));
     }
+    // Which values are estimates, and how they were weighted.
+    let how = |c: &kleinraum_gebietsstand::Computed| match &c.weighting {
+        Some(w) if !c.estimated.is_empty() => {
+            format!("teils geschätzt ({}) {}", c.estimated.join(", "), w.label())
+        }
+        _ => "gezählt".to_string(),
+    };
+    let (how_a, how_b) = (how(a), how(b));
     let mut w = ExcelCsv::new(&header);
     for r in &cmp.rows {
         let area = &b.areas[r.area];
@@ -704,6 +715,8 @@ pub fn comparison_csv(
             ExcelCsv::yes_no(Some(r.boundary_effect)),
             ExcelCsv::yes_no(r.real_change),
             r.change.label().to_string(),
+            how_a.clone(),
+            how_b.clone(),
         ];
         for ind in &analysis.indicators {
             let get = |v: &Option<kleinraum_gebietsstand::compare::AreaValues>| {

@@ -947,6 +947,29 @@ pub async fn timeseries(
     for ind in &r.indicators {
         indicators.insert(ind.id.clone(), Value::Array(series(c, fi, &ind.id)));
     }
+    // Why a value is missing ("–" in the map): per indicator and year, null where there is a
+    // value (denominator 0, suppressed, a rate without a weight on a coarser level, …).
+    let mut reasons = serde_json::Map::new();
+    if let Some(area) = c
+        .level
+        .and_then(|l| r.levels.get(l))
+        .and_then(|l| l.areas.iter().find(|a| a.id == c.features[fi].id))
+    {
+        for (i, ind) in r.indicators.iter().enumerate() {
+            let v: Vec<Value> = area
+                .years
+                .iter()
+                .map(|y| {
+                    y.indicators
+                        .get(i)
+                        .and_then(|v| v.reason)
+                        .and_then(|reason| serde_json::to_value(reason).ok())
+                        .unwrap_or(Value::Null)
+                })
+                .collect();
+            reasons.insert(ind.id.clone(), Value::Array(v));
+        }
+    }
     let mut indices = serde_json::Map::new();
     for idx in r.indices.iter().filter(|i| i.level == c.id) {
         let mut m = serde_json::Map::new();
@@ -978,6 +1001,7 @@ pub async fn timeseries(
         "counts": counts,
         "count_flags": flags,
         "indicators": indicators,
+        "indicator_reasons": reasons,
         "indices": indices,
         "facilities": facilities,
     });

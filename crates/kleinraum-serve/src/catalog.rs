@@ -376,6 +376,7 @@ pub fn flag_name(f: CountFlag) -> &'static str {
         CountFlag::Published => "published",
         CountFlag::Suppressed | CountFlag::SecondarySuppressed => "suppressed",
         CountFlag::NoData => "no_data",
+        CountFlag::Missing => "missing",
     }
 }
 
@@ -459,7 +460,7 @@ fn area_fields(result: &AggregateResult, level_key: &str) -> Vec<Field> {
         v.push(f(c.clone(), format!("Anzahl {c}"), FieldType::Integer));
         v.push(f(
             format!("{c}_flag"),
-            format!("Veröffentlichungsstatus {c} (published, suppressed, no_data)"),
+            format!("Veröffentlichungsstatus {c} (published, suppressed, no_data, missing)"),
             FieldType::String,
         ));
     }

@@ -123,6 +123,7 @@ impl IntoResponse for RouteError {
                     | E::NoGeometry { .. }
                     | E::NoYear { .. }
                     | E::Geometry(_)
+                    | E::UnknownWeighting { .. }
                     | E::Edit(_) => StatusCode::BAD_REQUEST,
                     E::Engine(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     E::NoWeights { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -364,6 +365,7 @@ async fn list(State(st): State<Arc<RedefineState>>, headers: HeaderMap) -> R {
     ok(json!({
         "base": base, "years": st.ws.years(), "index_years": index_years,
         "indicators": inds, "gebietsstaende": versions,
+        "weighting": {"key": st.ws.weighting().key(), "label": st.ws.weighting().label()},
     }))
 }
 
@@ -373,10 +375,15 @@ fn default_year(ws: &Workspace, year: Option<i32>) -> Result<i32, RouteError> {
 
 /// The `properties` of area `i` of a version or draft in `year`; values withheld when
 /// `suppress`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one feature's properties need every part of its version"
+)]
 fn feature_props(
     areas: &[Area],
     result: &AggregateResult,
     estimated: &[String],
+    weighting: Option<&str>,
     i: usize,
     year: i32,
     suppress: bool,
@@ -413,7 +420,10 @@ fn feature_props(
     json!({
         "id": a.id, "name": a.name, "year": year, "residents": residents,
         "status_class": sc, "dynamics_class": dc, "group": group, "attention": attention,
-        "values": values, "estimated": estimated, "suppressed": suppress,
+        "values": values, "estimated": estimated,
+        // Every estimated value says how it was estimated.
+        "weighting": if estimated.is_empty() { None } else { weighting },
+        "suppressed": suppress,
         "warnings": warnings,
     })
 }
@@ -452,7 +462,16 @@ fn session_feature(
             .and_then(|g| ws.to_wgs84(g))
             .and_then(|g| serde_json::from_str::<Value>(&wgs84_text(&g)).ok())
             .unwrap_or(Value::Null),
-        "properties": feature_props(areas, result, estimated, i, year, suppress, warnings),
+        "properties": feature_props(
+            areas,
+            result,
+            estimated,
+            Some(&ws.weighting().label()),
+            i,
+            year,
+            suppress,
+            warnings
+        ),
     })
 }
 
@@ -520,7 +539,17 @@ async fn areas(
             if i > 0 {
                 out.push(',');
             }
-            let props = feature_props(&c.areas, &c.result, &c.estimated, i, year, suppress, &shown);
+            let weighting = c.weighting.as_ref().map(|w| w.label());
+            let props = feature_props(
+                &c.areas,
+                &c.result,
+                &c.estimated,
+                weighting.as_deref(),
+                i,
+                year,
+                suppress,
+                &shown,
+            );
             feature_text(&mut out, id, &geoms[i], &props);
         }
         out.push_str("]}");
@@ -726,11 +755,17 @@ async fn crosswalk(
         let share = |x: f64| if planner { x } else { (x * 1000.0).round() / 1000.0 };
         if q.f.as_deref() == Some("csv") {
             use kleinraum_load::write::ExcelCsv;
-            let header: &[&str] = if planner {
-                &["von", "nach", "Einwohner:innen", "Anteil von", "Anteil nach"]
+            let weight_col = if st.ws.has_addresses() {
+                "Einwohner:innen"
             } else {
-                &["von", "nach", "Anteil von", "Anteil nach"]
+                "Gewicht"
             };
+            let header: &[&str] = if planner {
+                &["von", "nach", weight_col, "Anteil von", "Anteil nach", "Gewichtung"]
+            } else {
+                &["von", "nach", "Anteil von", "Anteil nach", "Gewichtung"]
+            };
+            let label = st.ws.weighting().label();
             let mut w = ExcelCsv::new(header);
             for c in cw.cells.iter().filter(|c| !hidden(c)) {
                 let mut row = vec![
@@ -742,6 +777,7 @@ async fn crosswalk(
                 }
                 row.push(ExcelCsv::num(Some(share(cw.share_of_from(c))), 6));
                 row.push(ExcelCsv::num(Some(share(cw.share_of_to(c))), 6));
+                row.push(label.clone());
                 w.row(row);
             }
             let out = w.finish();
@@ -753,7 +789,8 @@ async fn crosswalk(
             if planner { v["residents"] = json!(c.weight); }
             v
         }).collect();
-        ok(json!({"from": a, "to": b, "year": year, "weight": "residents", "unmatched": if planner { json!(cw.unmatched) } else { Value::Null }, "crosswalk": cells}))
+        let weight = if st.ws.has_addresses() { "residents" } else { st.ws.weighting().key() };
+        ok(json!({"from": a, "to": b, "year": year, "weight": weight, "weighting": st.ws.weighting().label(), "unmatched": if planner { json!(cw.unmatched) } else { Value::Null }, "crosswalk": cells}))
     })
     .await
 }

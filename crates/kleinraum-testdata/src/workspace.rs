@@ -138,6 +138,7 @@ pub fn workspace() -> (Workspace, tempfile::TempDir) {
         }],
         indices: Vec::new(),
         disclosure: Default::default(),
+        total_title: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("s.gpkg")).unwrap();
@@ -147,7 +148,6 @@ pub fn workspace() -> (Workspace, tempfile::TempDir) {
             level_key: "sr".into(),
             level_title: "Sozialräume".into(),
             residents_column: "residents".into(),
-            extensive_columns: Vec::new(),
         },
         dataset,
         analysis,

@@ -98,7 +98,7 @@ function renderLegend() {
     const c = gs.classes;
     h += `<h3>${esc(variableTitle())}, ${gs.year}</h3><table>`;
     h += classRows(c, 'keine Angabe (· = geheim gehalten)') + '</table>';
-    if (c.estimated) h += `<div class="hint">${c.estimated} Werte geschätzt (aus einem anderen Gebietsstand über Adressen umgerechnet)</div>`;
+    if (c.estimated) h += `<div class="hint">${c.estimated} Werte geschätzt: aus einem anderen Gebietsstand ${esc(gs.meta?.weighting?.label || 'über die Adressen')} umgerechnet</div>`;
   }
   el.innerHTML = h;
 }

@@ -5,7 +5,7 @@ use geo::{MultiPolygon, polygon};
 use kleinraum_aggregate::aggregate::{EngineError, run};
 use kleinraum_aggregate::config::AnalysisConfig;
 use kleinraum_aggregate::model::{
-    Area, AreaTable, CountColumn, Dataset, FacilityLayer, Level, PointLayer,
+    Area, AreaTable, CountColumn, Dataset, FacilityLayer, Level, PointLayer, TableColumn,
 };
 use kleinraum_aggregate::result::{AggregateResult, CountFlag, NullReason};
 use std::collections::BTreeMap;
@@ -146,9 +146,14 @@ fn every_indicator_kind_and_the_roll_up_is_a_ratio_of_sums() {
     ds.tables.push(AreaTable {
         name: "t".into(),
         level: "sr".into(),
-        year: 2021,
         ids: vec!["02".into(), "01".into(), "99".into()],
-        columns: vec![("X".into(), vec![Some(7.5), None, Some(1.0)])],
+        years: vec![2021; 3],
+        columns: vec![TableColumn {
+            name: "X".into(),
+            values: vec![Some(7.5), None, Some(1.0)],
+            marks: vec![None; 3],
+            ..Default::default()
+        }],
     });
     let cfg = analysis(serde_json::json!({
         "indicator": [
@@ -199,7 +204,7 @@ fn every_indicator_kind_and_the_roll_up_is_a_ratio_of_sums() {
     assert!(close(ind(&r, "sr", "02", 2021, "tab").0, 7.5));
     assert_eq!(
         ind(&r, "sr", "01", 2021, "tab").1,
-        Some(NullReason::NoData),
+        Some(NullReason::SourceMissing),
         "missing table value"
     );
     assert_eq!(
@@ -209,8 +214,8 @@ fn every_indicator_kind_and_the_roll_up_is_a_ratio_of_sums() {
     );
     assert_eq!(
         ind(&r, "bez", "A", 2021, "tab").1,
-        Some(NullReason::NoData),
-        "tables are not rolled up"
+        Some(NullReason::NotAdditive),
+        "a value without a weight column is not rolled up"
     );
     assert_eq!(
         ind(&r, "sr", "01", 2023, "share").1,

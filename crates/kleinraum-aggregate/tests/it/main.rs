@@ -4,6 +4,7 @@ mod disclosure;
 mod engine;
 mod mss;
 mod redefine;
+mod tables;
 
 use std::path::PathBuf;
 

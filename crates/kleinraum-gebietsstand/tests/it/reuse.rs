@@ -175,7 +175,7 @@ fn copies_of_the_statistics_areas_withhold_what_the_statistics_withhold() {
     let in_upload = nodes.identical(&c.assignment, c.areas.len());
     assert!(in_upload.iter().all(Option::is_some));
     // An area with the addresses of 00 and half of 01 is no copy: nothing to reuse.
-    let half: Vec<u32> = (0..40u32).map(|p| u32::from(!(p < 15))).collect();
+    let half: Vec<u32> = (0..40u32).map(|p| u32::from(p >= 15)).collect();
     let cut = nodes.identical(&half, 2);
     assert!(cut[0].is_none() && cut[1].is_none());
 }

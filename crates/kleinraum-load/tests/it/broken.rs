@@ -2,6 +2,7 @@
 
 use crate::common::write;
 use kleinraum_load::LoadError;
+use kleinraum_load::config::Crs;
 use kleinraum_load::config::{CsvOptions, LevelSource, PointSource, ProjectConfig};
 use kleinraum_load::features::read_layer;
 use kleinraum_load::project::{load_level, load_points, load_project_strict};
@@ -14,7 +15,7 @@ fn points(source: &Path, x: &str) -> PointSource {
         key: "id".into(),
         x: Some(x.into()),
         y: Some("y".into()),
-        crs: Some(25833),
+        crs: Some(Crs::Epsg(25833)),
         csv: CsvOptions::default(),
         counts: vec!["ew".into()],
         year: Some(2024),
@@ -83,7 +84,7 @@ fn letter_in_a_coordinate_is_a_diagnostic_with_row_field_and_value() {
     assert_eq!(layer.columns[0].values, [3, 0]);
     let shown = d[0].to_string();
     assert!(
-        shown.contains("pts.csv") && shown.contains("row 3") && shown.contains("\"x\""),
+        shown.contains("pts.csv") && shown.contains("line 3") && shown.contains("\"x\""),
         "{shown}"
     );
 }
@@ -119,7 +120,11 @@ fn unknown_column_lists_the_available_ones() {
 #[test]
 fn join_row_without_point_and_negative_count_are_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "pts.csv", "id,x,y,ew\n1,1,2,3\n2,1,2,3\n");
+    let p = write(
+        dir.path(),
+        "pts.csv",
+        "id,x,y,ew\n1,390001,5820002,3\n2,390001,5820002,3\n",
+    );
     let j = write(dir.path(), "j.csv", "id,ew\n2,5\n9,1\n1,-4\n");
     let mut pts = points(&p, "x");
     pts.counts.clear();
@@ -169,12 +174,14 @@ fn source_without_crs_and_none_configured_is_an_error() {
         let table =
             dbase::TableWriterBuilder::new().add_character_field("ID".try_into().unwrap(), 10);
         let mut w = shapefile::Writer::from_path(&shp, table).unwrap();
+        // In Berlin (EPSG:25833), so the area-of-use check passes once the CRS is set.
+        let (x, y) = (390_000.0, 5_820_000.0);
         let ring = vec![
-            shapefile::Point::new(0.0, 0.0),
-            shapefile::Point::new(0.0, 10.0),
-            shapefile::Point::new(10.0, 10.0),
-            shapefile::Point::new(10.0, 0.0),
-            shapefile::Point::new(0.0, 0.0),
+            shapefile::Point::new(x, y),
+            shapefile::Point::new(x, y + 10.0),
+            shapefile::Point::new(x + 10.0, y + 10.0),
+            shapefile::Point::new(x + 10.0, y),
+            shapefile::Point::new(x, y),
         ];
         let poly = shapefile::Polygon::new(shapefile::PolygonRing::Outer(ring));
         let mut rec = dbase::Record::default();
@@ -193,6 +200,7 @@ fn source_without_crs_and_none_configured_is_an_error() {
         crs: None,
         encoding: None,
         merge_duplicates: false,
+        repair: false,
     };
     let e = load_level(&src, 25833, None, &mut Vec::new()).unwrap_err();
     assert!(matches!(e, LoadError::NoCrs { .. }), "{e}");
@@ -201,7 +209,7 @@ fn source_without_crs_and_none_configured_is_an_error() {
         "{e}"
     );
     // With the CRS configured it loads.
-    src.crs = Some(25833);
+    src.crs = Some(Crs::Epsg(25833));
     let l = load_level(&src, 25833, None, &mut Vec::new()).unwrap();
     assert_eq!(l.areas[0].id, "1");
 }
@@ -213,8 +221,8 @@ fn strict_load_fails_on_duplicate_area_ids() {
         dir.path(),
         "a.geojson",
         r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:25833"}},"features":[
-        {"type":"Feature","properties":{"id":"01"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}},
-        {"type":"Feature","properties":{"id":"01"},"geometry":{"type":"Polygon","coordinates":[[[2,0],[3,0],[3,1],[2,0]]]}}]}"#,
+        {"type":"Feature","properties":{"id":"01"},"geometry":{"type":"Polygon","coordinates":[[[390000,5820000],[390001,5820000],[390001,5820001],[390000,5820000]]]}},
+        {"type":"Feature","properties":{"id":"01"},"geometry":{"type":"Polygon","coordinates":[[[390002,5820000],[390003,5820000],[390003,5820001],[390002,5820000]]]}}]}"#,
     );
     let cfg = write(
         dir.path(),
@@ -226,7 +234,7 @@ fn strict_load_fails_on_duplicate_area_ids() {
     let msg = e.to_string();
     assert!(matches!(e, LoadError::Rows { count: 1, .. }), "{msg}");
     assert!(
-        msg.contains("a.geojson") && msg.contains("row 2") && msg.contains("duplicate id"),
+        msg.contains("a.geojson") && msg.contains("feature 2") && msg.contains("duplicate id"),
         "{msg}"
     );
 }
@@ -238,7 +246,7 @@ fn table_id_without_area_is_reported_with_its_line() {
         dir.path(),
         "a.geojson",
         r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:25833"}},"features":[
-        {"type":"Feature","properties":{"id":"01"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}"#,
+        {"type":"Feature","properties":{"id":"01"},"geometry":{"type":"Polygon","coordinates":[[[390000,5820000],[390001,5820000],[390001,5820001],[390000,5820000]]]}}]}"#,
     );
     write(dir.path(), "t.csv", "id,v\n01,1.5\n02,2\n");
     let cfg = write(
@@ -248,13 +256,22 @@ fn table_id_without_area_is_reported_with_its_line() {
          [[table]]\nname = \"t\"\nlevel = \"a\"\nsource = \"t.csv\"\nid_field = \"id\"\nyear = 2020\n",
     );
     let cfg = ProjectConfig::load(&cfg).unwrap();
-    let mut d = Vec::new();
-    let ds = kleinraum_load::project::load_project(&cfg, &mut d).unwrap();
-    assert_eq!(ds.tables[0].column("v").unwrap(), [Some(1.5), Some(2.0)]);
-    assert_eq!(d.len(), 1, "{d:?}");
+    let l = kleinraum_load::project::load_all(&cfg).unwrap();
     assert_eq!(
-        (d[0].row, d[0].field.as_str(), d[0].value.as_str()),
-        (3, "id", "02")
+        l.dataset.tables[0].column("v").unwrap().values,
+        [Some(1.5), Some(2.0)]
     );
-    assert!(d[0].path.ends_with("t.csv") && d[0].message.contains("no area"));
+    // A key that matches no area is not an unreadable row (it does not block, in `check` as in
+    // `aggregate`): it is listed with its line.
+    assert!(
+        l.report.diagnostics.is_empty(),
+        "{:?}",
+        l.report.diagnostics
+    );
+    assert_eq!(l.report.tables[0].unmatched, [("02".to_string(), 3)]);
+    let notes = l.report.notes();
+    assert!(
+        notes[0].contains("\"02\" (line 3)") && notes[0].contains("match no area"),
+        "{notes:?}"
+    );
 }

@@ -177,3 +177,130 @@ fn basemap_outline_level_and_footer_links() {
         assert!(e.contains(want), "{b}: {e}");
     }
 }
+
+/// The keys a section accepts, from serde's own "unknown field" message (so the list cannot
+/// drift from the structs).
+fn accepted_keys(section_toml: &str) -> Vec<String> {
+    let e = match toml::from_str::<kleinraum_load::ProjectConfig>(section_toml) {
+        Ok(_) => panic!("zz_unknown was accepted in {section_toml}"),
+        Err(e) => e.to_string(),
+    };
+    let start = e
+        .find("expected one of ")
+        .or_else(|| e.find("expected "))
+        .unwrap_or_else(|| panic!("no key list in: {e}"));
+    e[start..]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn demo_toml_documents_every_key_that_exists() {
+    let demo = std::fs::read_to_string(crate::common::repo_root().join("data/demo.toml")).unwrap();
+    let base = "working_crs = 25832\n[[level]]\nkey = \"a\"\ntitle = \"A\"\nsource = \"a.geojson\"\nid_field = \"id\"\n";
+    let sections = [
+        ("top level", "zz_unknown = 1\n".to_string() + base),
+        ("[[level]]", base.to_string() + "zz_unknown = 1\n"),
+        (
+            "[points]",
+            format!("{base}[points]\nsource = \"p.csv\"\nkey = \"k\"\nzz_unknown = 1\n"),
+        ),
+        (
+            "[[points.join]]",
+            format!(
+                "{base}[points]\nsource = \"p.csv\"\nkey = \"k\"\n[[points.join]]\nsource = \"j.csv\"\nkey = \"k\"\nyear = 2024\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "csv",
+            format!(
+                "{base}[points]\nsource = \"p.csv\"\nkey = \"k\"\ncsv = {{ zz_unknown = 1 }}\n"
+            ),
+        ),
+        (
+            "[[facilities]]",
+            format!(
+                "{base}[[facilities]]\ncategory = \"k\"\ntitle = \"K\"\nsource = \"k.geojson\"\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[[table]]",
+            format!(
+                "{base}[[table]]\nname = \"t\"\nlevel = \"a\"\nsource = \"t.csv\"\nid_field = \"id\"\nyear = 2024\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[weights]",
+            format!(
+                "{base}[weights]\nsource = \"w.csv\"\ntitle = \"W\"\nweight = \"ew\"\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[[indicator]]",
+            format!(
+                "{base}[[indicator]]\nid = \"i\"\ntitle = \"I\"\nkind = \"value\"\nnumerator = \"x\"\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[[index]]",
+            format!(
+                "{base}[[index]]\nid = \"i\"\ntitle = \"I\"\nlevel = \"a\"\nstatus = []\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[disclosure]",
+            format!("{base}[disclosure]\nzz_unknown = 1\n"),
+        ),
+        (
+            "[[disclosure.additive]]",
+            format!("{base}[[disclosure.additive]]\ntotal = \"t\"\nparts = []\nzz_unknown = 1\n"),
+        ),
+        (
+            "[[disclosure.bound]]",
+            format!("{base}[[disclosure.bound]]\npart = \"p\"\nwhole = \"w\"\nzz_unknown = 1\n"),
+        ),
+        ("[server]", format!("{base}[server]\nzz_unknown = 1\n")),
+        ("[store]", format!("{base}[store]\nzz_unknown = 1\n")),
+        (
+            "[[gebietsstand]]",
+            format!(
+                "{base}[[gebietsstand]]\nkey = \"g\"\nname = \"G\"\nsource = \"g.geojson\"\nid_field = \"id\"\nzz_unknown = 1\n"
+            ),
+        ),
+        (
+            "[[auth.token]]",
+            format!(
+                "{base}[[auth.token]]\nname = \"n\"\nrole = \"planner\"\ntoken_env = \"E\"\nzz_unknown = 1\n"
+            ),
+        ),
+    ];
+    let mut missing = Vec::new();
+    for (section, text) in &sections {
+        let keys = accepted_keys(text);
+        assert!(!keys.is_empty(), "{section}");
+        for k in keys {
+            // `key = …` (also commented out), or a section header `[[key]]` / `[key]`.
+            let documented = demo.lines().any(|l| {
+                let l = l.trim_start_matches(['#', ' ']);
+                l.starts_with(&format!("{k} ="))
+                    || l.starts_with(&format!("{k}="))
+                    || l.contains(&format!("[[{k}]]"))
+                    || l.contains(&format!("[{k}]"))
+                    || l.contains(&format!("[[{k}."))
+                    || l.contains(&format!(".{k}]]"))
+                    || l.contains(&format!("{{ {k} ="))
+                    || l.contains(&format!(", {k} ="))
+            });
+            if !documented {
+                missing.push(format!("{section}: {k}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "data/demo.toml does not explain: {missing:?}"
+    );
+}

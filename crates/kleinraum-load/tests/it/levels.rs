@@ -25,6 +25,7 @@ fn level(
         crs: None,
         encoding: None,
         merge_duplicates: false,
+        repair: false,
     }
 }
 

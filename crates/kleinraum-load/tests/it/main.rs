@@ -8,5 +8,6 @@ mod geojson;
 mod levels;
 mod ogr;
 mod project;
+mod robust;
 mod shapefile;
 mod table;

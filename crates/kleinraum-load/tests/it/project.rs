@@ -67,11 +67,12 @@ fn berlin_loads_end_to_end() {
     let mss = &ds.tables[0];
     assert_eq!((mss.name.as_str(), mss.ids.len()), ("mss2021", 542));
     assert_eq!(mss.ids[0], "01100101");
-    assert_eq!(mss.column("EW").unwrap()[0], Some(3419.0));
+    assert_eq!(mss.column("EW").unwrap().values[0], Some(3419.0));
     // -9999 marks the 6 PLR excluded from the index.
     assert_eq!(
         mss.column("S1")
             .unwrap()
+            .values
             .iter()
             .filter(|v| v.is_none())
             .count(),
@@ -148,7 +149,7 @@ fn points_from_lon_lat_columns_in_wgs84_match_the_etrs_laea_columns() {
         key: "grid_id".into(),
         x: Some(x.into()),
         y: Some(y.into()),
-        crs: Some(crs),
+        crs: Some(kleinraum_load::config::Crs::Epsg(crs)),
         csv: CsvOptions::default(),
         counts: vec!["age_under10".into(), "age_80plus".into()],
         year: Some(2011),

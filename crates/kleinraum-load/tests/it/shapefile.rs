@@ -306,6 +306,7 @@ fn shapefile_without_prj_has_no_crs_and_the_loader_asks_for_one() {
         crs: None,
         encoding: None,
         merge_duplicates: false,
+        repair: false,
     };
     let mut diags = Vec::new();
     let err = kleinraum_load::project::load_level(&src, 25833, None, &mut diags).unwrap_err();
@@ -313,7 +314,7 @@ fn shapefile_without_prj_has_no_crs_and_the_loader_asks_for_one() {
     assert!(err.to_string().contains(&source), "{err}");
 
     // With `crs` configured the same file loads.
-    src.crs = Some(25833);
+    src.crs = Some(kleinraum_load::config::Crs::Epsg(25833));
     let level = kleinraum_load::project::load_level(&src, 25833, None, &mut diags).unwrap();
     assert_eq!(level.areas.len(), 542);
     let a = level.areas.iter().find(|a| a.id == "04300414").unwrap();

@@ -46,6 +46,7 @@ fn configured_dialect_tab_and_decimal_comma_gzip() {
     gz.write_all(b"id\tx\n1\t1.234,5\n").unwrap();
     let p = write(dir.path(), "t.csv.gz", gz.finish().unwrap());
     let opts = CsvOptions {
+        thousands: None,
         delimiter: Some("\t".into()),
         decimal: Some(",".into()),
         encoding: Some("utf-8".into()),
@@ -70,34 +71,40 @@ fn wrong_field_count_is_a_diagnostic_with_the_line() {
 
 #[test]
 fn area_table_with_decimal_comma_missing_values_and_detected_columns() {
+    use kleinraum_load::areatable::load_table;
     use kleinraum_load::config::TableSource;
-    use kleinraum_load::project::load_table;
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = b"PLR_ID;Name;Quote;EW\n".to_vec();
     bytes.extend_from_slice(
         b"01100101;Stra\xdfe;12,5;3419\n01100102;Gro\xdfer;-9999;1791\n01100103;x;;7\n",
     );
     let p = write(dir.path(), "mss.csv", bytes);
-    let src = TableSource {
-        name: "t".into(),
-        level: "plr".into(),
-        source: p.to_string_lossy().into_owned(),
-        id_field: "PLR_ID".into(),
-        year: 2020,
-        columns: Vec::new(),
-        missing: vec!["-9999".into()],
-        extensive: Vec::new(),
-        csv: CsvOptions::default(),
-    };
+    let src: TableSource = toml::from_str(&format!(
+        "name = \"t\"\nlevel = \"plr\"\nsource = {:?}\nid_field = \"PLR_ID\"\nyear = 2020\nmissing = [\"-9999\"]\n",
+        p.to_string_lossy()
+    ))
+    .unwrap();
     let mut d = Vec::new();
-    let t = load_table(&src, &mut d).unwrap();
+    let (t, info) = load_table(&src, None, &mut d).unwrap();
     assert!(d.is_empty(), "{d:?}");
     assert_eq!(t.ids, ["01100101", "01100102", "01100103"]);
-    let names: Vec<&str> = t.columns.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["Quote", "EW"], "Name is text, not a number column");
-    assert_eq!(t.column("Quote").unwrap(), [Some(12.5), None, None]);
+    assert_eq!(t.column("Quote").unwrap().values, [Some(12.5), None, None]);
     assert_eq!(
-        t.column("EW").unwrap(),
+        t.column("Quote").unwrap().marks[1].as_deref(),
+        Some("-9999")
+    );
+    assert_eq!(
+        t.column("EW").unwrap().values,
         [Some(3419.0), Some(1791.0), Some(7.0)]
+    );
+    assert_eq!(
+        info.markers,
+        [(
+            "-9999".to_string(),
+            "in der Konfiguration als fehlend angegeben".to_string(),
+            1
+        )]
     );
 }
