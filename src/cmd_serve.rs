@@ -113,6 +113,11 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     let mut catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
         .with_context(|| format!("preparing the API for {}", config.display()))?;
     let gpkg = add_gpkg_downloads(&mut catalog);
+    catalog.reports = Some(Arc::new(kleinraum_serve::reports::Reports::new(
+        cfg.report.clone(),
+        crate::cmd_report::meta(&cfg)?,
+        catalog.settings.work.queue_timeout,
+    )));
     tracing::info!(
         collections = catalog.collections.len(),
         seconds = started.elapsed().as_secs_f64(),

@@ -9,6 +9,7 @@ mod demo_data;
 mod redefine_berlin;
 mod redefine_cli;
 mod redefine_server;
+mod report;
 mod serve_hostile;
 mod serve_oapif;
 mod serve_privacy;
