@@ -38,7 +38,8 @@ pub fn meta(cfg: &ProjectConfig) -> Result<ReportMeta> {
     let mut meta = ReportMeta::today(cfg.title.clone());
     meta.gebietsstand = cfg.store.base_name.clone();
     if let Some(path) = &cfg.report.logo {
-        let bytes = std::fs::read(path).with_context(|| format!("report.logo: cannot read {path}"))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("report.logo: cannot read {path}"))?;
         let ext = Path::new(path)
             .extension()
             .and_then(|e| e.to_str())
@@ -65,7 +66,10 @@ pub fn request(args: &ReportArgs) -> Result<ReportRequest> {
         .unwrap_or("")
         .to_ascii_lowercase();
     let Some(format) = Format::parse(&ext) else {
-        bail!("--out {}: the file must end in .pdf or .docx", args.out.display());
+        bail!(
+            "--out {}: the file must end in .pdf or .docx",
+            args.out.display()
+        );
     };
     Ok(ReportRequest {
         kind,
@@ -94,7 +98,9 @@ pub fn run(config: &Path, args: &ReportArgs) -> Result<()> {
         .with_context(|| format!("making the {} report", req.kind.as_str()))?;
     let t_render = t1.elapsed();
     // Written next to the target first: a failed write leaves an older report whole.
-    let tmp = args.out.with_extension(format!("{}.part", req.format.ext()));
+    let tmp = args
+        .out
+        .with_extension(format!("{}.part", req.format.ext()));
     std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(

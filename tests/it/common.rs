@@ -221,7 +221,11 @@ pub fn pdf_text(pdf: &[u8]) -> String {
         .arg("-")
         .output()
         .expect("pdftotext (poppler-utils) must be installed: scripts/setup --test");
-    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -230,7 +234,10 @@ pub fn pdf_info(pdf: &[u8]) -> (usize, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().join("r.pdf");
     std::fs::write(&p, pdf).expect("write pdf");
-    let out = std::process::Command::new("pdfinfo").arg(&p).output().expect("pdfinfo");
+    let out = std::process::Command::new("pdfinfo")
+        .arg(&p)
+        .output()
+        .expect("pdfinfo");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let field = |name: &str| {
         text.lines()
@@ -247,7 +254,9 @@ pub fn zip_entry(b: &[u8], name: &str) -> Option<Vec<u8>> {
     if b.len() < 22 {
         return None;
     }
-    let eocd = (0..b.len() - 21).rev().find(|&i| b[i..i + 4] == [0x50, 0x4b, 5, 6])?;
+    let eocd = (0..b.len() - 21)
+        .rev()
+        .find(|&i| b[i..i + 4] == [0x50, 0x4b, 5, 6])?;
     let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as usize;
     let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
     let mut p = u32_at(eocd + 16);
@@ -262,7 +271,9 @@ pub fn zip_entry(b: &[u8], name: &str) -> Option<Vec<u8>> {
                 return Some(data.to_vec());
             }
             let mut v = Vec::new();
-            flate2::read::DeflateDecoder::new(data).read_to_end(&mut v).ok()?;
+            flate2::read::DeflateDecoder::new(data)
+                .read_to_end(&mut v)
+                .ok()?;
             return Some(v);
         }
         p += 46 + nl + el + cl;

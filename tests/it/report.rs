@@ -43,7 +43,11 @@ fn indicators(addr: &str) -> Vec<(String, u8)> {
 
 /// The API's properties of one area in one year.
 fn props(addr: &str, level: &str, id: &str, year: i32) -> Value {
-    json(addr, &format!("/collections/{level}/items/{id}?datetime={year}"))["properties"].clone()
+    json(
+        addr,
+        &format!("/collections/{level}/items/{id}?datetime={year}"),
+    )["properties"]
+        .clone()
 }
 
 /// Asserts that `text` shows every published indicator value of the area as the API gives it
@@ -54,13 +58,22 @@ fn assert_values(text: &str, p: &Value, inds: &[(String, u8)], what: &str) {
     for (id, dec) in inds {
         if let Some(v) = p[id].as_f64() {
             let s = num(v, *dec);
-            assert!(t.contains(&s), "{what}: {id} = {v} shown as {s:?} is missing");
+            assert!(
+                t.contains(&s),
+                "{what}: {id} = {v} shown as {s:?} is missing"
+            );
             checked += 1;
         }
     }
-    assert!(checked >= 3, "{what}: too few indicator values to compare ({checked})");
+    assert!(
+        checked >= 3,
+        "{what}: too few indicator values to compare ({checked})"
+    );
     if let Some(r) = p["residents"].as_u64() {
-        assert!(t.contains(&num(r as f64, 0)), "{what}: residents {r} missing");
+        assert!(
+            t.contains(&num(r as f64, 0)),
+            "{what}: residents {r} missing"
+        );
     }
 }
 
@@ -70,7 +83,10 @@ fn assert_suppressed_row(text: &str, label: &str, what: &str) {
     let at = t
         .find(&format!("{label} ·"))
         .or_else(|| t.find(&format!("{label} · ")));
-    assert!(at.is_some(), "{what}: the suppressed count of {label:?} is not shown as ·");
+    assert!(
+        at.is_some(),
+        "{what}: the suppressed count of {label:?} is not shown as ·"
+    );
 }
 
 /// The first age group label and column of the demo/Berlin age table for a count column.
@@ -87,16 +103,29 @@ fn age_label(col: &str) -> String {
 }
 
 const AGE_COLS: [&str; 8] = [
-    "age_below_6", "age_6_15", "age_15_18", "age_18_27", "age_27_45", "age_45_55", "age_55_65", "age_above_65",
+    "age_below_6",
+    "age_6_15",
+    "age_15_18",
+    "age_18_27",
+    "age_27_45",
+    "age_45_55",
+    "age_55_65",
+    "age_above_65",
 ];
 
 /// An area with a suppressed age count in `year`: (id, column).
 fn area_with_suppressed_age(addr: &str, level: &str, year: i32) -> Option<(String, String)> {
-    let items = json(addr, &format!("/collections/{level}/items?datetime={year}&limit=1000&skipGeometry=true"));
+    let items = json(
+        addr,
+        &format!("/collections/{level}/items?datetime={year}&limit=1000&skipGeometry=true"),
+    );
     for f in items["features"].as_array()? {
         let p = &f["properties"];
         for c in AGE_COLS {
-            if p[format!("{c}_flag")].as_str().is_some_and(|s| s.contains("suppressed")) {
+            if p[format!("{c}_flag")]
+                .as_str()
+                .is_some_and(|s| s.contains("suppressed"))
+            {
                 return Some((p["id"].as_str()?.to_string(), c.to_string()));
             }
         }
@@ -134,37 +163,71 @@ fn demo_reports_say_what_the_api_says() {
     let pdf = fetch(&a, &format!("/reports/steckbrief?area={area}&year={year}"));
     assert!(pdf.starts_with(b"%PDF"));
     let (pages, size) = pdf_info(&pdf);
-    assert!((1..=3).contains(&pages), "a Steckbrief has 1–2 pages (+ none for the title), got {pages}");
+    assert!(
+        (1..=3).contains(&pages),
+        "a Steckbrief has 1–2 pages (+ none for the title), got {pages}"
+    );
     assert!(size.contains("A4"), "{size}");
     let text = pdf_text(&pdf);
     assert_values(&text, &p, &inds, "Steckbrief PDF");
     assert_suppressed_row(&text, &age_label(&col), "Steckbrief PDF");
     assert!(text.contains("gesperrt"), "the mark · is explained");
 
-    let docx = fetch(&a, &format!("/reports/steckbrief?area={area}&year={year}&format=docx"));
+    let docx = fetch(
+        &a,
+        &format!("/reports/steckbrief?area={area}&year={year}&format=docx"),
+    );
     let (dtext, xml) = docx_text(&docx);
     assert_values(&dtext, &p, &inds, "Steckbrief DOCX");
     assert_suppressed_row(&dtext, &age_label(&col), "Steckbrief DOCX");
     assert!(xml.contains("w:val=\"Heading1\""), "Word heading style");
     assert!(xml.contains("<w:tbl>"), "real Word tables");
-    assert!(xml.contains("SEQ Abbildung") && xml.contains("<w:drawing>"), "figures as images with numbered captions");
-    let styles = String::from_utf8(crate::common::zip_entry(&docx, "word/styles.xml").expect("styles")).unwrap();
-    assert!(styles.contains("w:styleId=\"Heading1\"") && styles.contains("heading 1"), "Heading 1 is defined as Word's heading style");
+    assert!(
+        xml.contains("SEQ Abbildung") && xml.contains("<w:drawing>"),
+        "figures as images with numbered captions"
+    );
+    let styles =
+        String::from_utf8(crate::common::zip_entry(&docx, "word/styles.xml").expect("styles"))
+            .unwrap();
+    assert!(
+        styles.contains("w:styleId=\"Heading1\"") && styles.contains("heading 1"),
+        "Heading 1 is defined as Word's heading style"
+    );
 
     // The Monitoring: every area's value of the map indicators equals the API's.
     let mon_pdf = pdf_text(&fetch(&a, &format!("/reports/monitoring?year={year}")));
-    let (mon_docx, mxml) = docx_text(&fetch(&a, &format!("/reports/monitoring?year={year}&format=docx")));
+    let (mon_docx, mxml) = docx_text(&fetch(
+        &a,
+        &format!("/reports/monitoring?year={year}&format=docx"),
+    ));
     assert!(mxml.contains("w:val=\"Heading2\""));
-    let items = json(&a, &format!("/collections/sozialraeume/items?datetime={year}&limit=1000&skipGeometry=true"));
+    let items = json(
+        &a,
+        &format!("/collections/sozialraeume/items?datetime={year}&limit=1000&skipGeometry=true"),
+    );
     let feats = items["features"].as_array().unwrap();
     assert_eq!(feats.len(), 30);
     for f in feats.iter().step_by(7) {
         let p = &f["properties"];
-        for (id, dec) in inds.iter().filter(|(i, _)| i == "s4" || i == "kita_versorgung") {
+        for (id, dec) in inds
+            .iter()
+            .filter(|(i, _)| i == "s4" || i == "kita_versorgung")
+        {
             if let Some(v) = p[id].as_f64() {
-                let line = format!("{} {} {}", p["id"].as_str().unwrap(), p["name"].as_str().unwrap(), num(v, *dec));
-                assert!(words(&mon_pdf).contains(&line), "Monitoring PDF row {line:?}");
-                assert!(words(&mon_docx).contains(&line), "Monitoring DOCX row {line:?}");
+                let line = format!(
+                    "{} {} {}",
+                    p["id"].as_str().unwrap(),
+                    p["name"].as_str().unwrap(),
+                    num(v, *dec)
+                );
+                assert!(
+                    words(&mon_pdf).contains(&line),
+                    "Monitoring PDF row {line:?}"
+                );
+                assert!(
+                    words(&mon_docx).contains(&line),
+                    "Monitoring DOCX row {line:?}"
+                );
             }
         }
     }
@@ -179,21 +242,44 @@ fn demo_reports_say_what_the_api_says() {
         .unwrap()
         .iter()
         .filter(|x| x["attention"].as_bool() == Some(true))
-        .map(|x| format!("{} ({})", x["name"].as_str().unwrap(), x["id"].as_str().unwrap()))
+        .map(|x| {
+            format!(
+                "{} ({})",
+                x["name"].as_str().unwrap(),
+                x["id"].as_str().unwrap()
+            )
+        })
         .collect();
     assert!(!flagged.is_empty());
-    let srg = words(&pdf_text(&fetch(&a, &format!("/reports/sozialraumgebiete?year={year}"))));
+    let srg = words(&pdf_text(&fetch(
+        &a,
+        &format!("/reports/sozialraumgebiete?year={year}"),
+    )));
     for f in &flagged {
-        assert!(srg.contains(f.as_str()), "Sozialraumgebiet {f} missing from the paper");
+        assert!(
+            srg.contains(f.as_str()),
+            "Sozialraumgebiet {f} missing from the paper"
+        );
     }
-    assert!(srg.contains(&format!("{} Gebiete sind {year} Sozialraumgebiete", flagged.len())));
+    assert!(srg.contains(&format!(
+        "{} Gebiete sind {year} Sozialraumgebiete",
+        flagged.len()
+    )));
 
     // No address-level value: none of the address keys or streets appears in any report.
     let addr_csv = std::fs::read_to_string(repo().join("data/demo/adressen.csv")).unwrap();
     let keys = address_keys(&addr_csv, 300);
-    for (name, t) in [("steckbrief pdf", &text), ("steckbrief docx", &dtext), ("monitoring pdf", &mon_pdf), ("monitoring docx", &mon_docx)] {
+    for (name, t) in [
+        ("steckbrief pdf", &text),
+        ("steckbrief docx", &dtext),
+        ("monitoring pdf", &mon_pdf),
+        ("monitoring docx", &mon_docx),
+    ] {
         for w in t.split_whitespace() {
-            assert!(!keys.iter().any(|k| k == w), "{name}: address key {w} appears");
+            assert!(
+                !keys.iter().any(|k| k == w),
+                "{name}: address key {w} appears"
+            );
         }
     }
 
@@ -236,13 +322,27 @@ fn report_cli_writes_pdf_and_docx_and_refuses_bad_input() {
             .expect("run kleinraum report")
     };
     let out = dir.path().join("k.pdf");
-    let o = run(&["--kind", "karte", "--indicator", "kita_versorgung", "--level", "sozialraeume", "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "--kind",
+        "karte",
+        "--indicator",
+        "kita_versorgung",
+        "--level",
+        "sozialraeume",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (pages, size) = pdf_info(&std::fs::read(&out).unwrap());
     assert_eq!(pages, 1, "the map print is one page");
     assert!(size.contains("841.89 x 595.276"), "A4 landscape: {size}");
     let docx = dir.path().join("s.docx");
-    let o = run(&["--kind", "sozialraumgebiete", "--out", docx.to_str().unwrap()]);
+    let o = run(&[
+        "--kind",
+        "sozialraumgebiete",
+        "--out",
+        docx.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (t, _) = docx_text(&std::fs::read(&docx).unwrap());
     assert!(t.contains("Sozialraumgebiete"));
@@ -253,9 +353,20 @@ fn report_cli_writes_pdf_and_docx_and_refuses_bad_input() {
     assert!(String::from_utf8_lossy(&o.stderr).contains(".pdf or .docx"));
     let o = run(&["--kind", "jahresbericht", "--out", out.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--kind"));
-    let o = run(&["--kind", "steckbrief", "--area", "nope", "--out", dir.path().join("n.pdf").to_str().unwrap()]);
+    let o = run(&[
+        "--kind",
+        "steckbrief",
+        "--area",
+        "nope",
+        "--out",
+        dir.path().join("n.pdf").to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("area"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("area"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(!dir.path().join("n.pdf").exists());
 }
 
@@ -271,57 +382,123 @@ fn berlin_reports_say_what_the_api_says() {
     let inds = indicators(&a);
     // The residents are published from 2021 on (the index year 2020 has the MSS table only).
     let year = 2022;
-    // Steckbriefe of a sample of Planungsräume, one with a suppressed count among them.
-    let mut sample: Vec<String> = vec!["01100101".into(), "08100103".into()];
-    let suppressed = area_with_suppressed_age(&a, "planungsraeume", 2022);
-    if let Some((id, _)) = &suppressed {
-        sample.push(id.clone());
-    }
-    for id in &sample {
+    // Steckbriefe of a sample of Planungsräume.
+    for id in ["01100101", "08100103", "12500926"] {
         let p = props(&a, "planungsraeume", id, year);
-        let t = pdf_text(&fetch(&a, &format!("/reports/steckbrief?level=planungsraeume&area={id}&year={year}")));
+        let t = pdf_text(&fetch(
+            &a,
+            &format!("/reports/steckbrief?level=planungsraeume&area={id}&year={year}"),
+        ));
         assert_values(&t, &p, &inds, &format!("Steckbrief {id} PDF"));
-        let (d, _) = docx_text(&fetch(&a, &format!("/reports/steckbrief?level=planungsraeume&area={id}&year={year}&format=docx")));
+        let (d, _) = docx_text(&fetch(
+            &a,
+            &format!("/reports/steckbrief?level=planungsraeume&area={id}&year={year}&format=docx"),
+        ));
         assert_values(&d, &p, &inds, &format!("Steckbrief {id} DOCX"));
     }
-    let (id, col) = suppressed.expect("Berlin has a Planungsraum with a suppressed age count in 2022");
-    let t = pdf_text(&fetch(&a, &format!("/reports/steckbrief?level=planungsraeume&area={id}&year=2022")));
-    assert_suppressed_row(&t, &age_label(&col), "Berlin Steckbrief PDF");
+    // In Berlin's data the count of foreigners is suppressed in two small PLR (2024): the API
+    // gives null with a flag, the Steckbrief shows "·" for the share and never a number.
+    let items = json(
+        &a,
+        "/collections/planungsraeume/items?datetime=2024&limit=1000&skipGeometry=true",
+    );
+    let sup: Vec<&Value> = items["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["properties"])
+        .filter(|p| {
+            p["foreigners_flag"]
+                .as_str()
+                .is_some_and(|s| s.contains("suppressed"))
+        })
+        .collect();
+    assert!(
+        !sup.is_empty(),
+        "Berlin has a PLR with a suppressed count of foreigners in 2024"
+    );
+    for p in sup {
+        let id = p["id"].as_str().unwrap();
+        assert!(p["anteil_auslaender"].is_null());
+        let t = words(&pdf_text(&fetch(
+            &a,
+            &format!("/reports/steckbrief?level=planungsraeume&area={id}&year=2024"),
+        )));
+        assert!(
+            t.contains("Ausländer:innen (%) ·"),
+            "PLR {id}: the suppressed share is not shown as ·"
+        );
+        let (d, _) = docx_text(&fetch(
+            &a,
+            &format!("/reports/steckbrief?level=planungsraeume&area={id}&year=2024&format=docx"),
+        ));
+        assert!(
+            words(&d).contains("Ausländer:innen (%) ·"),
+            "PLR {id} DOCX: not shown as ·"
+        );
+    }
     // The whole set of 542 is a job for the command line, not one HTTP request.
     let r = get(&a, "/reports/steckbrief?level=planungsraeume", &[]);
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("kleinraum report"));
 
     // The Monitoring of the 12 Bezirke: every Bezirk's values equal the API's.
-    let mon = words(&pdf_text(&fetch(&a, "/reports/monitoring?level=bezirke&year=2022")));
-    let (mon_docx, _) = docx_text(&fetch(&a, "/reports/monitoring?level=bezirke&year=2022&format=docx"));
+    let mon = words(&pdf_text(&fetch(
+        &a,
+        "/reports/monitoring?level=bezirke&year=2022",
+    )));
+    let (mon_docx, _) = docx_text(&fetch(
+        &a,
+        "/reports/monitoring?level=bezirke&year=2022&format=docx",
+    ));
     let mon_docx = words(&mon_docx);
-    let items = json(&a, "/collections/bezirke/items?datetime=2022&skipGeometry=true");
+    let items = json(
+        &a,
+        "/collections/bezirke/items?datetime=2022&skipGeometry=true",
+    );
     let feats = items["features"].as_array().unwrap();
     assert_eq!(feats.len(), 12);
     for f in feats {
         let p = &f["properties"];
-        let v = p["kita_versorgung"].as_f64().expect("Kita value per Bezirk");
-        let line = format!("{} {} {}", p["id"].as_str().unwrap(), p["name"].as_str().unwrap(), num(v, 1));
+        let v = p["kita_versorgung"]
+            .as_f64()
+            .expect("Kita value per Bezirk");
+        let line = format!(
+            "{} {} {}",
+            p["id"].as_str().unwrap(),
+            p["name"].as_str().unwrap(),
+            num(v, 1)
+        );
         assert!(mon.contains(&line), "Monitoring PDF: {line:?}");
         assert!(mon_docx.contains(&line), "Monitoring DOCX: {line:?}");
     }
 
     // The map print of the Bezirksregionen' Kita supply: one A4 landscape page with the whole
     // city, legend and source line.
-    let karte = fetch(&a, "/reports/karte?level=bezirksregionen&indicator=kita_versorgung&year=2022");
+    let karte = fetch(
+        &a,
+        "/reports/karte?level=bezirksregionen&indicator=kita_versorgung&year=2022",
+    );
     let (pages, size) = pdf_info(&karte);
     assert_eq!(pages, 1);
     assert!(size.contains("841.89 x 595.276"), "A4 landscape: {size}");
     let kt = words(&pdf_text(&karte));
-    assert!(kt.contains("Kita-Plätze je 100 Kinder unter 6"), "legend title: {kt}");
-    assert!(kt.contains("Quelle:") && kt.contains("Gebietsstand:"), "source line: {kt}");
+    assert!(
+        kt.contains("Kita-Plätze je 100 Kinder unter 6"),
+        "legend title: {kt}"
+    );
+    assert!(
+        kt.contains("Quelle:") && kt.contains("Gebietsstand:"),
+        "source line: {kt}"
+    );
 
     // No address-level value: no address key of the real file appears in any report text.
     let mut csv = String::new();
     {
         use std::io::Read;
-        let f = std::fs::File::open(shared_data().join("berlin-synthetic-addresses/addresses.csv.gz")).unwrap();
+        let f =
+            std::fs::File::open(shared_data().join("berlin-synthetic-addresses/addresses.csv.gz"))
+                .unwrap();
         let mut gz = flate2::read::GzDecoder::new(f);
         let mut buf = vec![0u8; 1 << 16];
         let n = gz.read(&mut buf).unwrap();
@@ -338,7 +515,10 @@ fn berlin_reports_say_what_the_api_says() {
         })
         .collect();
     for s in &streets {
-        assert!(!mon.contains(s.as_str()), "an address ({s}) appears in the Monitoring");
+        assert!(
+            !mon.contains(s.as_str()),
+            "an address ({s}) appears in the Monitoring"
+        );
     }
     drop(srv);
     let _ = std::fs::remove_file(&store);

@@ -905,10 +905,17 @@ fn no_response_contains_address_level_data() {
         "/reports/karte?indicator=anteil_u6",
     ] {
         for y in YEARS {
-            let url = format!("{path}{}year={y}", if path.contains('?') { '&' } else { '?' });
+            let url = format!(
+                "{path}{}year={y}",
+                if path.contains('?') { '&' } else { '?' }
+            );
             let r = get(&a, &url, None);
             if r.status != 200 {
-                server_errors.push(format!("{url}: {} {}", r.status, String::from_utf8_lossy(&r.body)));
+                server_errors.push(format!(
+                    "{url}: {} {}",
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                ));
                 continue;
             }
             let text = if url.contains("docx") {

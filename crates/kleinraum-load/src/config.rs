@@ -299,17 +299,27 @@ impl ProjectConfig {
             ("report.accent_color", &r.accent_color),
         ] {
             if !valid_hex_color(c) {
-                return Err(format!("{key} = {c:?} is not a colour of the form \"#1f4e79\""));
+                return Err(format!(
+                    "{key} = {c:?} is not a colour of the form \"#1f4e79\""
+                ));
             }
         }
         if let Some(l) = &r.logo {
             let lower = l.to_ascii_lowercase();
-            if ![".png", ".svg", ".jpg", ".jpeg"].iter().any(|e| lower.ends_with(e)) {
-                return Err(format!("report.logo = {l:?}: a .png, .svg or .jpg file is expected"));
+            if ![".png", ".svg", ".jpg", ".jpeg"]
+                .iter()
+                .any(|e| lower.ends_with(e))
+            {
+                return Err(format!(
+                    "report.logo = {l:?}: a .png, .svg or .jpg file is expected"
+                ));
             }
         }
         if !(2..=7).contains(&r.classes) {
-            return Err(format!("report.classes = {}: 2 to 7 classes are possible", r.classes));
+            return Err(format!(
+                "report.classes = {}: 2 to 7 classes are possible",
+                r.classes
+            ));
         }
         let known = |id: &str| self.indicators.iter().any(|i| i.id == id);
         for (key, ids) in [
@@ -318,7 +328,10 @@ impl ProjectConfig {
             ("report.monitoring.timeseries", &r.monitoring.timeseries),
             ("report.steckbrief.indicators", &r.steckbrief.indicators),
             ("report.steckbrief.timeseries", &r.steckbrief.timeseries),
-            ("report.sozialraumgebiete.indicators", &r.sozialraumgebiete.indicators),
+            (
+                "report.sozialraumgebiete.indicators",
+                &r.sozialraumgebiete.indicators,
+            ),
         ] {
             for id in ids {
                 if !known(id) {
@@ -335,7 +348,9 @@ impl ProjectConfig {
         }
         for (i, g) in r.age_groups.iter().enumerate() {
             if g.column.trim().is_empty() || g.label.trim().is_empty() {
-                return Err(format!("report.age_groups[{i}]: column and label must not be empty"));
+                return Err(format!(
+                    "report.age_groups[{i}]: column and label must not be empty"
+                ));
             }
         }
         Ok(())

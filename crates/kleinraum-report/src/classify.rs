@@ -70,7 +70,11 @@ fn colors(polarity: Polarity, n: usize) -> Vec<String> {
     let p = palette(polarity);
     let mut out: Vec<String> = (0..n)
         .map(|i| {
-            let t = if n == 1 { 0.5 } else { i as f64 / (n - 1) as f64 };
+            let t = if n == 1 {
+                0.5
+            } else {
+                i as f64 / (n - 1) as f64
+            };
             p[(t * (p.len() - 1) as f64).round() as usize].to_string()
         })
         .collect();
@@ -99,7 +103,9 @@ fn equal_breaks(sorted: &[f64], k: usize) -> Vec<f64> {
     if hi <= lo {
         return Vec::new();
     }
-    (1..k).map(|i| lo + (hi - lo) * i as f64 / k as f64).collect()
+    (1..k)
+        .map(|i| lo + (hi - lo) * i as f64 / k as f64)
+        .collect()
 }
 
 /// Jenks–Fisher natural breaks, exact dynamic programme (O(k·n²)); as the web map.
@@ -158,7 +164,12 @@ pub fn numeric(
     polarity: Polarity,
     fmt: impl Fn(f64) -> String,
 ) -> Classified {
-    let mut sorted: Vec<f64> = values.iter().flatten().copied().filter(|v| v.is_finite()).collect();
+    let mut sorted: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     sorted.sort_by(f64::total_cmp);
     if sorted.is_empty() {
         return Classified {
@@ -177,7 +188,11 @@ pub fn numeric(
     let mut classes: Vec<Class> = (0..n)
         .map(|c| {
             let lower = if c == 0 { sorted[0] } else { breaks[c - 1] };
-            let upper = if c == n - 1 { sorted[sorted.len() - 1] } else { breaks[c] };
+            let upper = if c == n - 1 {
+                sorted[sorted.len() - 1]
+            } else {
+                breaks[c]
+            };
             let label = if c == 0 {
                 format!("{} – {}", fmt(lower), fmt(upper))
             } else {
@@ -201,7 +216,11 @@ pub fn numeric(
         classes[*c].count += 1;
     }
     let no_data = of.iter().filter(|c| c.is_none()).count();
-    Classified { classes, of, no_data }
+    Classified {
+        classes,
+        of,
+        no_data,
+    }
 }
 
 /// MSS status classes (values 1–4).
@@ -223,7 +242,11 @@ pub fn status(values: &[Option<u8>]) -> Classified {
         classes[*c].count += 1;
     }
     let no_data = of.iter().filter(|c| c.is_none()).count();
-    Classified { classes, of, no_data }
+    Classified {
+        classes,
+        of,
+        no_data,
+    }
 }
 
 #[cfg(test)]
@@ -234,9 +257,13 @@ mod tests {
     fn quantiles_match_the_web_map() {
         // classify.js quantileBreaks([1..10], 5) = [2, 4, 6, 8]
         let v: Vec<Option<f64>> = (1..=10).map(|x| Some(x as f64)).collect();
-        let c = numeric(&v, ReportClassification::Quantile, 5, Polarity::HigherIsWorse, |x| {
-            format!("{x}")
-        });
+        let c = numeric(
+            &v,
+            ReportClassification::Quantile,
+            5,
+            Polarity::HigherIsWorse,
+            |x| format!("{x}"),
+        );
         assert_eq!(c.classes.len(), 5);
         assert_eq!(c.classes[0].label, "1 – 2");
         assert_eq!(c.classes[4].label, "> 8 – 10");
@@ -252,8 +279,21 @@ mod tests {
             .map(|&x| Some(x))
             .chain([None])
             .collect();
-        let c = numeric(&v, ReportClassification::Jenks, 3, Polarity::Neutral, |x| format!("{x}"));
-        assert_eq!(c.of[..7], [Some(0), Some(0), Some(0), Some(1), Some(1), Some(2), Some(2)]);
+        let c = numeric(&v, ReportClassification::Jenks, 3, Polarity::Neutral, |x| {
+            format!("{x}")
+        });
+        assert_eq!(
+            c.of[..7],
+            [
+                Some(0),
+                Some(0),
+                Some(0),
+                Some(1),
+                Some(1),
+                Some(2),
+                Some(2)
+            ]
+        );
         assert_eq!(c.no_data, 2);
         assert_eq!(c.color(8), NO_DATA);
     }
@@ -261,9 +301,13 @@ mod tests {
     #[test]
     fn better_is_reversed() {
         let v: Vec<Option<f64>> = (1..=4).map(|x| Some(x as f64)).collect();
-        let c = numeric(&v, ReportClassification::Equal, 4, Polarity::HigherIsBetter, |x| {
-            format!("{x}")
-        });
+        let c = numeric(
+            &v,
+            ReportClassification::Equal,
+            4,
+            Polarity::HigherIsBetter,
+            |x| format!("{x}"),
+        );
         // low supply is dark
         assert_eq!(c.classes[0].color, "#023858");
     }

@@ -6,8 +6,9 @@
 use crate::model::{Block, Doc};
 use crate::{ReportError, ReportMeta};
 use docx_rs::{
-    AlignmentType, BreakType, Docx, FieldCharType, Footer, IndentLevel, InstrText, LineSpacing, NumPages, PageMargin, PageNum, Paragraph, Pic, Run, RunFonts,
-    Shading, Style, StyleType, Table, TableCell, TableOfContents, TableRow, WidthType,
+    AlignmentType, BreakType, Docx, FieldCharType, Footer, IndentLevel, InstrText, LineSpacing,
+    NumPages, PageMargin, PageNum, Paragraph, Pic, Run, RunFonts, Shading, Style, StyleType, Table,
+    TableCell, TableOfContents, TableRow, WidthType,
 };
 use std::sync::{Arc, LazyLock};
 
@@ -44,7 +45,11 @@ pub fn rasterise(svg: &str, dpi: f32) -> Result<(Vec<u8>, u32, u32), String> {
     let mut pixmap =
         resvg::tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("drawing too large")?;
     pixmap.fill(resvg::tiny_skia::Color::WHITE);
-    resvg::render(&tree, resvg::tiny_skia::Transform::identity(), &mut pixmap.as_mut());
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::identity(),
+        &mut pixmap.as_mut(),
+    );
     let png = pixmap.encode_png().map_err(|e| e.to_string())?;
     Ok((png, size.width(), size.height()))
 }
@@ -106,7 +111,11 @@ fn styles(docx: Docx, primary: &str) -> Docx {
             .size(15)
             .color("505050"),
     )
-    .add_style(Style::new(TABLE_STYLE, StyleType::Table).name("Kleinraum Tabelle").size(16))
+    .add_style(
+        Style::new(TABLE_STYLE, StyleType::Table)
+            .name("Kleinraum Tabelle")
+            .size(16),
+    )
 }
 
 /// "Abbildung 3: …" with a SEQ field, so Word re-numbers after edits.
@@ -116,7 +125,9 @@ fn caption(kind: &str, n: usize, text: &str) -> Paragraph {
         .keep_next(kind == "Tabelle")
         .add_run(Run::new().add_text(format!("{kind} ")))
         .add_run(Run::new().add_field_char(FieldCharType::Begin, false))
-        .add_run(Run::new().add_instr_text(InstrText::Unsupported(format!(" SEQ {kind} \\* ARABIC "))))
+        .add_run(
+            Run::new().add_instr_text(InstrText::Unsupported(format!(" SEQ {kind} \\* ARABIC "))),
+        )
         .add_run(Run::new().add_field_char(FieldCharType::Separate, false))
         .add_run(Run::new().add_text(n.to_string()))
         .add_run(Run::new().add_field_char(FieldCharType::End, false))
@@ -222,13 +233,24 @@ impl Writer<'_> {
                     c
                 };
                 let mut trs = vec![
-                    TableRow::new(header.iter().enumerate().map(|(i, h)| cell(h, i, true, false)).collect())
-                        .cant_split(),
+                    TableRow::new(
+                        header
+                            .iter()
+                            .enumerate()
+                            .map(|(i, h)| cell(h, i, true, false))
+                            .collect(),
+                    )
+                    .cant_split(),
                 ];
                 for (r, row) in rows.iter().enumerate() {
                     trs.push(
-                        TableRow::new(row.iter().enumerate().map(|(i, v)| cell(v, i, false, r % 2 == 1)).collect())
-                            .cant_split(),
+                        TableRow::new(
+                            row.iter()
+                                .enumerate()
+                                .map(|(i, v)| cell(v, i, false, r % 2 == 1))
+                                .collect(),
+                        )
+                        .cant_split(),
                     );
                 }
                 let t = Table::new(trs)
@@ -276,14 +298,27 @@ fn title_page(docx: Docx, doc: &Doc, meta: &ReportMeta) -> Result<Docx, ReportEr
         if let Some((png, w, h)) = png {
             let hmm = 22.0;
             let wmm = hmm * w as f64 / h.max(1) as f64;
-            let pic = Pic::new_with_dimensions(png, w, h).size((wmm * EMU_MM) as u32, (hmm * EMU_MM) as u32);
-            docx = docx.add_paragraph(Paragraph::new().align(AlignmentType::Right).add_run(Run::new().add_image(pic)));
+            let pic = Pic::new_with_dimensions(png, w, h)
+                .size((wmm * EMU_MM) as u32, (hmm * EMU_MM) as u32);
+            docx = docx.add_paragraph(
+                Paragraph::new()
+                    .align(AlignmentType::Right)
+                    .add_run(Run::new().add_image(pic)),
+            );
         }
     }
     docx = docx
         .add_paragraph(Paragraph::new().line_spacing(LineSpacing::new().before(2400)))
-        .add_paragraph(Paragraph::new().style("Title").add_run(Run::new().add_text(&m.title)))
-        .add_paragraph(Paragraph::new().style("Subtitle").add_run(Run::new().add_text(&m.subtitle)))
+        .add_paragraph(
+            Paragraph::new()
+                .style("Title")
+                .add_run(Run::new().add_text(&m.title)),
+        )
+        .add_paragraph(
+            Paragraph::new()
+                .style("Subtitle")
+                .add_run(Run::new().add_text(&m.subtitle)),
+        )
         .add_paragraph(Paragraph::new().line_spacing(LineSpacing::new().before(2400)));
     let mut facts = vec![("Kommune", m.municipality.clone())];
     if !m.office.is_empty() {
@@ -305,8 +340,17 @@ fn title_page(docx: Docx, doc: &Doc, meta: &ReportMeta) -> Result<Docx, ReportEr
     docx = docx.add_paragraph(Paragraph::new().add_run(Run::new().add_break(BreakType::Page)));
     // A table of contents field over Heading 1–2: Word and LibreOffice fill it on update (F9).
     docx = docx
-        .add_paragraph(Paragraph::new().style("Subtitle").add_run(Run::new().add_text("Inhalt")))
-        .add_table_of_contents(TableOfContents::new().heading_styles_range(1, 2).auto().dirty())
+        .add_paragraph(
+            Paragraph::new()
+                .style("Subtitle")
+                .add_run(Run::new().add_text("Inhalt")),
+        )
+        .add_table_of_contents(
+            TableOfContents::new()
+                .heading_styles_range(1, 2)
+                .auto()
+                .dirty(),
+        )
         .add_paragraph(Paragraph::new().add_run(Run::new().add_break(BreakType::Page)));
     Ok(docx)
 }
@@ -343,7 +387,12 @@ pub fn render(doc: &Doc, meta: &ReportMeta) -> Result<Vec<u8>, ReportError> {
                     docx_rs::LevelText::new("•"),
                     docx_rs::LevelJc::new("left"),
                 )
-                .indent(Some(360), Some(docx_rs::SpecialIndentType::Hanging(360)), None, None),
+                .indent(
+                    Some(360),
+                    Some(docx_rs::SpecialIndentType::Hanging(360)),
+                    None,
+                    None,
+                ),
             ),
         )
         .add_numbering(docx_rs::Numbering::new(1, 1))
@@ -351,7 +400,11 @@ pub fn render(doc: &Doc, meta: &ReportMeta) -> Result<Vec<u8>, ReportError> {
             Footer::new().add_paragraph(
                 Paragraph::new()
                     .size(15)
-                    .add_run(Run::new().add_text(format!("{}    Seite ", doc.meta.footer)).size(15))
+                    .add_run(
+                        Run::new()
+                            .add_text(format!("{}    Seite ", doc.meta.footer))
+                            .size(15),
+                    )
                     .add_page_num(PageNum::new())
                     .add_run(Run::new().add_text(" von ").size(15))
                     .add_num_pages(NumPages::new()),
@@ -361,16 +414,28 @@ pub fn render(doc: &Doc, meta: &ReportMeta) -> Result<Vec<u8>, ReportError> {
     if doc.meta.front_matter {
         docx = title_page(docx, doc, meta)?;
     } else {
-        docx = docx.add_paragraph(Paragraph::new().style("Title").add_run(Run::new().add_text(&doc.meta.title)));
+        docx = docx.add_paragraph(
+            Paragraph::new()
+                .style("Title")
+                .add_run(Run::new().add_text(&doc.meta.title)),
+        );
     }
     // Rasterise the drawings on every core: they dominate the time of a DOCX.
     let pngs: Vec<Option<(Vec<u8>, u32, u32)>> = std::thread::scope(|s| {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let n = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
         let chunk = doc.images.len().div_ceil(n).max(1);
         let handles: Vec<_> = doc
             .images
             .chunks(chunk)
-            .map(|c| s.spawn(move || c.iter().map(|svg| rasterise(svg, 300.0).ok()).collect::<Vec<_>>()))
+            .map(|c| {
+                s.spawn(move || {
+                    c.iter()
+                        .map(|svg| rasterise(svg, 300.0).ok())
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()

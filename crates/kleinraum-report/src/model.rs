@@ -246,7 +246,11 @@ impl<'a> Ctx<'a> {
         meta: &'a ReportMeta,
         req: &ReportRequest,
     ) -> Result<Ctx<'a>, ReportError> {
-        let real: Vec<&LevelResult> = r.levels.iter().filter(|l| l.key != TOTAL_LEVEL_KEY).collect();
+        let real: Vec<&LevelResult> = r
+            .levels
+            .iter()
+            .filter(|l| l.key != TOTAL_LEVEL_KEY)
+            .collect();
         let level_key = match &req.level {
             Some(l) => l.clone(),
             None => match req.kind {
@@ -266,7 +270,10 @@ impl<'a> Ctx<'a> {
                 name: "level",
                 message: format!(
                     "unknown level {level_key:?}; known: {}",
-                    real.iter().map(|l| l.key.as_str()).collect::<Vec<_>>().join(", ")
+                    real.iter()
+                        .map(|l| l.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             })?;
         let level = &r.levels[level_idx];
@@ -278,7 +285,11 @@ impl<'a> Ctx<'a> {
             name: "year",
             message: format!(
                 "no data for {year}; years: {}",
-                r.years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", ")
+                r.years
+                    .iter()
+                    .map(|y| y.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })?;
         let city = r.level(TOTAL_LEVEL_KEY).and_then(|l| l.areas.first());
@@ -314,7 +325,11 @@ impl<'a> Ctx<'a> {
     }
 
     fn indicator(&self, id: &str) -> Option<(usize, &'a IndicatorConfig)> {
-        self.r.indicators.iter().enumerate().find(|(_, i)| i.id == id)
+        self.r
+            .indicators
+            .iter()
+            .enumerate()
+            .find(|(_, i)| i.id == id)
     }
 
     fn ids_or_all(&self, ids: &[String]) -> Vec<(usize, &'a IndicatorConfig)> {
@@ -326,7 +341,11 @@ impl<'a> Ctx<'a> {
     }
 
     fn footer_line(&self) -> String {
-        let mut s = format!("Gebietsstand: {}; Stand der Daten: {}", self.gebietsstand, self.data_as_of());
+        let mut s = format!(
+            "Gebietsstand: {}; Stand der Daten: {}",
+            self.gebietsstand,
+            self.data_as_of()
+        );
         if !self.source.is_empty() {
             s = format!("Quelle: {}. {s}", self.source);
         }
@@ -463,9 +482,10 @@ fn doc_meta(c: &Ctx, kind: &str, front: bool, landscape: bool) -> DocMeta {
             .title
             .clone()
             .unwrap_or_else(|| format!("Sozialmonitoring {}", c.meta.municipality)),
-        subtitle: cfg.subtitle.clone().unwrap_or_else(|| {
-            format!("{kind} · {} · {}", c.level.title, c.year)
-        }),
+        subtitle: cfg
+            .subtitle
+            .clone()
+            .unwrap_or_else(|| format!("{kind} · {} · {}", c.level.title, c.year)),
         municipality: c.meta.municipality.clone(),
         office: cfg.office.clone().unwrap_or_default(),
         author: cfg.author.clone().unwrap_or_default(),
@@ -512,17 +532,21 @@ fn flagged<'a>(c: &Ctx<'a>, k: usize, yi: usize) -> Vec<(usize, &'a IndexValue)>
         .areas
         .iter()
         .enumerate()
-        .filter_map(|(i, a)| c.index_value(a, k, yi).filter(|v| v.attention).map(|v| (i, v)))
+        .filter_map(|(i, a)| {
+            c.index_value(a, k, yi)
+                .filter(|v| v.attention)
+                .map(|v| (i, v))
+        })
         .collect()
 }
 
 /// The previous year with index values, before the report year.
 fn previous_index_year(c: &Ctx, k: usize) -> Option<usize> {
     (0..c.yi).rev().find(|&yi| {
-        c.level
-            .areas
-            .iter()
-            .any(|a| c.index_value(a, k, yi).is_some_and(|v| v.status_class.is_some()))
+        c.level.areas.iter().any(|a| {
+            c.index_value(a, k, yi)
+                .is_some_and(|v| v.status_class.is_some())
+        })
     })
 }
 
@@ -536,11 +560,7 @@ fn summary(c: &Ctx) -> Vec<Block> {
     let total = c.city.and_then(|a| c.residents(a));
     let mut p = format!(
         "Der Bericht beschreibt {} {} ({}) im Jahr {} auf dem Gebietsstand „{}“.",
-        n,
-        c.level.title,
-        c.meta.municipality,
-        c.year,
-        c.gebietsstand
+        n, c.level.title, c.meta.municipality, c.year, c.gebietsstand
     );
     if let Some(t) = total {
         p += &format!(" Dort leben {} Einwohner:innen.", fmt::int(t));
@@ -577,25 +597,120 @@ fn summary(c: &Ctx) -> Vec<Block> {
                 out.push(para(changes_text(c, k, &f)));
             }
         }
-        None => out.push(para(format!(
-            "Auf der Ebene {} wird kein Index berechnet; Sozialraumgebiete werden hier nicht ausgewiesen.",
-            c.level.title
-        ))),
+        None => out.push(para(finer_index_summary(c).unwrap_or_else(|| {
+            format!(
+                "Auf der Ebene {} wird kein Index berechnet; Sozialraumgebiete werden hier nicht ausgewiesen.",
+                c.level.title
+            )
+        }))),
     }
     out
+}
+
+/// For a report on a coarser level: the Sozialraumgebiete of the index's (finer) level,
+/// counted per area of the report's level, in the latest index year up to the report year.
+fn finer_index_summary(c: &Ctx) -> Option<String> {
+    let (k, ix) = c.r.indices.iter().enumerate().find(|(_, ix)| {
+        c.cfg
+            .sozialraumgebiete
+            .index
+            .as_ref()
+            .is_none_or(|w| *w == ix.id)
+    })?;
+    let fine_idx = c.r.levels.iter().position(|l| l.key == ix.level)?;
+    if fine_idx >= c.level_idx {
+        return None;
+    }
+    let fine = &c.r.levels[fine_idx];
+    let has = |yi: usize| {
+        fine.areas.iter().any(|a| {
+            a.years[yi]
+                .indices
+                .get(k)
+                .and_then(|v| v.as_ref())
+                .is_some_and(|v| v.status_class.is_some())
+        })
+    };
+    let yi = (0..=c.yi).rev().find(|&yi| has(yi))?;
+    let anc = ancestors(c.r, fine_idx, c.level_idx);
+    let mut per = vec![0usize; c.level.areas.len()];
+    let mut n = 0;
+    for (i, a) in fine.areas.iter().enumerate() {
+        if a.years[yi]
+            .indices
+            .get(k)
+            .and_then(|v| v.as_ref())
+            .is_some_and(|v| v.attention)
+        {
+            n += 1;
+            if let Some(p) = anc[i] {
+                per[p] += 1;
+            }
+        }
+    }
+    let list: Vec<String> = c
+        .level
+        .areas
+        .iter()
+        .zip(&per)
+        .filter(|(_, n)| **n > 0)
+        .map(|(a, n)| format!("{} {n}", a.name))
+        .collect();
+    Some(format!(
+        "Nach dem {} ({}) sind {n} von {} {} Sozialraumgebiete; je Gebiet dieser Ebene: {}.",
+        ix.title,
+        c.r.years[yi],
+        fine.areas.len(),
+        fine.title,
+        if list.is_empty() {
+            "keines".to_string()
+        } else {
+            list.join(", ")
+        }
+    ))
+}
+
+/// For every area of level `from`, the index of its ancestor on level `to` (coarser).
+fn ancestors(r: &AggregateResult, from: usize, to: usize) -> Vec<Option<usize>> {
+    let maps: Vec<HashMap<&str, &AreaResult>> = r
+        .levels
+        .iter()
+        .map(|l| l.areas.iter().map(|a| (a.id.as_str(), a)).collect())
+        .collect();
+    let pos: HashMap<&str, usize> = r.levels[to]
+        .areas
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect();
+    r.levels[from]
+        .areas
+        .iter()
+        .map(|a| {
+            let mut cur = a;
+            for l in from + 1..=to {
+                cur = maps[l].get(cur.parent.as_deref()?)?;
+            }
+            pos.get(cur.id.as_str()).copied()
+        })
+        .collect()
 }
 
 fn index_years(c: &Ctx, k: usize) -> String {
     let ys: Vec<String> = (0..c.r.years.len())
         .filter(|&yi| {
-            c.level
-                .areas
-                .iter()
-                .any(|a| c.index_value(a, k, yi).is_some_and(|v| v.status_class.is_some()))
+            c.level.areas.iter().any(|a| {
+                c.index_value(a, k, yi)
+                    .is_some_and(|v| v.status_class.is_some())
+            })
         })
         .map(|yi| c.r.years[yi].to_string())
         .collect();
-    if ys.is_empty() { "keines".into() } else { ys.join(", ") }
+    if ys.is_empty() {
+        "keines".into()
+    } else {
+        ys.join(", ")
+    }
 }
 
 fn list_names(c: &Ctx, idx: impl Iterator<Item = usize>) -> String {
@@ -620,8 +735,16 @@ fn changes_text(c: &Ctx, k: usize, now: &[(usize, &IndexValue)]) -> String {
     };
     let before: Vec<usize> = flagged(c, k, pyi).iter().map(|(i, _)| *i).collect();
     let now: Vec<usize> = now.iter().map(|(i, _)| *i).collect();
-    let new: Vec<usize> = now.iter().copied().filter(|i| !before.contains(i)).collect();
-    let gone: Vec<usize> = before.iter().copied().filter(|i| !now.contains(i)).collect();
+    let new: Vec<usize> = now
+        .iter()
+        .copied()
+        .filter(|i| !before.contains(i))
+        .collect();
+    let gone: Vec<usize> = before
+        .iter()
+        .copied()
+        .filter(|i| !now.contains(i))
+        .collect();
     let py = c.r.years[pyi];
     let mut s = format!("Seit dem letzten Indexjahr {py}: ");
     if new.is_empty() && gone.is_empty() {
@@ -629,12 +752,20 @@ fn changes_text(c: &Ctx, k: usize, now: &[(usize, &IndexValue)]) -> String {
         return s;
     }
     if !new.is_empty() {
-        s += &format!("neu hinzugekommen {} ({})", new.len(), list_names(c, new.iter().copied()));
+        s += &format!(
+            "neu hinzugekommen {} ({})",
+            new.len(),
+            list_names(c, new.iter().copied())
+        );
     } else {
         s += "kein Gebiet neu hinzugekommen";
     }
     if !gone.is_empty() {
-        s += &format!("; nicht mehr ausgewiesen {} ({})", gone.len(), list_names(c, gone.iter().copied()));
+        s += &format!(
+            "; nicht mehr ausgewiesen {} ({})",
+            gone.len(),
+            list_names(c, gone.iter().copied())
+        );
     }
     s + "."
 }
@@ -642,10 +773,22 @@ fn changes_text(c: &Ctx, k: usize, now: &[(usize, &IndexValue)]) -> String {
 fn indicator_map(c: &Ctx, k: usize, width: f64, height: f64, place: LegendPlace) -> String {
     let ind = &c.r.indicators[k];
     let vals = c.values(k);
-    let cls = classify::numeric(&vals, c.cfg.classification, c.cfg.classes, ind.polarity, |x| {
-        fmt::num(x, ind.decimals)
-    });
-    choropleth(c, &cls, &with_unit(&ind.title, &unit(ind)), width, height, place, false)
+    let cls = classify::numeric(
+        &vals,
+        c.cfg.classification,
+        c.cfg.classes,
+        ind.polarity,
+        |x| fmt::num(x, ind.decimals),
+    );
+    choropleth(
+        c,
+        &cls,
+        &with_unit(&ind.title, &unit(ind)),
+        width,
+        height,
+        place,
+        false,
+    )
 }
 
 fn choropleth(
@@ -700,7 +843,10 @@ fn choropleth(
     if flagged_set.iter().any(|&f| f) {
         legend.push(LegendItem {
             color: "#ffffff".into(),
-            label: format!("Sozialraumgebiet ({})", flagged_set.iter().filter(|&&f| f).count()),
+            label: format!(
+                "Sozialraumgebiet ({})",
+                flagged_set.iter().filter(|&&f| f).count()
+            ),
             hatch: true,
         });
     }
@@ -748,8 +894,19 @@ fn indicator_table(c: &Ctx, k: usize) -> Block {
         ]);
     }
     Block::Table {
-        caption: format!("{} nach {}, {}", with_unit(&ind.title, &unit(ind)), c.level.title, c.year),
-        header: vec!["Nr.".into(), "Gebiet".into(), "Wert".into(), "Stadt".into(), "Rang".into()],
+        caption: format!(
+            "{} nach {}, {}",
+            with_unit(&ind.title, &unit(ind)),
+            c.level.title,
+            c.year
+        ),
+        header: vec![
+            "Nr.".into(),
+            "Gebiet".into(),
+            "Wert".into(),
+            "Stadt".into(),
+            "Rang".into(),
+        ],
         rows,
         align: "llrrr".into(),
         widths: vec![1.3, 4.0, 1.2, 1.2, 1.2],
@@ -788,11 +945,19 @@ fn monitoring(c: &Ctx) -> Doc {
     } else {
         m.maps.clone()
     };
-    let series: Vec<String> = if m.timeseries.is_empty() { maps.clone() } else { m.timeseries.clone() };
-    doc.blocks.push(heading(1, format!("Indikatoren nach {}", c.level.title)));
+    let series: Vec<String> = if m.timeseries.is_empty() {
+        maps.clone()
+    } else {
+        m.timeseries.clone()
+    };
+    doc.blocks
+        .push(heading(1, format!("Indikatoren nach {}", c.level.title)));
     for (k, ind) in inds {
         doc.blocks.push(heading(2, ind.title.clone()));
-        let mut def = ind.description.clone().unwrap_or_else(|| definition(ind, c.r));
+        let mut def = ind
+            .description
+            .clone()
+            .unwrap_or_else(|| definition(ind, c.r));
         if let Some(s) = &ind.source {
             def += &format!(" Quelle: {s}.");
         }
@@ -803,7 +968,7 @@ fn monitoring(c: &Ctx) -> Doc {
             } else {
                 (TEXT_W, LegendPlace::Bottom)
             };
-            let h = if m.landscape_maps { 165.0 } else { 175.0 };
+            let h = if m.landscape_maps { 160.0 } else { 175.0 };
             let img = doc.image(indicator_map(c, k, w, h, place));
             let fig = Block::Figure {
                 image: img,
@@ -834,14 +999,20 @@ fn monitoring(c: &Ctx) -> Doc {
             doc.blocks.push(Block::Figure {
                 image: img,
                 width: 120.0,
-                caption: format!("{}: Gesamtstadt {}–{}", ind.title, c.r.years[0], c.r.years[c.r.years.len() - 1]),
+                caption: format!(
+                    "{}: Gesamtstadt {}–{}",
+                    ind.title,
+                    c.r.years[0],
+                    c.r.years[c.r.years.len() - 1]
+                ),
             });
         }
         doc.blocks.push(indicator_table(c, k));
         doc.blocks.push(marks_note(c));
     }
     if c.index_here().is_some() {
-        doc.blocks.extend(sozialraumgebiete_section(c, &mut doc.images, false));
+        doc.blocks
+            .extend(sozialraumgebiete_section(c, &mut doc.images, false));
     }
     doc.blocks.extend(method_notes(c));
     let closing = text_blocks(&c.cfg.closing);
@@ -862,7 +1033,12 @@ fn default_map_indicators(c: &Ctx) -> Vec<String> {
         }
     }
     if ids.is_empty() {
-        ids = c.r.indicators.iter().take(3).map(|i| i.id.clone()).collect();
+        ids =
+            c.r.indicators
+                .iter()
+                .take(3)
+                .map(|i| i.id.clone())
+                .collect();
     }
     ids
 }
@@ -879,7 +1055,9 @@ pub fn definition(ind: &IndicatorConfig, r: &AggregateResult) -> String {
     match ind.kind {
         IndicatorKind::Share => format!("Anteil: {} je 100 {}.", ind.numerator, den),
         IndicatorKind::RatePer1000 => format!("Quote: {} je 1.000 {}.", ind.numerator, den),
-        IndicatorKind::DensityKm2 => format!("Dichte: {} je Quadratkilometer Fläche.", ind.numerator),
+        IndicatorKind::DensityKm2 => {
+            format!("Dichte: {} je Quadratkilometer Fläche.", ind.numerator)
+        }
         IndicatorKind::SupplyRate => format!(
             "Versorgungsquote: {} je 100 der Zielgruppe ({}).",
             ind.numerator, den
@@ -902,23 +1080,30 @@ fn polarity_text(p: Polarity) -> &'static str {
 }
 
 fn method_notes(c: &Ctx) -> Vec<Block> {
-    let mut out = vec![heading(1, "Methodische Hinweise"), heading(2, "Indikatoren")];
-    let rows: Vec<Vec<String>> = c
-        .r
-        .indicators
-        .iter()
-        .map(|i| {
-            vec![
-                with_unit(&i.title, &unit(i)),
-                i.description.clone().unwrap_or_else(|| definition(i, c.r)),
-                i.source.clone().unwrap_or_else(|| UNDEFINED.into()),
-                polarity_text(i.polarity).into(),
-            ]
-        })
-        .collect();
+    let mut out = vec![
+        heading(1, "Methodische Hinweise"),
+        heading(2, "Indikatoren"),
+    ];
+    let rows: Vec<Vec<String>> =
+        c.r.indicators
+            .iter()
+            .map(|i| {
+                vec![
+                    with_unit(&i.title, &unit(i)),
+                    i.description.clone().unwrap_or_else(|| definition(i, c.r)),
+                    i.source.clone().unwrap_or_else(|| UNDEFINED.into()),
+                    polarity_text(i.polarity).into(),
+                ]
+            })
+            .collect();
     out.push(Block::Table {
         caption: "Definition, Quelle und Lesart der Indikatoren".into(),
-        header: vec!["Indikator".into(), "Definition".into(), "Quelle".into(), "Lesart".into()],
+        header: vec![
+            "Indikator".into(),
+            "Definition".into(),
+            "Quelle".into(),
+            "Lesart".into(),
+        ],
         rows,
         align: "llll".into(),
         widths: vec![2.2, 3.4, 2.4, 2.0],
@@ -988,7 +1173,11 @@ fn attention_text(groups: &[String]) -> String {
     let parts: Vec<String> = groups
         .iter()
         .map(|g| {
-            let status = g.chars().next().and_then(|ch| ch.to_digit(10)).map(|d| d as usize);
+            let status = g
+                .chars()
+                .next()
+                .and_then(|ch| ch.to_digit(10))
+                .map(|d| d as usize);
             let s = status
                 .filter(|d| (1..=4).contains(d))
                 .map_or("?", |d| classify::STATUS[d - 1].0);
@@ -1071,14 +1260,26 @@ fn decomposition_chart(c: &Ctx, ix: &IndexConfig, v: &IndexValue, width: f64) ->
             .map_or_else(|| id.to_string(), |i| i.title.clone())
     };
     let bar = |k: &kleinraum_aggregate::result::Contribution, dynamics: bool| Bar {
-        label: format!("{}{}", if dynamics { "Dynamik: " } else { "" }, title_of(&k.indicator)),
+        label: format!(
+            "{}{}",
+            if dynamics { "Dynamik: " } else { "" },
+            title_of(&k.indicator)
+        ),
         value: Some(k.z),
         missing: String::new(),
         reference: None,
-        color: if k.z > 0.0 { "#d6604d".into() } else { "#4393c3".into() },
+        color: if k.z > 0.0 {
+            "#d6604d".into()
+        } else {
+            "#4393c3".into()
+        },
         text: fmt::signed(k.z, 2),
     };
-    let mut bars: Vec<Bar> = v.status_contributions.iter().map(|k| bar(k, false)).collect();
+    let mut bars: Vec<Bar> = v
+        .status_contributions
+        .iter()
+        .map(|k| bar(k, false))
+        .collect();
     bars.extend(v.dynamics_contributions.iter().map(|k| bar(k, true)));
     let t = ix.status_thresholds;
     svg::bar_chart(
@@ -1109,7 +1310,7 @@ fn sozialraumgebiete_section(c: &Ctx, images: &mut Vec<String>, detailed: bool) 
         &cls,
         &format!("{}: Statusklasse", ix.title),
         TEXT_W_LANDSCAPE,
-        165.0,
+        160.0,
         LegendPlace::Right,
         true,
     ));
@@ -1147,8 +1348,12 @@ fn sozialraumgebiete_section(c: &Ctx, images: &mut Vec<String>, detailed: bool) 
         .iter()
         .map(|(i, v)| {
             let a = &c.level.areas[*i];
-            let mut drivers: Vec<&kleinraum_aggregate::result::Contribution> =
-                v.status_contributions.iter().chain(&v.dynamics_contributions).filter(|k| k.z > 1.0).collect();
+            let mut drivers: Vec<&kleinraum_aggregate::result::Contribution> = v
+                .status_contributions
+                .iter()
+                .chain(&v.dynamics_contributions)
+                .filter(|k| k.z > 1.0)
+                .collect();
             drivers.sort_by(|a, b| b.z.total_cmp(&a.z));
             let mut row = vec![
                 a.id.clone(),
@@ -1173,10 +1378,18 @@ fn sozialraumgebiete_section(c: &Ctx, images: &mut Vec<String>, detailed: bool) 
             row
         })
         .collect();
-    let mut header: Vec<String> = ["Nr.", "Gebiet", "EW", "Status", "Dynamik", "Gruppe", "ausschlaggebend (z-Wert)"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut header: Vec<String> = [
+        "Nr.",
+        "Gebiet",
+        "EW",
+        "Status",
+        "Dynamik",
+        "Gruppe",
+        "ausschlaggebend (z-Wert)",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let mut align = "llrllll".to_string();
     let mut widths = vec![1.3, 2.6, 1.0, 1.5, 1.4, 0.8, 3.6];
     for (_, ind) in &extra {
@@ -1204,7 +1417,10 @@ fn sozialraumgebiete_section(c: &Ctx, images: &mut Vec<String>, detailed: bool) 
             out.push(Block::Figure {
                 image: images.len() - 1,
                 width: 150.0,
-                caption: format!("Warum {} Sozialraumgebiet ist: z-Werte der Indikatoren", a.name),
+                caption: format!(
+                    "Warum {} Sozialraumgebiet ist: z-Werte der Indikatoren",
+                    a.name
+                ),
             });
         }
     }
@@ -1218,7 +1434,11 @@ fn sozialraumgebiete(c: &Ctx) -> Result<Doc, ReportError> {
             message: format!(
                 "no index is computed on level {:?}; Sozialraumgebiete exist on: {}",
                 c.level.key,
-                c.r.indices.iter().map(|i| i.level.as_str()).collect::<Vec<_>>().join(", ")
+                c.r.indices
+                    .iter()
+                    .map(|i| i.level.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
@@ -1227,16 +1447,21 @@ fn sozialraumgebiete(c: &Ctx) -> Result<Doc, ReportError> {
         blocks: Vec::new(),
         images: Vec::new(),
     };
-    doc.blocks.extend(text_blocks(&c.cfg.intro).into_iter().fold(Vec::new(), |mut v, b| {
-        if v.is_empty() {
-            v.push(heading(1, "Einleitung"));
-        }
-        v.push(b);
-        v
-    }));
+    doc.blocks.extend(
+        text_blocks(&c.cfg.intro)
+            .into_iter()
+            .fold(Vec::new(), |mut v, b| {
+                if v.is_empty() {
+                    v.push(heading(1, "Einleitung"));
+                }
+                v.push(b);
+                v
+            }),
+    );
     doc.blocks.extend(summary(c));
     let mut images = std::mem::take(&mut doc.images);
-    doc.blocks.extend(sozialraumgebiete_section(c, &mut images, true));
+    doc.blocks
+        .extend(sozialraumgebiete_section(c, &mut images, true));
     doc.images = images;
     doc.blocks.extend(method_notes(c));
     let closing = text_blocks(&c.cfg.closing);
@@ -1257,32 +1482,17 @@ fn top_ancestors<'a>(c: &Ctx<'a>) -> (Option<&'a LevelResult>, Vec<Option<usize>
     if top == c.level_idx {
         return (None, vec![None; c.level.areas.len()]);
     }
-    let maps: Vec<HashMap<&str, &AreaResult>> = levels
-        .iter()
-        .map(|l| l.areas.iter().map(|a| (a.id.as_str(), a)).collect())
-        .collect();
-    let top_pos: HashMap<&str, usize> = levels[top]
-        .areas
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.id.as_str(), i))
-        .collect();
-    let anc = c
-        .level
-        .areas
-        .iter()
-        .map(|a| {
-            let mut cur = a;
-            for l in c.level_idx + 1..=top {
-                cur = maps[l].get(cur.parent.as_deref()?)?;
-            }
-            top_pos.get(cur.id.as_str()).copied()
-        })
-        .collect();
+    let anc = ancestors(c.r, c.level_idx, top);
     (Some(&levels[top]), anc)
 }
 
-fn location_map(c: &Ctx, i: usize, group: &[usize], top: Option<&AreaResult>, accent: &str) -> Option<String> {
+fn location_map(
+    c: &Ctx,
+    i: usize,
+    group: &[usize],
+    top: Option<&AreaResult>,
+    accent: &str,
+) -> Option<String> {
     let a = &c.level.areas[i];
     a.geometry.as_ref()?;
     let areas: Vec<MapArea> = group
@@ -1291,14 +1501,19 @@ fn location_map(c: &Ctx, i: usize, group: &[usize], top: Option<&AreaResult>, ac
             let b = &c.level.areas[j];
             b.geometry.as_ref().map(|g| MapArea {
                 geometry: g,
-                fill: if j == i { accent.to_string() } else { "#e4e4e4".into() },
+                fill: if j == i {
+                    accent.to_string()
+                } else {
+                    "#e4e4e4".into()
+                },
                 label: None,
                 hatch: false,
                 highlight: j == i,
             })
         })
         .collect();
-    let outlines: Vec<&geo::MultiPolygon<f64>> = top.and_then(|t| t.geometry.as_ref()).into_iter().collect();
+    let outlines: Vec<&geo::MultiPolygon<f64>> =
+        top.and_then(|t| t.geometry.as_ref()).into_iter().collect();
     let extent = top
         .and_then(|t| t.geometry.as_ref())
         .and_then(geo::BoundingRect::bounding_rect);
@@ -1320,42 +1535,61 @@ fn location_map(c: &Ctx, i: usize, group: &[usize], top: Option<&AreaResult>, ac
 /// `residents` (the first one that lists more than three parts).
 fn age_groups(c: &Ctx) -> Vec<(String, String)> {
     if !c.cfg.age_groups.is_empty() {
-        return c.cfg.age_groups.iter().map(|g| (g.column.clone(), g.label.clone())).collect();
+        return c
+            .cfg
+            .age_groups
+            .iter()
+            .map(|g| (g.column.clone(), g.label.clone()))
+            .collect();
     }
     c.r.disclosure
         .additive
         .iter()
         .find(|rel| rel.total == "residents" && rel.parts.len() > 3)
-        .map(|rel| rel.parts.iter().map(|p| (p.clone(), age_label(p))).collect())
+        .map(|rel| {
+            rel.parts
+                .iter()
+                .map(|p| (p.clone(), age_label(p)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// `age_below_6` → "unter 6", `age_6_15` → "6 bis unter 15", `age_above_65` → "65 und älter".
 fn age_label(col: &str) -> String {
     let rest = col.strip_prefix("age_").unwrap_or(col);
-    if let Some(n) = rest.strip_prefix("below_").or_else(|| rest.strip_prefix("under_")) {
+    if let Some(n) = rest
+        .strip_prefix("below_")
+        .or_else(|| rest.strip_prefix("under_"))
+    {
         return format!("unter {n}");
     }
-    if let Some(n) = rest.strip_prefix("above_").or_else(|| rest.strip_prefix("over_")) {
+    if let Some(n) = rest
+        .strip_prefix("above_")
+        .or_else(|| rest.strip_prefix("over_"))
+    {
         return format!("{n} und älter");
     }
     match rest.split_once('_') {
-        Some((a, b)) if a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok() => format!("{a} bis unter {b}"),
+        Some((a, b)) if a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok() => {
+            format!("{a} bis unter {b}")
+        }
         _ => col.to_string(),
     }
 }
 
 fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
     let sel: Vec<usize> = match only {
-        Some(id) => vec![c
-            .level
-            .areas
-            .iter()
-            .position(|a| a.id == id)
-            .ok_or_else(|| ReportError::Parameter {
-                name: "area",
-                message: format!("no area {id:?} on level {:?}", c.level.key),
-            })?],
+        Some(id) => vec![
+            c.level
+                .areas
+                .iter()
+                .position(|a| a.id == id)
+                .ok_or_else(|| ReportError::Parameter {
+                    name: "area",
+                    message: format!("no area {id:?} on level {:?}", c.level.key),
+                })?,
+        ],
         None => (0..c.level.areas.len()).collect(),
     };
     let single = only.is_some();
@@ -1381,14 +1615,23 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
     let s = &c.cfg.steckbrief;
     let inds = c.ids_or_all(&s.indicators);
     let series: Vec<(usize, &IndicatorConfig)> = if s.timeseries.is_empty() {
-        let ids = sozialraum_index(c.r, c.cfg).map(|ix| ix.status.clone()).unwrap_or_default();
-        let mut v: Vec<_> = ids.iter().filter_map(|id| c.indicator(id)).take(2).collect();
+        let ids = sozialraum_index(c.r, c.cfg)
+            .map(|ix| ix.status.clone())
+            .unwrap_or_default();
+        let mut v: Vec<_> = ids
+            .iter()
+            .filter_map(|id| c.indicator(id))
+            .take(2)
+            .collect();
         if v.is_empty() {
             v = c.r.indicators.iter().enumerate().take(2).collect();
         }
         v
     } else {
-        s.timeseries.iter().filter_map(|id| c.indicator(id)).collect()
+        s.timeseries
+            .iter()
+            .filter_map(|id| c.indicator(id))
+            .collect()
     };
     let ranks: Vec<(Vec<Option<usize>>, usize)> = inds.iter().map(|(k, _)| c.ranks(*k)).collect();
     let ages = age_groups(c);
@@ -1407,7 +1650,10 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
         let km2 = a.area_m2 / 1e6;
         let mut facts: Vec<Vec<String>> = vec![
             vec!["Ebene".into(), c.level.title.clone()],
-            vec!["Einwohner:innen".into(), res.map_or_else(|| SUPPRESSED.into(), fmt::int)],
+            vec![
+                "Einwohner:innen".into(),
+                res.map_or_else(|| SUPPRESSED.into(), fmt::int),
+            ],
             vec!["Fläche".into(), format!("{} km²", fmt::num(km2, 2))],
         ];
         if let Some(p) = &parent {
@@ -1416,14 +1662,19 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
         if let (Some(r), Some(t)) = (res, city_res)
             && t > 0
         {
-            facts.push(vec!["Anteil an der Stadt".into(), format!("{} %", fmt::num(100.0 * r as f64 / t as f64, 2))]);
+            facts.push(vec![
+                "Anteil an der Stadt".into(),
+                format!("{} %", fmt::num(100.0 * r as f64 / t as f64, 2)),
+            ]);
         }
         if let Some((k, _)) = index {
             let v = c.index_value(a, k, c.yi);
             facts.push(vec![
                 "Sozialraumgebiet".into(),
                 match v {
-                    Some(v) if v.attention => format!("ja ({})", v.group.clone().unwrap_or_default()),
+                    Some(v) if v.attention => {
+                        format!("ja ({})", v.group.clone().unwrap_or_default())
+                    }
                     Some(v) if v.status_class.is_some() => "nein".into(),
                     _ => "nicht bewertet".into(),
                 },
@@ -1437,14 +1688,26 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
             widths: vec![1.4, 1.6],
         };
         if s.map
-            && let Some(svg) = location_map(c, i, groups.get(&anc[i]).map_or(&[][..], |g| g.as_slice()), top_level.zip(anc[i]).map(|(l, p)| &l.areas[p]), &c.cfg.accent_color)
+            && let Some(svg) = location_map(
+                c,
+                i,
+                groups.get(&anc[i]).map_or(&[][..], |g| g.as_slice()),
+                top_level.zip(anc[i]).map(|(l, p)| &l.areas[p]),
+                &c.cfg.accent_color,
+            )
         {
             let img = doc.image(svg);
             doc.blocks.push(Block::Row {
                 left: vec![Block::Figure {
                     image: img,
                     width: 78.0,
-                    caption: format!("Lage von {}{}", a.name, parent.as_ref().map_or(String::new(), |p| format!(" in {p}"))),
+                    caption: format!(
+                        "Lage von {}{}",
+                        a.name,
+                        parent
+                            .as_ref()
+                            .map_or(String::new(), |p| format!(" in {p}"))
+                    ),
                 }],
                 right: vec![facts_table],
             });
@@ -1465,7 +1728,12 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
             .collect();
         doc.blocks.push(Block::Table {
             caption: format!("Indikatoren {}, {}", a.name, c.year),
-            header: vec!["Indikator".into(), "Gebiet".into(), "Stadt".into(), "Rang".into()],
+            header: vec![
+                "Indikator".into(),
+                "Gebiet".into(),
+                "Stadt".into(),
+                "Rang".into(),
+            ],
             rows,
             align: "lrrr".into(),
             widths: vec![4.2, 1.1, 1.1, 1.0],
@@ -1511,7 +1779,10 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
         }
         if s.age_structure && !ages.is_empty() {
             let total = c.count(a, "residents", c.yi).and_then(|x| x.value);
-            let city_total = c.city.and_then(|x| c.count(x, "residents", c.yi)).and_then(|x| x.value);
+            let city_total = c
+                .city
+                .and_then(|x| c.count(x, "residents", c.yi))
+                .and_then(|x| x.value);
             let mut age_rows = Vec::new();
             let bars: Vec<Bar> = ages
                 .iter()
@@ -1527,7 +1798,9 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
                         .and_then(|x| x.value)
                         .zip(city_total.filter(|t| *t > 0))
                         .map(|(v, t)| 100.0 * v as f64 / t as f64);
-                    let cell = cnt.as_ref().map_or_else(|| UNDEFINED.to_string(), count_cell);
+                    let cell = cnt
+                        .as_ref()
+                        .map_or_else(|| UNDEFINED.to_string(), count_cell);
                     age_rows.push(vec![
                         label.clone(),
                         cell.clone(),
@@ -1548,7 +1821,10 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
                 82.0,
                 &bars,
                 &[],
-                &[(c.cfg.accent_color.clone(), "Gebiet".into()), ("#222222".into(), "Stadt (Strich)".into())],
+                &[
+                    (c.cfg.accent_color.clone(), "Gebiet".into()),
+                    ("#222222".into(), "Stadt (Strich)".into()),
+                ],
             ));
             doc.blocks.push(Block::Row {
                 left: vec![Block::Figure {
@@ -1558,7 +1834,12 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
                 }],
                 right: vec![Block::Table {
                     caption: format!("Einwohner:innen nach Alter, {}", c.year),
-                    header: vec!["Alter".into(), "Anzahl".into(), "Anteil %".into(), "Stadt %".into()],
+                    header: vec![
+                        "Alter".into(),
+                        "Anzahl".into(),
+                        "Anteil %".into(),
+                        "Stadt %".into(),
+                    ],
                     rows: age_rows,
                     align: "lrrr".into(),
                     widths: vec![2.2, 1.2, 1.1, 1.1],
@@ -1577,7 +1858,12 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
                             width: 82.0,
                             caption: format!("{}: Beitrag der Indikatoren (z-Werte)", ix.title),
                         }],
-                        right: vec![para(format!("{} {}: {}", ix.title, c.year, index_explanation(c, ix, v)))],
+                        right: vec![para(format!(
+                            "{} {}: {}",
+                            ix.title,
+                            c.year,
+                            index_explanation(c, ix, v)
+                        ))],
                     });
                 }
                 v => doc.blocks.push(small(format!(
@@ -1608,15 +1894,16 @@ fn karte(c: &Ctx, indicator: Option<&str>) -> Result<Doc, ReportError> {
         images: Vec::new(),
     };
     let svg = if let Some((k, ind)) = c.indicator(id) {
-        doc.meta.title = format!("{}, {} {}", with_unit(&ind.title, &unit(ind)), c.level.title, c.year);
-        indicator_map(c, k, TEXT_W_LANDSCAPE, 168.0, LegendPlace::Right)
-    } else if let Some((k, ix)) = c
-        .r
-        .indices
-        .iter()
-        .enumerate()
-        .find(|(_, ix)| ix.level == c.level.key && (id == format!("{}_status_class", ix.id) || id == ix.id))
-    {
+        doc.meta.title = format!(
+            "{}, {} {}",
+            with_unit(&ind.title, &unit(ind)),
+            c.level.title,
+            c.year
+        );
+        indicator_map(c, k, TEXT_W_LANDSCAPE, 150.0, LegendPlace::Right)
+    } else if let Some((k, ix)) = c.r.indices.iter().enumerate().find(|(_, ix)| {
+        ix.level == c.level.key && (id == format!("{}_status_class", ix.id) || id == ix.id)
+    }) {
         doc.meta.title = format!("{}: Statusklassen, {} {}", ix.title, c.level.title, c.year);
         let classes: Vec<Option<u8>> = c
             .level
@@ -1624,7 +1911,15 @@ fn karte(c: &Ctx, indicator: Option<&str>) -> Result<Doc, ReportError> {
             .iter()
             .map(|a| c.index_value(a, k, c.yi).and_then(|v| v.status_class))
             .collect();
-        choropleth(c, &classify::status(&classes), &ix.title, TEXT_W_LANDSCAPE, 168.0, LegendPlace::Right, true)
+        choropleth(
+            c,
+            &classify::status(&classes),
+            &ix.title,
+            TEXT_W_LANDSCAPE,
+            150.0,
+            LegendPlace::Right,
+            true,
+        )
     } else {
         return Err(ReportError::Parameter {
             name: "indicator",
@@ -1654,6 +1949,9 @@ mod tests {
     #[test]
     fn attention_rule_in_words() {
         let t = attention_text(&["3*".into(), "2-".into()]);
-        assert_eq!(t, "Status „niedrig“ bei jeder Dynamik; Status „mittel“ bei negativer Dynamik");
+        assert_eq!(
+            t,
+            "Status „niedrig“ bei jeder Dynamik; Status „mittel“ bei negativer Dynamik"
+        );
     }
 }

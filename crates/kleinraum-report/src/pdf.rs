@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Duration};
-use typst_layout::PagedDocument;
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
 
 const TEMPLATE: &str = include_str!("../templates/report.typ");
 
@@ -36,7 +36,8 @@ static SHARED: LazyLock<Shared> = LazyLock::new(|| {
 fn file_id(path: &str) -> FileId {
     // Paths are a fixed set (template, data, /img/<n>.svg, logo): typst interns file ids for
     // the life of the process, so the set must stay bounded.
-    let vpath = VirtualPath::new(path).unwrap_or_else(|_| VirtualPath::new("/invalid").expect("a valid path"));
+    let vpath = VirtualPath::new(path)
+        .unwrap_or_else(|_| VirtualPath::new("/invalid").expect("a valid path"));
     FileId::new(RootedPath::new(VirtualRoot::Project, vpath))
 }
 
@@ -91,7 +92,10 @@ pub fn render(doc: &Doc, meta: &ReportMeta) -> Result<Vec<u8>, ReportError> {
     let mut files = HashMap::new();
     files.insert(file_id("/data.json"), Bytes::new(data));
     for (i, svg) in doc.images.iter().enumerate() {
-        files.insert(file_id(&format!("/img/{i}.svg")), Bytes::from_string(svg.clone()));
+        files.insert(
+            file_id(&format!("/img/{i}.svg")),
+            Bytes::from_string(svg.clone()),
+        );
     }
     if let Some((bytes, ext)) = &meta.logo {
         files.insert(file_id(&format!("/logo.{ext}")), Bytes::new(bytes.clone()));

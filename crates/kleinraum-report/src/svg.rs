@@ -175,7 +175,11 @@ pub fn map(spec: &MapSpec) -> String {
     for a in &spec.areas {
         let mut d = String::new();
         path_of(a.geometry, &fit, &mut d);
-        let _ = write!(s, r#"<path fill="{}" fill-rule="evenodd" d="{d}"/>"#, a.fill);
+        let _ = write!(
+            s,
+            r#"<path fill="{}" fill-rule="evenodd" d="{d}"/>"#,
+            a.fill
+        );
     }
     s.push_str("</g>");
     let hatched: Vec<&MapArea> = spec.areas.iter().filter(|a| a.hatch).collect();
@@ -189,7 +193,9 @@ pub fn map(spec: &MapSpec) -> String {
         s.push_str("</g>");
     }
     if !spec.outlines.is_empty() {
-        s.push_str(r##"<g fill="none" stroke="#333333" stroke-width="0.35" stroke-linejoin="round">"##);
+        s.push_str(
+            r##"<g fill="none" stroke="#333333" stroke-width="0.35" stroke-linejoin="round">"##,
+        );
         for o in &spec.outlines {
             let mut d = String::new();
             path_of(o, &fit, &mut d);
@@ -233,7 +239,14 @@ fn labels(spec: &MapSpec, fit: &Fit, s: &mut String) {
         .iter()
         .enumerate()
         .filter(|(_, a)| a.label.is_some())
-        .map(|(i, a)| (i, a.geometry.bounding_rect().map_or(0.0, |r| r.width() * r.height())))
+        .map(|(i, a)| {
+            (
+                i,
+                a.geometry
+                    .bounding_rect()
+                    .map_or(0.0, |r| r.width() * r.height()),
+            )
+        })
         .collect();
     order.sort_by(|a, b| b.1.total_cmp(&a.1));
     s.push_str(&format!(
@@ -242,12 +255,16 @@ fn labels(spec: &MapSpec, fit: &Fit, s: &mut String) {
     for (i, _) in order {
         let a = &spec.areas[i];
         let Some(label) = &a.label else { continue };
-        let Some(r) = a.geometry.bounding_rect() else { continue };
+        let Some(r) = a.geometry.bounding_rect() else {
+            continue;
+        };
         let tw = text_width(label, size);
         if tw > 0.8 * r.width() * fit.s || size * 1.6 > r.height() * fit.s {
             continue;
         }
-        let Some(p) = a.geometry.interior_point() else { continue };
+        let Some(p) = a.geometry.interior_point() else {
+            continue;
+        };
         let (x, y) = fit.pt(p.x(), p.y());
         let rect = (x - tw / 2.0, y - size * 0.8, x + tw / 2.0, y + size * 0.3);
         if placed
@@ -257,7 +274,12 @@ fn labels(spec: &MapSpec, fit: &Fit, s: &mut String) {
             continue;
         }
         placed.push(rect);
-        let _ = write!(s, r#"<text x="{x:.2}" y="{:.2}">{}</text>"#, y + size * 0.35, esc(label));
+        let _ = write!(
+            s,
+            r#"<text x="{x:.2}" y="{:.2}">{}</text>"#,
+            y + size * 0.35,
+            esc(label)
+        );
     }
     s.push_str("</g>");
 }
@@ -274,7 +296,10 @@ fn scale_bar(fit: &Fit, map_h: f64, s: &mut String) {
     let len = nice * fit.s;
     let (x, y) = (3.0, map_h - 4.0);
     let label = if nice >= 1000.0 {
-        format!("{} km", crate::fmt::num(nice / 1000.0, if nice % 1000.0 == 0.0 { 0 } else { 1 }))
+        format!(
+            "{} km",
+            crate::fmt::num(nice / 1000.0, if nice % 1000.0 == 0.0 { 0 } else { 1 })
+        )
     } else {
         format!("{} m", nice as u64)
     };
@@ -391,7 +416,10 @@ pub fn line_chart(
         s,
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}mm" height="{height}mm" viewBox="0 0 {width} {height}" font-family="{FONT}">"##
     );
-    let vals: Vec<f64> = series.iter().flat_map(|se| se.values.iter().flatten().copied()).collect();
+    let vals: Vec<f64> = series
+        .iter()
+        .flat_map(|se| se.values.iter().flatten().copied())
+        .collect();
     let (left, right, top, bottom) = (13.0, 3.0, 3.0, 12.0);
     let (pw, ph) = (width - left - right, height - top - bottom);
     if vals.is_empty() || years.is_empty() {
@@ -455,13 +483,23 @@ pub fn line_chart(
         );
     }
     for se in series {
-        let dash = if se.dashed { r#" stroke-dasharray="1.5 1""# } else { "" };
+        let dash = if se.dashed {
+            r#" stroke-dasharray="1.5 1""#
+        } else {
+            ""
+        };
         let mut d = String::new();
         let mut pen = false;
         for (i, v) in se.values.iter().enumerate() {
             match v {
                 Some(v) => {
-                    let _ = write!(d, "{}{:.2} {:.2}", if pen { 'L' } else { 'M' }, x_of(i), y_of(*v));
+                    let _ = write!(
+                        d,
+                        "{}{:.2} {:.2}",
+                        if pen { 'L' } else { 'M' },
+                        x_of(i),
+                        y_of(*v)
+                    );
                     pen = true;
                 }
                 None => pen = false,
@@ -487,7 +525,11 @@ pub fn line_chart(
     // legend under the axis
     let mut x = left;
     for se in series {
-        let dash = if se.dashed { r#" stroke-dasharray="1.5 1""# } else { "" };
+        let dash = if se.dashed {
+            r#" stroke-dasharray="1.5 1""#
+        } else {
+            ""
+        };
         let y = height - 2.0;
         let _ = write!(
             s,
@@ -523,16 +565,49 @@ pub struct Bar {
 
 /// Horizontal bars from zero (negative values to the left), with optional reference ticks and
 /// vertical guide lines (e.g. the class thresholds ±1).
-pub fn bar_chart(width: f64, bars: &[Bar], guides: &[(f64, String)], legend: &[(String, String)]) -> String {
+pub fn bar_chart(
+    width: f64,
+    bars: &[Bar],
+    guides: &[(f64, String)],
+    legend: &[(String, String)],
+) -> String {
     let row = 5.2;
     let label_w = bars
         .iter()
         .map(|b| text_width(&b.label, 2.4))
         .fold(18.0, f64::max)
         .min(width * 0.45);
+    // Labels longer than their column are shortened with "…" (the table beside says it all).
+    let max_chars = (label_w / (2.4 * 0.52) + 0.01).floor() as usize;
+    let short = |l: &str| -> String {
+        if l.chars().count() <= max_chars {
+            l.to_string()
+        } else {
+            let mut t: String = l.chars().take(max_chars.saturating_sub(1)).collect();
+            t.push('…');
+            t
+        }
+    };
+    let legend_rows = {
+        let mut rows = 1usize;
+        let mut x = label_w + 2.0;
+        for (_, label) in legend {
+            let w = 6.0 + text_width(label, 2.2);
+            if x + w > width && x > label_w + 2.0 {
+                rows += 1;
+                x = label_w + 2.0;
+            }
+            x += w;
+        }
+        rows
+    };
     let text_w = 14.0;
     let top = 2.0;
-    let legend_h = if legend.is_empty() { 0.0 } else { 5.0 };
+    let legend_h = if legend.is_empty() {
+        0.0
+    } else {
+        4.0 * legend_rows as f64 + 1.0
+    };
     let height = top + row * bars.len() as f64 + 4.0 + legend_h;
     let (x0, pw) = (label_w + 2.0, width - label_w - 2.0 - text_w);
     let all: Vec<f64> = bars
@@ -569,7 +644,7 @@ pub fn bar_chart(width: f64, bars: &[Bar], guides: &[(f64, String)], legend: &[(
             s,
             r##"<text x="{label_w:.2}" y="{:.2}" font-size="2.4" text-anchor="end" fill="#222222">{}</text>"##,
             y + row * 0.62,
-            esc(&b.label)
+            esc(&short(&b.label))
         );
         match b.value {
             Some(v) => {
@@ -611,8 +686,13 @@ pub fn bar_chart(width: f64, bars: &[Bar], guides: &[(f64, String)], legend: &[(
         );
     }
     let mut x = x0;
+    let mut y = y_end + 4.0 + 3.5;
     for (color, label) in legend {
-        let y = height - 1.8;
+        let w = 6.0 + text_width(label, 2.2);
+        if x + w > width && x > x0 {
+            x = x0;
+            y += 4.0;
+        }
         let _ = write!(
             s,
             r##"<rect x="{x:.2}" y="{:.2}" width="3" height="2.2" fill="{color}"/><text x="{:.2}" y="{y:.2}" font-size="2.2" fill="#222222">{}</text>"##,
@@ -620,7 +700,7 @@ pub fn bar_chart(width: f64, bars: &[Bar], guides: &[(f64, String)], legend: &[(
             x + 4.0,
             esc(label)
         );
-        x += 6.0 + text_width(label, 2.2);
+        x += w;
     }
     s.push_str("</svg>");
     s
@@ -629,22 +709,42 @@ pub fn bar_chart(width: f64, bars: &[Bar], guides: &[(f64, String)], legend: &[(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{polygon, MultiPolygon};
+    use geo::{MultiPolygon, polygon};
 
     #[test]
     fn map_has_legend_scale_and_labels_that_fit() {
-        let big = MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 10_000.0, y: 0.0), (x: 10_000.0, y: 10_000.0), (x: 0.0, y: 10_000.0)]]);
-        let tiny = MultiPolygon(vec![polygon![(x: 10_000.0, y: 0.0), (x: 10_050.0, y: 0.0), (x: 10_050.0, y: 50.0), (x: 10_000.0, y: 50.0)]]);
+        let big = MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 10_000.0, y: 0.0), (x: 10_000.0, y: 10_000.0), (x: 0.0, y: 10_000.0)],
+        ]);
+        let tiny = MultiPolygon(vec![
+            polygon![(x: 10_000.0, y: 0.0), (x: 10_050.0, y: 0.0), (x: 10_050.0, y: 50.0), (x: 10_000.0, y: 50.0)],
+        ]);
         let spec = MapSpec {
             width: 180.0,
             height: 120.0,
             areas: vec![
-                MapArea { geometry: &big, fill: "#ff0000".into(), label: Some("Großes Gebiet".into()), hatch: true, highlight: false },
-                MapArea { geometry: &tiny, fill: "#00ff00".into(), label: Some("Winzig".into()), hatch: false, highlight: true },
+                MapArea {
+                    geometry: &big,
+                    fill: "#ff0000".into(),
+                    label: Some("Großes Gebiet".into()),
+                    hatch: true,
+                    highlight: false,
+                },
+                MapArea {
+                    geometry: &tiny,
+                    fill: "#00ff00".into(),
+                    label: Some("Winzig".into()),
+                    hatch: false,
+                    highlight: true,
+                },
             ],
             outlines: vec![&big],
             legend_title: "Kinderarmut in %".into(),
-            legend: vec![LegendItem { color: "#ff0000".into(), label: "> 10 – 20".into(), hatch: false }],
+            legend: vec![LegendItem {
+                color: "#ff0000".into(),
+                label: "> 10 – 20".into(),
+                hatch: false,
+            }],
             legend_place: LegendPlace::Right,
             footer: "Quelle: Test; Gebietsstand 2024".into(),
             furniture: true,
@@ -652,7 +752,10 @@ mod tests {
         };
         let svg = map(&spec);
         assert!(svg.contains("Großes Gebiet"));
-        assert!(!svg.contains(">Winzig<"), "a label that does not fit is left out");
+        assert!(
+            !svg.contains(">Winzig<"),
+            "a label that does not fit is left out"
+        );
         assert!(svg.contains("km</text>") && svg.contains(">N</text>"));
         assert!(svg.contains("Quelle: Test; Gebietsstand 2024"));
         assert!(svg.contains("url(#hatch)"));

@@ -61,7 +61,9 @@ impl Cache {
             return;
         }
         while self.bytes + value.len() > CACHE_BYTES {
-            let Some(old) = self.order.pop_front() else { break };
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
             if let Some(v) = self.map.remove(&old) {
                 self.bytes -= v.len();
             }
@@ -104,7 +106,10 @@ fn bounded<'a>(ctx: &'a Ctx, name: &str) -> Result<Option<&'a str>, ApiError> {
 
 /// Parses and checks a report request against the data (400/404 before any work).
 pub fn parse_request(cat: &Catalog, kind: &str, ctx: &Ctx) -> Result<ReportRequest, ApiError> {
-    crate::query::check_params(&ctx.pairs, &["level", "year", "area", "indicator", "format"])?;
+    crate::query::check_params(
+        &ctx.pairs,
+        &["level", "year", "area", "indicator", "format"],
+    )?;
     let kind = ReportKind::parse(kind).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no report '{kind}'; reports: monitoring, steckbrief, sozialraumgebiete, karte"
@@ -173,15 +178,38 @@ pub fn openapi_paths(cat: &Catalog) -> Vec<(String, serde_json::Value)> {
         .collect();
     let years = &cat.result.years;
     let mut indicators: Vec<String> = cat.result.indicators.iter().map(|i| i.id.clone()).collect();
-    indicators.extend(cat.result.indices.iter().map(|i| format!("{}_status_class", i.id)));
-    let p = |name: &str, description: &str, schema: serde_json::Value| {
-        json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema, "style": "form", "explode": false})
-    };
-    let level = p("level", "Ebene (Standard: die Ebene des Index, sonst die feinste)", json!({"type": "string", "enum": levels}));
-    let year = p("year", "Jahr (Standard: das letzte Jahr mit Indexwerten)", json!({"type": "integer", "enum": years}));
-    let format = p("format", "Dateiformat", json!({"type": "string", "enum": ["pdf", "docx"], "default": "pdf"}));
-    let area = p("area", "Ein Gebiet (seine ID); ohne: alle Gebiete der Ebene (höchstens 150)", json!({"type": "string", "minLength": 1, "maxLength": MAX_PARAM}));
-    let indicator = p("indicator", "Indikator der Karte", json!({"type": "string", "enum": indicators}));
+    indicators.extend(
+        cat.result
+            .indices
+            .iter()
+            .map(|i| format!("{}_status_class", i.id)),
+    );
+    let p = |name: &str, description: &str, schema: serde_json::Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema, "style": "form", "explode": false});
+    let level = p(
+        "level",
+        "Ebene (Standard: die Ebene des Index, sonst die feinste)",
+        json!({"type": "string", "enum": levels}),
+    );
+    let year = p(
+        "year",
+        "Jahr (Standard: das letzte Jahr mit Indexwerten)",
+        json!({"type": "integer", "enum": years}),
+    );
+    let format = p(
+        "format",
+        "Dateiformat",
+        json!({"type": "string", "enum": ["pdf", "docx"], "default": "pdf"}),
+    );
+    let area = p(
+        "area",
+        "Ein Gebiet (seine ID); ohne: alle Gebiete der Ebene (höchstens 150)",
+        json!({"type": "string", "minLength": 1, "maxLength": MAX_PARAM}),
+    );
+    let indicator = p(
+        "indicator",
+        "Indikator der Karte",
+        json!({"type": "string", "enum": indicators}),
+    );
     let responses = json!({
         "200": {"description": "Der Bericht als Datei", "content": {
             "application/pdf": {"schema": {"type": "string", "format": "binary"}},
@@ -190,14 +218,36 @@ pub fn openapi_paths(cat: &Catalog) -> Vec<(String, serde_json::Value)> {
         "default": {"description": "Fehler (400 ungültiger Parameter oder zu aufwendig, 404 nicht gefunden, 503 ausgelastet)",
                     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
     });
-    let op = |summary: &str, params: Vec<serde_json::Value>| {
-        json!({"get": {"summary": summary, "parameters": params, "responses": responses.clone()}})
-    };
+    let op = |summary: &str, params: Vec<serde_json::Value>| json!({"get": {"summary": summary, "parameters": params, "responses": responses.clone()}});
     vec![
-        ("/reports/monitoring".into(), op("Monitoring-Bericht (PDF oder DOCX)", vec![level.clone(), year.clone(), format.clone()])),
-        ("/reports/steckbrief".into(), op("Steckbrief eines Gebiets oder aller Gebiete einer Ebene", vec![level.clone(), year.clone(), area, format.clone()])),
-        ("/reports/sozialraumgebiete".into(), op("Vorlage zu den Sozialraumgebieten", vec![level.clone(), year.clone(), format.clone()])),
-        ("/reports/karte".into(), op("Karte eines Indikators auf einer A4-Seite (quer)", vec![level, year, indicator, format])),
+        (
+            "/reports/monitoring".into(),
+            op(
+                "Monitoring-Bericht (PDF oder DOCX)",
+                vec![level.clone(), year.clone(), format.clone()],
+            ),
+        ),
+        (
+            "/reports/steckbrief".into(),
+            op(
+                "Steckbrief eines Gebiets oder aller Gebiete einer Ebene",
+                vec![level.clone(), year.clone(), area, format.clone()],
+            ),
+        ),
+        (
+            "/reports/sozialraumgebiete".into(),
+            op(
+                "Vorlage zu den Sozialraumgebieten",
+                vec![level.clone(), year.clone(), format.clone()],
+            ),
+        ),
+        (
+            "/reports/karte".into(),
+            op(
+                "Karte eines Indikators auf einer A4-Seite (quer)",
+                vec![level, year, indicator, format],
+            ),
+        ),
     ]
 }
 
@@ -224,7 +274,13 @@ fn file_name(r: &ReportRequest) -> String {
     let name: String = parts
         .join("-")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{name}.{}", r.format.ext())
 }
@@ -275,7 +331,10 @@ pub async fn report(
     };
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(req.format.mime()));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(req.format.mime()),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file_name(&req))) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

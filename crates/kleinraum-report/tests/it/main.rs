@@ -12,7 +12,9 @@ use kleinraum_report::{Format, ReportKind, ReportMeta, ReportRequest};
 use std::io::Read;
 
 fn square(x: f64, y: f64, s: f64) -> MultiPolygon<f64> {
-    MultiPolygon(vec![polygon![(x: x, y: y), (x: x + s, y: y), (x: x + s, y: y + s), (x: x, y: y + s)]])
+    MultiPolygon(vec![
+        polygon![(x: x, y: y), (x: x + s, y: y), (x: x + s, y: y + s), (x: x, y: y + s)],
+    ])
 }
 
 fn analysis() -> AnalysisConfig {
@@ -53,7 +55,15 @@ fn count(v: Option<u64>) -> Count {
     }
 }
 
-fn area(id: &str, name: &str, x: f64, residents: u64, small: Option<u64>, s4: f64, attention: bool) -> AreaResult {
+fn area(
+    id: &str,
+    name: &str,
+    x: f64,
+    residents: u64,
+    small: Option<u64>,
+    s4: f64,
+    attention: bool,
+) -> AreaResult {
     let years = [2023, 2024]
         .iter()
         .map(|&year| AreaYear {
@@ -91,7 +101,10 @@ fn area(id: &str, name: &str, x: f64, residents: u64, small: Option<u64>, s4: f6
         parent: None,
         geometry: Some(square(x, 0.0, 2000.0)),
         area_m2: 4e6,
-        facilities: vec![FacilityStats { count: 1, capacity: 50.0 }],
+        facilities: vec![FacilityStats {
+            count: 1,
+            capacity: 50.0,
+        }],
         years,
     }
 }
@@ -107,7 +120,14 @@ fn result() -> AggregateResult {
         working_epsg: 25832,
         years: vec![2023, 2024],
         count_columns: [
-            "residents", "age_below_6", "age_6_15", "age_15_18", "age_18_65", "age_above_65", "kids", "kids_sgb2",
+            "residents",
+            "age_below_6",
+            "age_6_15",
+            "age_15_18",
+            "age_18_65",
+            "age_above_65",
+            "kids",
+            "kids_sgb2",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -178,7 +198,10 @@ fn docx_text(bytes: &[u8]) -> (String, String) {
 /// A minimal ZIP reader (stored or deflated entries) for the test: finds `name` through the
 /// central directory.
 fn zip_entry(b: &[u8], name: &str) -> std::io::Cursor<Vec<u8>> {
-    let eocd = (0..b.len() - 21).rev().find(|&i| b[i..i + 4] == [0x50, 0x4b, 5, 6]).expect("zip end");
+    let eocd = (0..b.len() - 21)
+        .rev()
+        .find(|&i| b[i..i + 4] == [0x50, 0x4b, 5, 6])
+        .expect("zip end");
     let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as usize;
     let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
     let n = u16_at(eocd + 10);
@@ -196,7 +219,9 @@ fn zip_entry(b: &[u8], name: &str) -> std::io::Cursor<Vec<u8>> {
                 data.to_vec()
             } else {
                 let mut v = Vec::new();
-                flate2::read::DeflateDecoder::new(data).read_to_end(&mut v).expect("inflate");
+                flate2::read::DeflateDecoder::new(data)
+                    .read_to_end(&mut v)
+                    .expect("inflate");
                 v
             };
             return std::io::Cursor::new(out);
@@ -209,17 +234,33 @@ fn zip_entry(b: &[u8], name: &str) -> std::io::Cursor<Vec<u8>> {
 #[test]
 fn steckbrief_docx_has_word_styles_real_tables_and_suppression_marks() {
     let r = result();
-    let bytes = kleinraum_report::render(&r, &ReportConfig::default(), &meta(), &req(ReportKind::Steckbrief, Format::Docx, Some("02")))
-        .expect("docx");
+    let bytes = kleinraum_report::render(
+        &r,
+        &ReportConfig::default(),
+        &meta(),
+        &req(ReportKind::Steckbrief, Format::Docx, Some("02")),
+    )
+    .expect("docx");
     let (text, xml) = docx_text(&bytes);
-    assert!(xml.contains(r#"<w:pStyle w:val="Heading1" />"#) || xml.contains(r#"<w:pStyle w:val="Heading1"/>"#), "Heading 1 style used");
+    assert!(
+        xml.contains(r#"<w:pStyle w:val="Heading1" />"#)
+            || xml.contains(r#"<w:pStyle w:val="Heading1"/>"#),
+        "Heading 1 style used"
+    );
     assert!(xml.contains("<w:tbl>"), "tables are Word tables");
     assert!(xml.contains("SEQ Tabelle"), "captions are numbered by Word");
     assert!(text.contains("Südstadt (02)"));
-    assert!(text.contains("24,4"), "the 2024 value of s4 (23.4 + 1): {text}");
+    assert!(
+        text.contains("24,4"),
+        "the 2024 value of s4 (23.4 + 1): {text}"
+    );
     // The suppressed age group of Südstadt is shown as "·" in the age table.
     let after = &text[text.find("unter 6").expect("age table") + "unter 6".len()..];
-    assert!(after.trim_start().starts_with("·"), "suppressed count shown as ·: {}", after.chars().take(30).collect::<String>());
+    assert!(
+        after.trim_start().starts_with("·"),
+        "suppressed count shown as ·: {}",
+        after.chars().take(30).collect::<String>()
+    );
     assert!(text.contains("gesperrt"), "the mark is explained");
     assert!(text.contains("Sozialraumgebiet"));
 }
@@ -227,8 +268,13 @@ fn steckbrief_docx_has_word_styles_real_tables_and_suppression_marks() {
 #[test]
 fn monitoring_pdf_is_a_tagged_pdf_with_embedded_fonts() {
     let r = result();
-    let bytes = kleinraum_report::render(&r, &ReportConfig::default(), &meta(), &req(ReportKind::Monitoring, Format::Pdf, None))
-        .expect("pdf");
+    let bytes = kleinraum_report::render(
+        &r,
+        &ReportConfig::default(),
+        &meta(),
+        &req(ReportKind::Monitoring, Format::Pdf, None),
+    )
+    .expect("pdf");
     assert!(bytes.starts_with(b"%PDF-"));
     let s = String::from_utf8_lossy(&bytes);
     assert!(s.contains("/StructTreeRoot"), "tagged PDF");
@@ -241,19 +287,27 @@ fn bad_parameters_name_the_parameter() {
     let r = result();
     let cfg = ReportConfig::default();
     let mut q = req(ReportKind::Steckbrief, Format::Pdf, Some("99"));
-    let e = kleinraum_report::render(&r, &cfg, &meta(), &q).unwrap_err().to_string();
+    let e = kleinraum_report::render(&r, &cfg, &meta(), &q)
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("area:"), "{e}");
     q.area = None;
     q.year = Some(1999);
-    let e = kleinraum_report::render(&r, &cfg, &meta(), &q).unwrap_err().to_string();
+    let e = kleinraum_report::render(&r, &cfg, &meta(), &q)
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("year:") && e.contains("2023, 2024"), "{e}");
     q.year = None;
     q.level = Some("nope".into());
-    let e = kleinraum_report::render(&r, &cfg, &meta(), &q).unwrap_err().to_string();
+    let e = kleinraum_report::render(&r, &cfg, &meta(), &q)
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("level:") && e.contains("bezirke"), "{e}");
     let mut k = req(ReportKind::Karte, Format::Pdf, None);
     k.indicator = Some("x".into());
-    let e = kleinraum_report::render(&r, &cfg, &meta(), &k).unwrap_err().to_string();
+    let e = kleinraum_report::render(&r, &cfg, &meta(), &k)
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("indicator:"), "{e}");
 }
 
