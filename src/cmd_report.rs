@@ -77,6 +77,8 @@ pub fn request(args: &ReportArgs) -> Result<ReportRequest> {
         year: args.year,
         area: args.area.clone(),
         indicator: args.indicator.clone(),
+        method: None,
+        classes: None,
         format,
     })
 }

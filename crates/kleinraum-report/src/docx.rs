@@ -61,6 +61,12 @@ fn hex(c: &str) -> String {
 fn styles(docx: Docx, primary: &str) -> Docx {
     let p = hex(primary);
     docx.add_style(
+        // Space after paragraphs (6 pt) instead of empty lines: the planner's edits keep it.
+        Style::new("Normal", StyleType::Paragraph)
+            .name("Normal")
+            .line_spacing(LineSpacing::new().after(120)),
+    )
+    .add_style(
         Style::new("Title", StyleType::Paragraph)
             .name("Title")
             .based_on("Normal")
@@ -84,6 +90,7 @@ fn styles(docx: Docx, primary: &str) -> Docx {
             .size(30)
             .bold()
             .color(&p)
+            .line_spacing(LineSpacing::new().before(360).after(160))
             .outline_lvl(0),
     )
     .add_style(
@@ -94,6 +101,7 @@ fn styles(docx: Docx, primary: &str) -> Docx {
             .size(23)
             .bold()
             .color(&p)
+            .line_spacing(LineSpacing::new().before(240).after(100))
             .outline_lvl(1),
     )
     .add_style(

@@ -107,6 +107,11 @@ pub struct ReportRequest {
     pub area: Option<String>,
     /// The indicator of the map print (`karte`).
     pub indicator: Option<String>,
+    /// Map classification of this request (the web map's current choice); default: the
+    /// config's.
+    pub method: Option<kleinraum_load::config::ReportClassification>,
+    /// Number of map classes (2–7); default: the config's.
+    pub classes: Option<usize>,
     /// Output format.
     pub format: Format,
 }

@@ -146,6 +146,8 @@ struct Ctx<'a> {
     city: Option<&'a AreaResult>,
     source: String,
     gebietsstand: String,
+    method: kleinraum_load::config::ReportClassification,
+    classes: usize,
 }
 
 fn para(text: impl Into<String>) -> Block {
@@ -321,6 +323,8 @@ impl<'a> Ctx<'a> {
             city,
             source,
             gebietsstand,
+            method: req.method.unwrap_or(cfg.classification),
+            classes: req.classes.unwrap_or(cfg.classes).clamp(2, 7),
         })
     }
 
@@ -688,8 +692,8 @@ fn ancestors(r: &AggregateResult, from: usize, to: usize) -> Vec<Option<usize>> 
         .iter()
         .map(|a| {
             let mut cur = a;
-            for l in from + 1..=to {
-                cur = maps[l].get(cur.parent.as_deref()?)?;
+            for m in &maps[from + 1..=to] {
+                cur = m.get(cur.parent.as_deref()?)?;
             }
             pos.get(cur.id.as_str()).copied()
         })
@@ -773,13 +777,9 @@ fn changes_text(c: &Ctx, k: usize, now: &[(usize, &IndexValue)]) -> String {
 fn indicator_map(c: &Ctx, k: usize, width: f64, height: f64, place: LegendPlace) -> String {
     let ind = &c.r.indicators[k];
     let vals = c.values(k);
-    let cls = classify::numeric(
-        &vals,
-        c.cfg.classification,
-        c.cfg.classes,
-        ind.polarity,
-        |x| fmt::num(x, ind.decimals),
-    );
+    let cls = classify::numeric(&vals, c.method, c.classes, ind.polarity, |x| {
+        fmt::num(x, ind.decimals)
+    });
     choropleth(
         c,
         &cls,

@@ -148,7 +148,7 @@ pub fn map(spec: &MapSpec) -> String {
         LegendPlace::Right => (w - 62.0, h - foot_h),
         LegendPlace::Bottom => {
             let cols = 2.0;
-            (w, h - foot_h - (legend_rows / cols).ceil() * 4.6 - 7.0)
+            (w, h - foot_h - (legend_rows / cols).ceil() * 4.6 - 10.0)
         }
         LegendPlace::None => (w, h - foot_h),
     };
@@ -336,12 +336,31 @@ fn legend(spec: &MapSpec, map_w: f64, map_h: f64, s: &mut String) {
         LegendPlace::Bottom => (1.0, map_h + 4.0, 2usize),
     };
     let col_w = (spec.width - x0) / cols as f64;
-    let _ = write!(
-        s,
-        r##"<text x="{x0:.2}" y="{:.2}" font-size="2.8" font-weight="bold" fill="#111111">{}</text>"##,
-        y0,
-        esc(&spec.legend_title)
-    );
+    // The title wraps at word boundaries to the legend's width (bold text is a little wider).
+    let avail = spec.width - x0 - 1.0;
+    let mut lines: Vec<String> = vec![String::new()];
+    for w in spec.legend_title.split_whitespace() {
+        let cur = lines.last_mut().expect("one line");
+        let cand = if cur.is_empty() {
+            w.to_string()
+        } else {
+            format!("{cur} {w}")
+        };
+        if text_width(&cand, 2.8) * 1.08 > avail && !cur.is_empty() {
+            lines.push(w.to_string());
+        } else {
+            *cur = cand;
+        }
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let _ = write!(
+            s,
+            r##"<text x="{x0:.2}" y="{:.2}" font-size="2.8" font-weight="bold" fill="#111111">{}</text>"##,
+            y0 + 3.4 * i as f64,
+            esc(l)
+        );
+    }
+    let y0 = y0 + 3.4 * (lines.len() - 1) as f64;
     for (i, it) in spec.legend.iter().enumerate() {
         let (c, r) = (i % cols, i / cols);
         let x = x0 + c as f64 * col_w;

@@ -17,7 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use kleinraum_load::config::ReportConfig;
+use kleinraum_load::config::{ReportClassification, ReportConfig};
 use kleinraum_report::{Format, ReportError, ReportKind, ReportMeta, ReportRequest};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -108,7 +108,15 @@ fn bounded<'a>(ctx: &'a Ctx, name: &str) -> Result<Option<&'a str>, ApiError> {
 pub fn parse_request(cat: &Catalog, kind: &str, ctx: &Ctx) -> Result<ReportRequest, ApiError> {
     crate::query::check_params(
         &ctx.pairs,
-        &["level", "year", "area", "indicator", "format"],
+        &[
+            "level",
+            "year",
+            "area",
+            "indicator",
+            "method",
+            "classes",
+            "format",
+        ],
     )?;
     let kind = ReportKind::parse(kind).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -127,7 +135,25 @@ pub fn parse_request(cat: &Catalog, kind: &str, ctx: &Ctx) -> Result<ReportReque
                 .map_err(|_| ApiError::BadRequest(format!("year '{y}' is not a year")))
         })
         .transpose()?;
+    let method = bounded(ctx, "method")?
+        .map(|m| match m {
+            "quantile" => Ok(ReportClassification::Quantile),
+            "equal" => Ok(ReportClassification::Equal),
+            "jenks" => Ok(ReportClassification::Jenks),
+            other => Err(ApiError::BadRequest(format!(
+                "method '{other}': use quantile, equal or jenks"
+            ))),
+        })
+        .transpose()?;
+    let classes = bounded(ctx, "classes")?
+        .map(|k| match k.parse::<usize>() {
+            Ok(k) if (2..=7).contains(&k) => Ok(k),
+            _ => Err(ApiError::BadRequest(format!("classes '{k}': 2 to 7"))),
+        })
+        .transpose()?;
     let req = ReportRequest {
+        method,
+        classes,
         kind,
         level: bounded(ctx, "level")?.map(str::to_string),
         year,
@@ -140,9 +166,11 @@ pub fn parse_request(cat: &Catalog, kind: &str, ctx: &Ctx) -> Result<ReportReque
             "area: only the steckbrief report is made for one area".into(),
         ));
     }
-    if req.indicator.is_some() && kind != ReportKind::Karte {
+    if (req.indicator.is_some() || req.method.is_some() || req.classes.is_some())
+        && kind != ReportKind::Karte
+    {
         return Err(ApiError::BadRequest(
-            "indicator: only the karte report is made for one indicator".into(),
+            "indicator, method, classes: only for the karte report (one indicator)".into(),
         ));
     }
     if kind == ReportKind::Steckbrief && req.area.is_none() {
@@ -205,6 +233,16 @@ pub fn openapi_paths(cat: &Catalog) -> Vec<(String, serde_json::Value)> {
         "Ein Gebiet (seine ID); ohne: alle Gebiete der Ebene (höchstens 150)",
         json!({"type": "string", "minLength": 1, "maxLength": MAX_PARAM}),
     );
+    let method = p(
+        "method",
+        "Klassenbildung der Karte (Standard: aus der Konfiguration)",
+        json!({"type": "string", "enum": ["quantile", "equal", "jenks"]}),
+    );
+    let classes = p(
+        "classes",
+        "Anzahl der Klassen der Karte",
+        json!({"type": "integer", "minimum": 2, "maximum": 7}),
+    );
     let indicator = p(
         "indicator",
         "Indikator der Karte",
@@ -245,7 +283,7 @@ pub fn openapi_paths(cat: &Catalog) -> Vec<(String, serde_json::Value)> {
             "/reports/karte".into(),
             op(
                 "Karte eines Indikators auf einer A4-Seite (quer)",
-                vec![level, year, indicator, format],
+                vec![level, year, indicator, method, classes, format],
             ),
         ),
     ]
@@ -253,12 +291,14 @@ pub fn openapi_paths(cat: &Catalog) -> Vec<(String, serde_json::Value)> {
 
 fn cache_key(r: &ReportRequest) -> String {
     format!(
-        "{}|{:?}|{:?}|{:?}|{:?}|{}",
+        "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
         r.kind.as_str(),
         r.level,
         r.year,
         r.area,
         r.indicator,
+        r.method,
+        r.classes,
         r.format.ext()
     )
 }
@@ -363,6 +403,8 @@ mod tests {
             year: Some(2020),
             area: Some("01\"x".into()),
             indicator: None,
+            method: None,
+            classes: None,
             format: Format::Docx,
         };
         assert_eq!(file_name(&r), "steckbrief-plr-01_x-2020.docx");

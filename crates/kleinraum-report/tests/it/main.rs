@@ -170,6 +170,8 @@ fn req(kind: ReportKind, format: Format, area: Option<&str>) -> ReportRequest {
         year: Some(2024),
         area: area.map(str::to_string),
         indicator: None,
+        method: None,
+        classes: None,
         format,
     }
 }
