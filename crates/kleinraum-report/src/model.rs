@@ -895,7 +895,7 @@ fn indicator_table(c: &Ctx, k: usize) -> Block {
     }
     Block::Table {
         caption: format!(
-            "{} nach {}, {}",
+            "{} – {}, {}",
             with_unit(&ind.title, &unit(ind)),
             c.level.title,
             c.year
@@ -951,7 +951,7 @@ fn monitoring(c: &Ctx) -> Doc {
         m.timeseries.clone()
     };
     doc.blocks
-        .push(heading(1, format!("Indikatoren nach {}", c.level.title)));
+        .push(heading(1, format!("Indikatoren: {}", c.level.title)));
     for (k, ind) in inds {
         doc.blocks.push(heading(2, ind.title.clone()));
         let mut def = ind
@@ -959,6 +959,9 @@ fn monitoring(c: &Ctx) -> Doc {
             .clone()
             .unwrap_or_else(|| definition(ind, c.r));
         if let Some(s) = &ind.source {
+            if !def.trim_end().ends_with('.') {
+                def.push('.');
+            }
             def += &format!(" Quelle: {s}.");
         }
         doc.blocks.push(para(def));
@@ -973,7 +976,7 @@ fn monitoring(c: &Ctx) -> Doc {
             let fig = Block::Figure {
                 image: img,
                 width: w,
-                caption: format!("{} nach {}, {}", ind.title, c.level.title, c.year),
+                caption: format!("{} – {}, {}", ind.title, c.level.title, c.year),
             };
             if m.landscape_maps {
                 doc.blocks.push(Block::Landscape { blocks: vec![fig] });
