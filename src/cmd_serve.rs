@@ -124,6 +124,11 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
             tracing::info!(collection = %c.id, full = c.vertices.0, per_zoom_tier = ?c.vertices.1, "vertices of the simplified geometry");
         }
     }
+    catalog.reports = Some(Arc::new(kleinraum_serve::reports::Reports::new(
+        cfg.report.clone(),
+        crate::cmd_report::meta(&cfg)?,
+        catalog.settings.work.queue_timeout,
+    )));
     tracing::info!(
         collections = catalog.collections.len(),
         seconds = started.elapsed().as_secs_f64(),

@@ -6,6 +6,7 @@ mod cmd_audit;
 mod cmd_check;
 mod cmd_init;
 mod cmd_redefine;
+mod cmd_report;
 mod cmd_serve;
 mod demo;
 mod kreis;
@@ -52,6 +53,13 @@ enum Command {
         /// Print the wall time of every stage (load, index build, assignment, sums, …).
         #[arg(long)]
         timings: bool,
+    },
+    /// Make a report: Monitoring, Steckbriefe, Sozialraumgebiete or a map, as PDF or DOCX.
+    Report {
+        /// The config file.
+        config: PathBuf,
+        #[command(flatten)]
+        args: cmd_report::ReportArgs,
     },
     /// Serve the OGC API Features and the web map.
     Serve {
@@ -156,6 +164,10 @@ fn main() -> Result<()> {
             timings,
         }) => cmd_aggregate::run(&config, &out, excel, timings),
         Some(Command::Serve { config, bind }) => cmd_serve::run(config, bind),
+        Some(Command::Report { config, args }) => {
+            init_log();
+            cmd_report::run(&config, &args)
+        }
         Some(Command::AuditDisclosure { config, json }) => {
             init_log();
             let code = cmd_audit::run(&config, json)?;

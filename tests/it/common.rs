@@ -209,3 +209,100 @@ pub fn get(addr: &str, path: &str, headers: &[&str]) -> RawResp {
     }
     raw_request(addr, &head, b"").unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
+
+/// The text of a PDF (`pdftotext -layout`, poppler-utils).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("r.pdf");
+    std::fs::write(&p, pdf).expect("write pdf");
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(&p)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed: scripts/setup --test");
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `pdfinfo` of a PDF: (pages, page size line).
+pub fn pdf_info(pdf: &[u8]) -> (usize, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("r.pdf");
+    std::fs::write(&p, pdf).expect("write pdf");
+    let out = std::process::Command::new("pdfinfo")
+        .arg(&p)
+        .output()
+        .expect("pdfinfo");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l[name.len()..].trim().to_string())
+            .unwrap_or_default()
+    };
+    (field("Pages:").parse().unwrap_or(0), field("Page size:"))
+}
+
+/// One entry of a ZIP file (stored or deflated), found through the central directory.
+pub fn zip_entry(b: &[u8], name: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    if b.len() < 22 {
+        return None;
+    }
+    let eocd = (0..b.len() - 21)
+        .rev()
+        .find(|&i| b[i..i + 4] == [0x50, 0x4b, 5, 6])?;
+    let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as usize;
+    let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
+    let mut p = u32_at(eocd + 16);
+    for _ in 0..u16_at(eocd + 10) {
+        let (method, csize) = (u16_at(p + 10), u32_at(p + 20));
+        let (nl, el, cl) = (u16_at(p + 28), u16_at(p + 30), u16_at(p + 32));
+        let local = u32_at(p + 42);
+        if &b[p + 46..p + 46 + nl] == name.as_bytes() {
+            let at = local + 30 + u16_at(local + 26) + u16_at(local + 28);
+            let data = &b[at..at + csize];
+            if method == 0 {
+                return Some(data.to_vec());
+            }
+            let mut v = Vec::new();
+            flate2::read::DeflateDecoder::new(data)
+                .read_to_end(&mut v)
+                .ok()?;
+            return Some(v);
+        }
+        p += 46 + nl + el + cl;
+    }
+    None
+}
+
+/// The DOCX's `word/document.xml` and the text of its `<w:t>` runs (one space between runs).
+pub fn docx_text(docx: &[u8]) -> (String, String) {
+    let xml = String::from_utf8(zip_entry(docx, "word/document.xml").expect("word/document.xml"))
+        .expect("utf-8 xml");
+    let mut text = String::new();
+    for part in xml.split("<w:t").skip(1) {
+        // `<w:t>` or `<w:t xml:space="preserve">`, not `<w:tbl>`, `<w:tc>`, …
+        if !(part.starts_with('>') || part.starts_with(' ')) {
+            continue;
+        }
+        if let (Some(s), Some(e)) = (part.find('>'), part.find("</w:t>"))
+            && s < e
+        {
+            text.push_str(
+                &part[s + 1..e]
+                    .replace("&amp;", "&")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&quot;", "\""),
+            );
+            text.push(' ');
+        }
+    }
+    (text, xml)
+}

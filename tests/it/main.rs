@@ -12,6 +12,7 @@ mod kreis;
 mod redefine_berlin;
 mod redefine_cli;
 mod redefine_server;
+mod report;
 mod serve_disclosure;
 mod serve_hostile;
 mod serve_oapif;

@@ -893,6 +893,45 @@ fn no_response_contains_address_level_data() {
             }
         }
     }
+    // Reports: their text (not their compressed bytes) is checked like every other answer,
+    // and it must show the publishable totals (positive control below).
+    for path in [
+        "/reports/monitoring",
+        "/reports/monitoring?format=docx",
+        "/reports/steckbrief",
+        "/reports/steckbrief?format=docx",
+        "/reports/steckbrief?level=bezirke",
+        "/reports/sozialraumgebiete?format=docx",
+        "/reports/karte?indicator=anteil_u6",
+    ] {
+        for y in YEARS {
+            let url = format!(
+                "{path}{}year={y}",
+                if path.contains('?') { '&' } else { '?' }
+            );
+            let r = get(&a, &url, None);
+            if r.status != 200 {
+                server_errors.push(format!(
+                    "{url}: {} {}",
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                ));
+                continue;
+            }
+            let text = if url.contains("docx") {
+                crate::common::docx_text(&r.body).0
+            } else {
+                crate::common::pdf_text(&r.body)
+            };
+            let as_text = Resp {
+                status: 200,
+                headers: String::new(),
+                body: text.into_bytes(),
+            };
+            leaks.extend(check(&url, &as_text, &sec, false));
+            visited += 1;
+        }
+    }
     drop(srv);
 
     assert!(

@@ -58,6 +58,9 @@ pub struct ProjectConfig {
     /// API tokens for writes (drafts, imports) and non-public reads.
     #[serde(default)]
     pub auth: AuthConfig,
+    /// The Berichtswesen: title page, texts, colours, sections of the reports.
+    #[serde(default)]
+    pub report: ReportConfig,
     /// The directory relative paths are resolved against (the config file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -125,6 +128,9 @@ impl ProjectConfig {
             *s = resolve_path(s, &base).map_err(|e| format!("{key}: {e}"))?;
             Ok(())
         };
+        if let Some(l) = &mut self.report.logo {
+            fix(l, "report.logo".into())?;
+        }
         for l in &mut self.levels {
             if let Some(s) = &mut l.source {
                 fix(s, format!("level {:?}: source", l.key))?;
@@ -335,6 +341,71 @@ impl ProjectConfig {
                 ));
             }
         }
+        self.validate_report()?;
+        Ok(())
+    }
+
+    fn validate_report(&self) -> Result<(), String> {
+        let r = &self.report;
+        for (key, c) in [
+            ("report.primary_color", &r.primary_color),
+            ("report.accent_color", &r.accent_color),
+        ] {
+            if !valid_hex_color(c) {
+                return Err(format!(
+                    "{key} = {c:?} is not a colour of the form \"#1f4e79\""
+                ));
+            }
+        }
+        if let Some(l) = &r.logo {
+            let lower = l.to_ascii_lowercase();
+            if ![".png", ".svg", ".jpg", ".jpeg"]
+                .iter()
+                .any(|e| lower.ends_with(e))
+            {
+                return Err(format!(
+                    "report.logo = {l:?}: a .png, .svg or .jpg file is expected"
+                ));
+            }
+        }
+        if !(2..=7).contains(&r.classes) {
+            return Err(format!(
+                "report.classes = {}: 2 to 7 classes are possible",
+                r.classes
+            ));
+        }
+        let known = |id: &str| self.indicators.iter().any(|i| i.id == id);
+        for (key, ids) in [
+            ("report.monitoring.indicators", &r.monitoring.indicators),
+            ("report.monitoring.maps", &r.monitoring.maps),
+            ("report.monitoring.timeseries", &r.monitoring.timeseries),
+            ("report.steckbrief.indicators", &r.steckbrief.indicators),
+            ("report.steckbrief.timeseries", &r.steckbrief.timeseries),
+            (
+                "report.sozialraumgebiete.indicators",
+                &r.sozialraumgebiete.indicators,
+            ),
+        ] {
+            for id in ids {
+                if !known(id) {
+                    return Err(format!("{key}: {id:?} is not a configured indicator id"));
+                }
+            }
+        }
+        if let Some(ix) = &r.sozialraumgebiete.index
+            && !self.indices.iter().any(|i| &i.id == ix)
+        {
+            return Err(format!(
+                "report.sozialraumgebiete.index = {ix:?} is not a configured index id"
+            ));
+        }
+        for (i, g) in r.age_groups.iter().enumerate() {
+            if g.column.trim().is_empty() || g.label.trim().is_empty() {
+                return Err(format!(
+                    "report.age_groups[{i}]: column and label must not be empty"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -372,6 +443,218 @@ impl ProjectConfig {
             total_title: self.total_title.clone(),
         }
     }
+}
+
+fn valid_hex_color(c: &str) -> bool {
+    c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `[report]`: the Berichtswesen template. Every key is optional; the defaults give a complete
+/// report with every indicator.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Title on the title page (default: "Sozialmonitoring <title>").
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Subtitle under it.
+    #[serde(default)]
+    pub subtitle: Option<String>,
+    /// The office that issues the report (title page, footer).
+    #[serde(default)]
+    pub office: Option<String>,
+    /// Author or contact (title page).
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Logo on the title page: .png, .svg or .jpg (relative to the config file).
+    #[serde(default)]
+    pub logo: Option<String>,
+    /// Colour of headings, rules and table heads.
+    #[serde(default = "default_primary_color")]
+    pub primary_color: String,
+    /// Colour of the area in charts (the city is drawn in grey-blue).
+    #[serde(default = "default_accent_color")]
+    pub accent_color: String,
+    /// "Data as of" on the title page (default: 31.12. of the report year).
+    #[serde(default)]
+    pub data_as_of: Option<String>,
+    /// Name of the Gebietsstand on the title page and under every map (default: the store's
+    /// `base_name`, else the level title).
+    #[serde(default)]
+    pub gebietsstand: Option<String>,
+    /// Source line under every map and table (default: the indicators' sources).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Introduction (after the table of contents); paragraphs separated by blank lines.
+    #[serde(default)]
+    pub intro: Option<String>,
+    /// Closing text (last section); paragraphs separated by blank lines.
+    #[serde(default)]
+    pub closing: Option<String>,
+    /// Order of the rows of area tables: "value_desc" (default), "value_asc", "id", "name".
+    #[serde(default)]
+    pub sort: ReportSort,
+    /// Classification of indicator maps: "quantile" (default, as the web map), "equal", "jenks".
+    #[serde(default)]
+    pub classification: ReportClassification,
+    /// Number of classes of indicator maps (2–7; default 5, as the web map).
+    #[serde(default = "default_report_classes")]
+    pub classes: usize,
+    /// Age groups of the age-structure chart: count column and label, youngest first
+    /// (default: the parts of the `[[disclosure.additive]]` relation whose total is `residents`).
+    #[serde(default)]
+    pub age_groups: Vec<AgeGroup>,
+    /// The Monitoring report.
+    #[serde(default)]
+    pub monitoring: MonitoringSection,
+    /// The Steckbriefe (one profile per area).
+    #[serde(default)]
+    pub steckbrief: SteckbriefSection,
+    /// The paper on the Sozialraumgebiete.
+    #[serde(default)]
+    pub sozialraumgebiete: SozialraumgebieteSection,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        Self {
+            title: None,
+            subtitle: None,
+            office: None,
+            author: None,
+            logo: None,
+            primary_color: default_primary_color(),
+            accent_color: default_accent_color(),
+            data_as_of: None,
+            gebietsstand: None,
+            source: None,
+            intro: None,
+            closing: None,
+            sort: ReportSort::default(),
+            classification: ReportClassification::default(),
+            classes: default_report_classes(),
+            age_groups: Vec::new(),
+            monitoring: MonitoringSection::default(),
+            steckbrief: SteckbriefSection::default(),
+            sozialraumgebiete: SozialraumgebieteSection::default(),
+        }
+    }
+}
+
+fn default_primary_color() -> String {
+    "#1f4e79".into()
+}
+fn default_accent_color() -> String {
+    "#7b2a74".into()
+}
+fn default_report_classes() -> usize {
+    5
+}
+
+/// Row order of area tables.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportSort {
+    /// Highest value first (rank order).
+    #[default]
+    ValueDesc,
+    /// Lowest value first.
+    ValueAsc,
+    /// By area id.
+    Id,
+    /// By area name.
+    Name,
+}
+
+/// Classification method of indicator maps.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportClassification {
+    /// Quantiles: about as many areas per class.
+    #[default]
+    Quantile,
+    /// Equal intervals between minimum and maximum.
+    Equal,
+    /// Natural breaks (Jenks–Fisher).
+    Jenks,
+}
+
+/// One bar of the age-structure chart.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AgeGroup {
+    /// Count column (`age_below_6`).
+    pub column: String,
+    /// Label (`unter 6`).
+    pub label: String,
+}
+
+/// `[report.monitoring]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSection {
+    /// Indicators with a table per area (default: every indicator).
+    #[serde(default)]
+    pub indicators: Vec<String>,
+    /// Indicators with a map (default: the index's status indicators and the supply rates).
+    #[serde(default)]
+    pub maps: Vec<String>,
+    /// Indicators with a time-series chart of the city (default: those with a map).
+    #[serde(default)]
+    pub timeseries: Vec<String>,
+    /// Maps on A4 landscape pages (default false: portrait).
+    #[serde(default)]
+    pub landscape_maps: bool,
+}
+
+/// `[report.steckbrief]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SteckbriefSection {
+    /// Rows of the indicator table (default: every indicator).
+    #[serde(default)]
+    pub indicators: Vec<String>,
+    /// Indicators with a time-series chart, area vs city (default: the index's status
+    /// indicators, else the first two).
+    #[serde(default)]
+    pub timeseries: Vec<String>,
+    /// Show the age structure chart.
+    #[serde(default = "yes")]
+    pub age_structure: bool,
+    /// Show the index decomposition.
+    #[serde(default = "yes")]
+    pub index: bool,
+    /// Show the location map.
+    #[serde(default = "yes")]
+    pub map: bool,
+}
+
+impl Default for SteckbriefSection {
+    fn default() -> Self {
+        Self {
+            indicators: Vec::new(),
+            timeseries: Vec::new(),
+            age_structure: true,
+            index: true,
+            map: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[report.sozialraumgebiete]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SozialraumgebieteSection {
+    /// The index that flags the Sozialraumgebiete (default: the first index).
+    #[serde(default)]
+    pub index: Option<String>,
+    /// Context indicators listed per Sozialraumgebiet (default: none beyond the index's).
+    #[serde(default)]
+    pub indicators: Vec<String>,
 }
 
 /// True for a usable Gebietsstand key: `^[a-z0-9][a-z0-9_-]{0,63}$`.

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Reprojection callback: `(target_epsg, x, y)` in the working CRS → `(x, y)` in the target.
@@ -334,6 +335,8 @@ pub struct Catalog {
     pub result: AggregateResult,
     /// Hash of everything rendered: part of every ETag.
     pub version: u64,
+    /// The report set-up (`GET /reports/{kind}`); `None`: no reports.
+    pub reports: Option<Arc<crate::reports::Reports>>,
 }
 
 /// The unit shown for an indicator when the config gives none.
@@ -901,6 +904,7 @@ impl Catalog {
             collections,
             result,
             version,
+            reports: None,
         })
     }
 

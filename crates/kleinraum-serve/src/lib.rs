@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod precompressed;
 pub mod query;
 pub mod redefine;
+pub mod reports;
 pub mod simplify;
 pub mod work;
 
@@ -75,6 +76,7 @@ pub fn app_with(state: Arc<Catalog>, redefine: Option<Arc<redefine::RedefineStat
         .route("/collections/{id}/missing", get(api::missing))
         .route("/indicators", get(api::indicators))
         .route("/map-config", get(api::map_config))
+        .route("/reports/{kind}", get(reports::report))
         .layer(middleware::from_fn_with_state(state.clone(), etag))
         // Whole levels and downloads compressed once, then served from memory (inside the
         // general compression layer, which leaves encoded responses alone).

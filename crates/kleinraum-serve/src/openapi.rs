@@ -306,6 +306,9 @@ pub fn document(cat: &Catalog, base: &str) -> Value {
             responses("Indikatoren", &json_html("Indicators")),
         ),
     );
+    for (path, op) in crate::reports::openapi_paths(cat) {
+        paths.insert(path, op);
+    }
     let fid = path_param("featureId", "Gebiets- oder Einrichtungs-ID");
     for c in &cat.collections {
         let p = format!("/collections/{}", c.id);
