@@ -21,6 +21,7 @@ import { initKeyboard } from './keyboard.js';
 import { interiorPoint } from './geometry.js';
 import { initAnalysis, openAnalysis } from './analysis.js';
 import { preparePrint, restorePrint } from './print.js';
+import { initReports } from './reports.js';
 import './testhook.js';
 
 const track = mapTasks.track;
@@ -97,6 +98,7 @@ async function init() {
   state.view = view || viewString();
   writeHash();
   wireControls();
+  initReports();
   initAnalysis();
   if (state.change) openAnalysis('change');
   $('print-footer').textContent = `Quelle: kleinraum – ${location.origin}${location.pathname} · Stand ${new Date().toLocaleDateString('de-DE')}`;

@@ -13,6 +13,7 @@ import { facilityFeatures } from './facilities.js';
 import { geometryRings, pointInRings } from './geometry.js';
 import { srgSentence, attentionRule, statusLimits, dynamicsLimits, groupWords, yearsText } from './explain.js';
 import { lineChart } from './svgchart.js';
+import { steckbriefLinks } from './reports.js';
 
 let returnFocus = null;
 let shown = null;
@@ -273,6 +274,7 @@ export async function openProfile(id) {
   body.innerHTML =
     `<h2 id="profile-title">${esc(p.name)}</h2><p class="meta">${esc(level ? level.title : state.level)} · ID ${esc(p.id)} · Fläche ${num(p.area_km2, 2)} km² · Jahr ${state.year}</p>` +
     (chain.length ? `<p class="meta" data-parents>liegt in: ${chain.map((c) => `${esc(singular(c.title))} <b>${esc(c.name)}</b>`).join(' · ')}</p>` : p.parent ? `<p class="meta">übergeordnet: ${esc(p.parent)}</p>` : '') +
+    steckbriefLinks(id) +
     (srg
       ? `<div class="srg-why"><p><span class="badge srg">Sozialraumgebiet</span> (${esc(ctx.srgInfo.title)} ${ctx.srgInfo.year})</p><p id="srg-sentence">${esc(srgSentence(srgRow, srgIdx, titleOf))}</p></div>`
       : '') +

@@ -1387,6 +1387,8 @@ pub async fn map_config(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Res
         "impressum_url": m.impressum_url,
         "datenschutz_url": m.datenschutz_url,
         "zoom_tiers": crate::catalog::ZOOM_TIERS,
+        // The map offers the Berichte (PDF/Word) only when the server makes them.
+        "reports": cat.reports.is_some(),
         "links": [
             link(ctx.url("/map-config", &[]), "self", "application/json", "Kartenkonfiguration"),
             link(ctx.url("/map/", &[]), "related", "text/html", "Karte"),

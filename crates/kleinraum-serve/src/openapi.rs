@@ -198,7 +198,7 @@ fn components(cat: &Catalog) -> Value {
             "MissingValues": {
                 "type": "object", "required": ["with_value", "missing"],
                 "properties": {"with_value": {"type": "integer", "minimum": 0},
-                               "missing": {"type": "object", "description": "Grund (suppressed, denominator_zero, no_data, below_min_population, excluded) → Gebiets-IDs",
+                               "missing": {"type": "object", "description": "Grund (suppressed, denominator_zero, no_data, below_min_population, excluded, source_missing, not_additive, incomplete, too_few_areas) → Gebiets-IDs",
                                            "additionalProperties": {"type": "array", "items": {"type": "string"}}}}
             },
             "MapConfig": {
@@ -213,6 +213,7 @@ fn components(cat: &Catalog) -> Value {
                                                           "title": {"type": "string"}, "visible": {"type": "boolean"}}},
                                "impressum_url": nullable_str.clone(), "datenschutz_url": nullable_str.clone(),
                                "zoom_tiers": {"type": "array", "items": {"type": "integer"}},
+                               "reports": {"type": "boolean", "description": "ob der Server Berichte (/reports) erstellt"},
                                "links": links.clone()}
             },
             "Indicators": {

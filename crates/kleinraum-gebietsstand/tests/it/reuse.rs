@@ -70,7 +70,6 @@ fn setup() -> (Workspace, Vec<Area>, tempfile::TempDir) {
             level_key: "sr".into(),
             level_title: "Sozialräume".into(),
             residents_column: "residents".into(),
-            extensive_columns: Vec::new(),
         },
         dataset,
         AnalysisConfig::default(),

@@ -154,6 +154,7 @@ fn result() -> AggregateResult {
             },
         ],
         report: AssignmentReport::default(),
+        protection: Default::default(),
     }
 }
 
