@@ -8,7 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import zlib from 'node:zlib';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, launchBrowser, watchedPage, mapIdle, screenshot, getJSON, isLocal, REPO } from './helpers.mjs';
@@ -67,6 +68,66 @@ test('demo: Stadtteile outlined and named; legend and histogram equal the API', 
   );
   await screenshot(page, 'demo-histogram');
   await page.click('#analysis-close');
+  await idle(page);
+});
+
+test('demo reports: the Bericht box follows the view, the profile offers its Steckbrief; the files are a PDF and a Word document with the numbers of the API', async () => {
+  const { page } = w;
+  assert.equal(await page.isHidden('#report-box'), false, 'the server makes reports: the box is shown');
+  await page.click('#report-box summary');
+  const links = async () => page.$$eval('#report-links a', (as) => as.map((a) => a.href));
+  await page.selectOption('#indicator', 's4');
+  await idle(page);
+  await page.hover('#report-links a');
+  let s = await hook(page, 'state');
+  const karte = (await links()).map((h) => new URL(h)).find((u) => u.pathname.endsWith('/reports/karte'));
+  assert.ok(karte, 'a map print link');
+  assert.equal(karte.searchParams.get('indicator'), 's4');
+  assert.equal(karte.searchParams.get('level'), s.level);
+  assert.equal(karte.searchParams.get('year'), String(s.year));
+  assert.equal(karte.searchParams.get('method'), s.method);
+  // Every link answers with the right kind of file.
+  for (const h of await links()) {
+    const r = await fetch(h);
+    assert.equal(r.status, 200, h);
+    const b = Buffer.from(await r.arrayBuffer());
+    const docx = new URL(h).searchParams.get('format') === 'docx';
+    assert.equal(b.subarray(0, docx ? 2 : 4).toString('latin1'), docx ? 'PK' : '%PDF', h);
+  }
+  // The link follows a change of the view.
+  await page.selectOption('#indicator', 's1');
+  await idle(page);
+  await page.hover('#report-links a');
+  const k2 = (await links()).map((h) => new URL(h)).find((u) => u.pathname.endsWith('/reports/karte'));
+  assert.equal(k2.searchParams.get('indicator'), 's1');
+  // The download itself (the browser saves it as a file).
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#report-links a[href*="monitoring"]:not([href*="docx"])')]);
+  assert.match(dl.suggestedFilename(), /\.pdf$/);
+  await page.click('#report-box summary');
+  // The profile's Steckbrief: the area's name and its residents as the API has them.
+  s = await hook(page, 'state');
+  const feats = (await api(`/collections/${s.level}/items?f=json&skipGeometry=true&datetime=${s.year}`)).features.map((f) => f.properties);
+  const area = feats.find((p) => typeof p.residents === 'number');
+  const pt = await hook(page, 'pointInside', area.id);
+  await page.mouse.click(pt.x, pt.y);
+  await page.waitForFunction((id) => window.kleinraumMap.profileArea() === id, area.id);
+  const sb = await page.$$eval('#profile-body p.report-links a', (as) => as.map((a) => a.href));
+  assert.equal(sb.length, 2);
+  const u = new URL(sb[0]);
+  assert.equal(u.searchParams.get('area'), area.id);
+  const pdf = Buffer.from(await (await fetch(sb[0])).arrayBuffer());
+  assert.equal(pdf.subarray(0, 4).toString('latin1'), '%PDF');
+  if (existsSync('/usr/bin/pdftotext')) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kleinraum-steckbrief-'));
+    writeFileSync(path.join(dir, 's.pdf'), pdf);
+    const text = execFileSync('pdftotext', ['-layout', path.join(dir, 's.pdf'), '-']).toString();
+    rmSync(dir, { recursive: true, force: true });
+    assert.ok(text.includes(area.name), 'the Steckbrief names its area');
+    const de = area.residents.toLocaleString('de-DE');
+    assert.ok(text.includes(de), `the Steckbrief shows the API's residents ${de}`);
+  }
+  await screenshot(page, 'demo-report-links');
+  await page.click('#profile-close');
   await idle(page);
 });
 

@@ -128,11 +128,12 @@ fn dataset() -> Dataset {
 
 fn analysis() -> AnalysisConfig {
     serde_json::from_value(serde_json::json!({
+        // Published values are rounded to their decimals: 9 here, so the tests check the formulas.
         "indicator": [
-            {"id": "anteil_kinder", "title": "k", "kind": "share", "numerator": "kids", "denominator": "bev.residents"},
-            {"id": "d_kinder", "title": "dk", "kind": "change", "numerator": "anteil_kinder", "years": 2},
+            {"id": "anteil_kinder", "title": "k", "kind": "share", "numerator": "kids", "denominator": "bev.residents", "decimals": 9},
+            {"id": "d_kinder", "title": "dk", "kind": "change", "numerator": "anteil_kinder", "years": 2, "decimals": 9},
             {"id": "sgb2_anteil", "title": "s", "kind": "share", "numerator": "ba.sgb2", "denominator": "residents"},
-            {"id": "quote", "title": "q", "kind": "value", "numerator": "ba.quote"},
+            {"id": "quote", "title": "q", "kind": "value", "numerator": "ba.quote", "decimals": 9},
             {"id": "quote_ohne", "title": "q0", "kind": "value", "numerator": "ba.quote_ohne"}
         ],
         "disclosure": {"threshold": 3}

@@ -291,6 +291,7 @@ fn demo_toml_documents_every_key_that_exists() {
                     || l.contains(&format!("[{k}]"))
                     || l.contains(&format!("[[{k}."))
                     || l.contains(&format!(".{k}]]"))
+                    || l.contains(&format!(".{k}]"))
                     || l.contains(&format!("{{ {k} ="))
                     || l.contains(&format!(", {k} ="))
             });
