@@ -37,7 +37,7 @@ async function openProfile(page, id) {
   const pt = await page.evaluate((i) => window.kleinraumMap.pointInside(i), id);
   await page.mouse.click(pt.x, pt.y);
   await page.waitForSelector('#profile:not([hidden])');
-  await page.waitForSelector('#profile tr[data-indicator] abbr.why, #profile-chart canvas');
+  await page.waitForSelector('#profile tr[data-indicator] abbr.why, #profile-chart svg');
   await page.evaluate(() => window.kleinraumMap.idle());
 }
 

@@ -110,7 +110,7 @@ function ageSection(p, ts) {
   return h + '</tbody></table>';
 }
 
-const WHY_SHORT = { no_data: 'keine Daten', suppressed: 'geheim gehalten', denominator_zero: 'nicht berechenbar', below_min_population: 'zu wenige Einwohner:innen', excluded: 'ausgenommen', too_few_areas: 'zu wenige Gebiete' };
+const WHY_SHORT = { no_data: 'keine Daten', suppressed: 'geheim gehalten', denominator_zero: 'nicht berechenbar', below_min_population: 'zu wenige Einwohner:innen', excluded: 'ausgenommen', too_few_areas: 'zu wenige Gebiete', source_missing: 'in der Quelle ohne Wert', not_additive: 'nicht zusammenfassbar', incomplete: 'Teilgebiet fehlt' };
 
 /** Why area `id` has no value of indicator `ind` this year (short), from /missing. */
 function whyMissing(ind, id) {
@@ -251,7 +251,9 @@ function explainMissing(body, ts) {
     const cell = tr.querySelector('td[data-value]');
     if (!reason || !cell) return;
     const why = REASON_TEXT[reason] || reason;
-    cell.innerHTML = `<abbr class="why" title="${esc(why)}" aria-label="kein Wert: ${esc(why)}" data-reason="${esc(reason)}">–</abbr>`;
+    const short = WHY_SHORT[reason];
+    // the dash explains itself on hover and to screen readers; the short reason stays visible
+    cell.innerHTML = `<abbr class="why" title="${esc(why)}" aria-label="kein Wert: ${esc(why)}" data-reason="${esc(reason)}">–</abbr>${short ? ` <span class="why" aria-hidden="true">(${esc(short)})</span>` : ''}`;
   });
 }
 

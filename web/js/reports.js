@@ -19,7 +19,7 @@ function printable(id) {
   return ctx.cat.indicators.some((i) => i.id === id) || ctx.cat.indices.some((ix) => id === `${ix.id}_status_class`);
 }
 
-function viewLinks() {
+function viewItems() {
   const items = [];
   const level = state.level;
   const year = state.year;
@@ -30,13 +30,23 @@ function viewLinks() {
   items.push(['Monitoring', 'monitoring', { level, year }]);
   // The committee paper is about the index's own level and its latest index year.
   if (ctx.cat.indices.length) items.push(['Sozialraumgebiete', 'sozialraumgebiete', {}]);
-  return items
-    .map(([label, kind, p]) => `<li>${label}: <a href="${reportHref(kind, p)}" download>PDF</a> · <a href="${reportHref(kind, { ...p, format: 'docx' })}" download>Word</a></li>`)
-    .join('');
+  return items;
 }
 
+/** Builds the list, or only updates its links when the items are the same (keeps focus). */
 function refresh() {
-  $('report-links').innerHTML = viewLinks();
+  const list = $('report-links');
+  const items = viewItems();
+  const hrefs = items.flatMap(([, kind, p]) => [reportHref(kind, p), reportHref(kind, { ...p, format: 'docx' })]);
+  const labels = items.map(([label]) => label).join('|');
+  if (list.dataset.labels === labels) {
+    list.querySelectorAll('a').forEach((a, i) => {
+      if (a.href !== hrefs[i]) a.href = hrefs[i];
+    });
+    return;
+  }
+  list.dataset.labels = labels;
+  list.innerHTML = items.map(([label], i) => `<li>${label}: <a href="${hrefs[2 * i]}" download>PDF</a> · <a href="${hrefs[2 * i + 1]}" download>Word</a></li>`).join('');
 }
 
 /** Shows the Bericht box if the server makes reports; links follow the view. */
@@ -45,12 +55,11 @@ export function initReports() {
   if (!ctx.mapConfig?.reports) return;
   box.hidden = false;
   refresh();
-  // Rebuilt right before use: when the box opens, or a pointer or keyboard reaches a link.
+  // Brought up to date right before use: when the box opens, or a pointer or the keyboard
+  // reaches a link.
   box.addEventListener('toggle', refresh);
-  $('report-links').addEventListener('pointerdown', refresh, true);
-  box.addEventListener('focusin', (e) => {
-    if (e.target.tagName === 'SUMMARY') refresh();
-  });
+  box.addEventListener('pointerover', refresh);
+  box.addEventListener('focusin', refresh);
 }
 
 /** The Steckbrief links of the profile of area `id` (empty if the server makes no reports). */

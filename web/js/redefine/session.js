@@ -6,7 +6,7 @@ import { API_ROOT, request } from '../api.js';
 import { createTracker } from '../status.js';
 
 const TOKEN_KEY = 'kleinraum-token';
-const ROLE_RANK = { public: 0, viewer: 1, planner: 2, admin: 3 };
+const ROLE_RANK = { public: 0, viewer: 1, planner: 2, statistik: 3, admin: 4 };
 
 /** Signed-in user ({role, name}); role 'public' without token. */
 export const auth = { role: 'public', name: null };

@@ -7,7 +7,7 @@ import { auth, canPlan, token, storeToken, forgetToken, whoAmI, track } from './
 import { clearMap, closeDraft, loadList } from './drafts.js';
 import { ensureGeoman } from './geoman.js';
 
-const ROLE_LABEL = { public: 'öffentlich', viewer: 'Lesen', planner: 'Planung', admin: 'Administration' };
+const ROLE_LABEL = { public: 'öffentlich', viewer: 'Lesen', planner: 'Planung', statistik: 'Statistikstelle', admin: 'Administration' };
 
 function renderAuth() {
   const signedIn = auth.role !== 'public';
