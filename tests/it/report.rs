@@ -460,6 +460,14 @@ fn berlin_reports_say_what_the_api_says() {
     );
     let feats = items["features"].as_array().unwrap();
     assert_eq!(feats.len(), 12);
+    // SGB II exists for the MSS year only: 2022 says so in one sentence, not with a grey map and
+    // a table of dashes.
+    for (t, what) in [(&mon, "PDF"), (&mon_docx, "DOCX")] {
+        assert!(
+            t.contains("Für 2022 liegen keine"),
+            "Monitoring {what}: no sentence for an indicator without values"
+        );
+    }
     for f in feats {
         let p = &f["properties"];
         let v = p["kita_versorgung"]

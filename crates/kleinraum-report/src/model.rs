@@ -974,7 +974,32 @@ fn monitoring(c: &Ctx) -> Doc {
             def += &format!(" Quelle: {s}.");
         }
         doc.blocks.push(para(def));
-        if maps.contains(&ind.id) {
+        // A year without any value: one sentence instead of a grey map and a table of dashes.
+        let empty = c.values(k).iter().all(Option::is_none) && c.city_value(k).value.is_none();
+        if empty {
+            let with: Vec<String> =
+                c.r.years
+                    .iter()
+                    .enumerate()
+                    .filter(|&(yi, _)| {
+                        c.level
+                            .areas
+                            .iter()
+                            .any(|a| a.years[yi].indicators[k].value.is_some())
+                    })
+                    .map(|(_, y)| y.to_string())
+                    .collect();
+            doc.blocks.push(para(if with.is_empty() {
+                format!("Für {} liegen keine veröffentlichbaren Werte vor.", c.year)
+            } else {
+                format!(
+                    "Für {} liegen keine veröffentlichbaren Werte vor; Werte gibt es für {}.",
+                    c.year,
+                    with.join(", ")
+                )
+            }));
+        }
+        if maps.contains(&ind.id) && !empty {
             let (w, place) = if m.landscape_maps {
                 (TEXT_W_LANDSCAPE, LegendPlace::Right)
             } else {
@@ -1019,8 +1044,10 @@ fn monitoring(c: &Ctx) -> Doc {
                 ),
             });
         }
-        doc.blocks.push(indicator_table(c, k));
-        doc.blocks.push(marks_note(c));
+        if !empty {
+            doc.blocks.push(indicator_table(c, k));
+            doc.blocks.push(marks_note(c));
+        }
     }
     if c.index_here().is_some() {
         doc.blocks
