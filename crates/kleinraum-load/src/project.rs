@@ -626,7 +626,7 @@ pub fn load_points(
         },
     );
     let read = match main_table {
-        Some(t) => read_points_csv(p, &t?, diags)?,
+        Some(t) => read_points_csv(p, t?, diags)?,
         None => read_points_layer(p, diags)?,
     };
     pb.inc(1);
@@ -724,7 +724,7 @@ fn concat<T>(parts: Vec<Vec<T>>) -> Vec<T> {
 
 fn read_points_csv(
     p: &PointSource,
-    t: &CsvTable,
+    t: CsvTable,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<PointsRead, LoadError> {
     let kc = t.column(&p.key)?;
@@ -798,6 +798,8 @@ fn read_points_csv(
         },
     )?;
     diags.extend(structural);
+    // The decoded file is as large as all columns together: gone before they are joined.
+    drop(t);
     let (mut xs, mut ys, mut ks, mut rs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut vs: Vec<Vec<Vec<u32>>> = vec![Vec::new(); count_cols.len()];
     for c in chunks {
