@@ -20,6 +20,7 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
     for n in loaded.report.notes() {
         eprintln!("note: {n}");
     }
+    let loaded_stages = loaded.report.stages;
     let dataset = loaded.dataset;
     let t_load = t0.elapsed();
     let mut stages = Vec::new();
@@ -34,6 +35,9 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
             "  stage load (files, reprojection, point order) {:8.1} ms",
             t_load.as_secs_f64() * 1e3
         );
+        for (stage, d) in &loaded_stages {
+            eprintln!("    {stage:44} {:8.1} ms", d.as_secs_f64() * 1e3);
+        }
         for (stage, d) in &stages {
             eprintln!("  stage {stage:40} {:8.1} ms", d.as_secs_f64() * 1e3);
         }

@@ -267,20 +267,45 @@ fn server_settings(s: &kleinraum_load::config::ServerConfig, config: &Path) -> R
     })
 }
 
-/// Renders every collection as a GeoPackage once, with exactly the columns of the API (flags,
-/// parent, area, capacities: one row per area and year, or per facility), in the working CRS,
-/// through the store's pure-Rust GeoPackage writer. Returns how many collections got one.
+/// Offers every collection as a GeoPackage, rendered on first request with exactly the columns
+/// of the API (flags, parent, area, capacities: one row per area and year, or per facility), in
+/// the working CRS, through the store's pure-Rust GeoPackage writer. Returns how many
+/// collections offer one.
 fn add_gpkg_downloads(catalog: &mut Catalog) -> usize {
+    let storage = catalog.storage_crs;
+    let ids: Vec<String> = catalog.collections.iter().map(|c| c.id.clone()).collect();
+    ids.iter()
+        .filter(|id| {
+            catalog.offer_download(
+                id,
+                kleinraum_serve::DownloadFormat::Gpkg,
+                Arc::new(move |c: &kleinraum_serve::catalog::Collection| {
+                    render_gpkg(c, storage)
+                        .map_err(|e| {
+                            tracing::warn!(collection = %c.id, error = %e, "GeoPackage download unavailable")
+                        })
+                        .ok()
+                }),
+            )
+        })
+        .count()
+}
+
+/// One collection as a GeoPackage (see [`add_gpkg_downloads`]).
+fn render_gpkg(
+    c: &kleinraum_serve::catalog::Collection,
+    storage: kleinraum_serve::crs::OutputCrs,
+) -> Result<Vec<u8>, String> {
     use kleinraum_serve::catalog::FieldType;
     use kleinraum_store::export::{Cell, ColumnType, ExportGeometry, FeatureTable};
-    let dir = std::env::temp_dir().join(format!("kleinraum-gpkg-{}", std::process::id()));
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        tracing::warn!(error = %e, "no temporary directory: GeoPackage downloads unavailable");
-        return 0;
-    }
-    let storage = catalog.storage_crs;
-    let mut rendered = Vec::new();
-    for c in &catalog.collections {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "kleinraum-gpkg-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("no temporary directory: {e}"))?;
+    {
         let table = FeatureTable {
             name: &c.id,
             description: &c.title,
@@ -338,17 +363,7 @@ fn add_gpkg_downloads(catalog: &mut Catalog) -> usize {
             .map_err(|e| e.to_string())
             .and_then(|()| std::fs::read(&path).map_err(|e| e.to_string()));
         let _ = std::fs::remove_file(&path);
-        match result {
-            Ok(bytes) => rendered.push((c.id.clone(), bytes)),
-            Err(e) => {
-                tracing::warn!(collection = %c.id, error = %e, "GeoPackage download unavailable")
-            }
-        }
+        let _ = std::fs::remove_dir(&dir);
+        result
     }
-    let _ = std::fs::remove_dir(&dir);
-    let n = rendered.len();
-    for (id, bytes) in rendered {
-        catalog.set_download(&id, kleinraum_serve::DownloadFormat::Gpkg, bytes);
-    }
-    n
 }

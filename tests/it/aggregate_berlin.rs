@@ -198,7 +198,7 @@ fn moved_points(r: &Runs) -> Vec<(usize, usize, usize)> {
         .collect();
     let mut out = Vec::new();
     for (i, &k) in asg.iter().enumerate() {
-        let t = pos[truth[&r.ds.points.keys[i]].as_str()];
+        let t = pos[truth[r.ds.points.keys.get(i).unwrap().as_ref()].as_str()];
         let got = order[k as usize];
         if got != t {
             out.push((i, t, got));

@@ -210,7 +210,7 @@ fn crosswalk_lor2020_to_lor2021_by_residents_2020() {
             let near = b.asg2021[i] as usize;
             eprintln!(
                 "  outside LOR until 2020: addr {} ({:.1}, {:.1}), residents 2020: {}, LOR 2021: {}",
-                b.ds.points.keys[i],
+                b.ds.points.keys.get(i).unwrap(),
                 b.ds.points.x[i],
                 b.ds.points.y[i],
                 w[i],
@@ -287,7 +287,7 @@ fn moved_points(b: &Berlin) -> Vec<(usize, usize, usize)> {
     let pos = index_of(&b.ds.levels[0]);
     let mut out = Vec::new();
     for (i, &a) in b.asg2021.iter().enumerate() {
-        let t = pos[truth[&b.ds.points.keys[i]].as_str()];
+        let t = pos[truth[b.ds.points.keys.get(i).unwrap().as_ref()].as_str()];
         if a as usize != t {
             out.push((i, t, a as usize));
         }

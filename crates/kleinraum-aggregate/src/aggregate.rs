@@ -680,6 +680,32 @@ pub fn assign_layers(
     layers.iter().map(|(x, y)| locator.assign(x, y)).collect()
 }
 
+/// [`assign_layers`] for few points (facilities) without building the polygon index: the areas'
+/// bounding boxes are scanned in id order, with the same rule and priority, so the answer is
+/// the same. For when the address points are already joined and an index would be built for
+/// a few hundred points only.
+pub fn assign_few(
+    areas: &[Area],
+    layers: &[(&[f64], &[f64])],
+) -> Result<Vec<Vec<u32>>, EngineError> {
+    if layers.iter().all(|(x, _)| x.is_empty()) {
+        return Ok(layers.iter().map(|_| Vec::new()).collect());
+    }
+    let (order, polys) = polygons_by_id(areas, "(areas)")?;
+    let locator = BboxLocator::new(order, polys);
+    layers
+        .iter()
+        .map(|(x, y)| {
+            if x.len() != y.len() {
+                return Err(EngineError::Points {
+                    message: format!("{} x but {} y coordinates", x.len(), y.len()),
+                });
+            }
+            Ok(locator.assign(x, y))
+        })
+        .collect()
+}
+
 /// The one assignment rule of kleinraum (used by [`run`], the Gebietsstände and the drafts):
 /// a point goes to the area whose polygon contains it by the rule of [`crate::spatial`]; where
 /// areas overlap, the area with the lowest id wins. Built once per set of areas.
@@ -816,7 +842,7 @@ fn assignment_report(dataset: &Dataset, assignment: &[u32]) -> AssignmentReport 
                     key: pts
                         .keys
                         .get(i)
-                        .cloned()
+                        .map(std::borrow::Cow::into_owned)
                         .unwrap_or_else(|| format!("row {}", i + 1)),
                     x: pts.x[i],
                     y: pts.y[i],

@@ -64,7 +64,7 @@ pub struct PointLayer {
     pub y: Vec<f64>,
     /// The key of each point (e.g. `addr_id`), for error messages and the check report.
     /// May be empty for generated benchmark data.
-    pub keys: Vec<String>,
+    pub keys: PointKeys,
     /// Count columns, any number, each for one year.
     pub columns: Vec<CountColumn>,
 }
@@ -83,18 +83,28 @@ impl PointLayer {
     /// Reorders every per-point array by `perm` (point `k` of the result is point `perm[k]`
     /// of the input). Used once at load with [`crate::spatial::morton_order`].
     pub fn reorder(&mut self, perm: &[u32]) {
+        use rayon::prelude::*;
         assert_eq!(perm.len(), self.len());
-        fn apply<T: Clone>(v: &mut Vec<T>, perm: &[u32]) {
+        fn apply<T: Copy + Send + Sync>(v: &mut Vec<T>, perm: &[u32]) {
             if v.len() == perm.len() {
-                *v = perm.iter().map(|&i| v[i as usize].clone()).collect();
+                *v = perm.par_iter().map(|&i| v[i as usize]).collect();
             }
         }
-        apply(&mut self.x, perm);
-        apply(&mut self.y, perm);
-        apply(&mut self.keys, perm);
-        for c in &mut self.columns {
-            apply(&mut c.values, perm);
-        }
+        let keys = &mut self.keys;
+        rayon::join(
+            || {
+                if keys.len() == perm.len() {
+                    *keys = keys.permuted(perm);
+                }
+            },
+            || {
+                apply(&mut self.x, perm);
+                apply(&mut self.y, perm);
+                for c in &mut self.columns {
+                    apply(&mut c.values, perm);
+                }
+            },
+        );
     }
 
     /// The distinct years of the count columns, ascending.
@@ -278,4 +288,193 @@ pub struct WeightLayer {
     pub weight: Vec<u32>,
     /// What the weights are.
     pub weighting: Weighting,
+}
+
+/// The keys of the address points (e.g. `addr_id`), stored compactly: 20 million keys as
+/// `String`s take over a gigabyte. Keys written as plain integers (digits, no leading zero, the
+/// usual case) take 8 bytes each; any other keys their text plus an offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointKeys {
+    /// Every key is a plain integer.
+    Int(Vec<u64>),
+    /// Keys as text: `text[ends[i - 1]..ends[i]]` is key `i`.
+    Text {
+        /// The keys, concatenated.
+        text: String,
+        /// End of each key in `text`.
+        ends: Vec<usize>,
+    },
+}
+
+impl Default for PointKeys {
+    fn default() -> Self {
+        PointKeys::Int(Vec::new())
+    }
+}
+
+/// The value of a key written as a plain integer: digits only, no leading zero, below 10^19,
+/// so that the text of the value is the key again.
+pub fn plain_int(k: &str) -> Option<u64> {
+    let b = k.as_bytes();
+    if b.is_empty() || b.len() > 19 || (b[0] == b'0' && b.len() > 1) {
+        return None;
+    }
+    b.iter().try_fold(0u64, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + u64::from(c - b'0'))
+    })
+}
+
+impl PointKeys {
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        match self {
+            PointKeys::Int(v) => v.len(),
+            PointKeys::Text { ends, .. } => ends.len(),
+        }
+    }
+
+    /// True if there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Key `i`.
+    pub fn get(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            PointKeys::Int(v) => v.get(i).map(|k| k.to_string().into()),
+            PointKeys::Text { text, ends } => {
+                let end = *ends.get(i)?;
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                Some(text[start..end].into())
+            }
+        }
+    }
+
+    /// Every key, in order.
+    pub fn iter(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Appends a key.
+    pub fn push(&mut self, key: impl AsRef<str>) {
+        let key = key.as_ref();
+        if let PointKeys::Int(v) = self {
+            match plain_int(key) {
+                Some(k) => {
+                    v.push(k);
+                    return;
+                }
+                None => self.make_text(),
+            }
+        }
+        if let PointKeys::Text { text, ends } = self {
+            text.push_str(key);
+            ends.push(text.len());
+        }
+    }
+
+    fn make_text(&mut self) {
+        if let PointKeys::Int(v) = self {
+            let mut text = String::new();
+            let mut ends = Vec::with_capacity(v.len());
+            for k in v.iter() {
+                use std::fmt::Write as _;
+                let _ = write!(text, "{k}");
+                ends.push(text.len());
+            }
+            *self = PointKeys::Text { text, ends };
+        }
+    }
+
+    /// The keys of `parts` one after another.
+    pub fn concat(parts: Vec<PointKeys>) -> PointKeys {
+        if parts.iter().all(|p| matches!(p, PointKeys::Int(_))) {
+            let mut out = Vec::with_capacity(parts.iter().map(PointKeys::len).sum());
+            for p in parts {
+                if let PointKeys::Int(v) = p {
+                    out.extend(v);
+                }
+            }
+            return PointKeys::Int(out);
+        }
+        let (mut text, mut ends) = (String::new(), Vec::new());
+        for mut p in parts {
+            p.make_text();
+            if let PointKeys::Text { text: t, ends: e } = p {
+                let base = text.len();
+                text.push_str(&t);
+                ends.extend(e.into_iter().map(|x| x + base));
+            }
+        }
+        PointKeys::Text { text, ends }
+    }
+
+    /// Reordered: key `k` of the result is key `perm[k]`.
+    fn permuted(&self, perm: &[u32]) -> PointKeys {
+        use rayon::prelude::*;
+        match self {
+            PointKeys::Int(v) => PointKeys::Int(perm.par_iter().map(|&i| v[i as usize]).collect()),
+            PointKeys::Text { text, ends } => {
+                let mut out = PointKeys::Text {
+                    text: String::with_capacity(text.len()),
+                    ends: Vec::with_capacity(ends.len()),
+                };
+                for &i in perm {
+                    out.push(self.get(i as usize).unwrap_or_default());
+                }
+                out
+            }
+        }
+    }
+}
+
+impl From<Vec<String>> for PointKeys {
+    fn from(keys: Vec<String>) -> Self {
+        keys.into_iter().collect()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for PointKeys {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut out = PointKeys::default();
+        for k in iter {
+            out.push(k);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_keys_keep_any_text_and_store_plain_integers_compactly() {
+        let mut k: PointKeys = ["17", "0", "3"].into_iter().collect();
+        assert!(matches!(k, PointKeys::Int(_)));
+        // A leading zero, a sign or a letter: the text is kept as written.
+        k.push("007");
+        k.push("A-1");
+        assert!(matches!(k, PointKeys::Text { .. }));
+        let all: Vec<String> = k.iter().map(|s| s.into_owned()).collect();
+        assert_eq!(all, ["17", "0", "3", "007", "A-1"]);
+        let joined = PointKeys::concat(vec![
+            ["1", "2"].into_iter().collect(),
+            ["x"].into_iter().collect(),
+            ["3"].into_iter().collect(),
+        ]);
+        let all: Vec<String> = joined.iter().map(|s| s.into_owned()).collect();
+        assert_eq!(all, ["1", "2", "x", "3"]);
+        assert_eq!(joined.permuted(&[3, 2, 0, 1]).get(1).as_deref(), Some("x"));
+        let ints: PointKeys = ["5", "6", "7"].into_iter().collect();
+        assert_eq!(
+            ints.permuted(&[2, 0, 1]),
+            ["7", "5", "6"].into_iter().collect()
+        );
+        assert_eq!(plain_int("0"), Some(0));
+        assert_eq!(plain_int("01"), None);
+        assert_eq!(plain_int("+1"), None);
+        assert_eq!(plain_int("99999999999999999999"), None);
+        assert_eq!(PointKeys::default().get(0), None);
+    }
 }

@@ -136,6 +136,7 @@ impl GridIndex {
     /// As [`GridIndex::build`], with the number of grid cells per polygon edge (more cells:
     /// fewer edges per cell and fewer cells needing a test, but a larger table).
     pub fn build_with_density(polys: &[MultiPolygon<f64>], cells_per_edge: f64) -> Self {
+        use rayon::prelude::*;
         assert!(polys.len() < CELL_OUTSIDE as usize, "too many polygons");
         // All edges in ring order, so crossings are computed exactly as `contains_rule` does.
         let mut all: Vec<Edge> = Vec::new();
@@ -267,8 +268,18 @@ impl GridIndex {
                 }
             }
         }
-        for b in &bcells {
-            edges[b.edge_start as usize..b.edge_end as usize].sort_by_key(|e| e.poly);
+        {
+            // Each boundary cell's edges sorted by polygon, cells in parallel.
+            let mut rest = &mut edges[..];
+            let mut per_cell: Vec<&mut [Edge]> = Vec::with_capacity(bcells.len());
+            for b in &bcells {
+                let (head, tail) = rest.split_at_mut((b.edge_end - b.edge_start) as usize);
+                per_cell.push(head);
+                rest = tail;
+            }
+            per_cell
+                .par_iter_mut()
+                .for_each(|es| es.sort_by_key(|e| e.poly));
         }
 
         // Row scan: which polygons contain each cell centre, under the exact rule.
@@ -310,39 +321,74 @@ impl GridIndex {
             }
         }
         drop(all);
-        let mut centre_sets: Vec<u32> = Vec::new();
-        let mut set: Vec<u32> = Vec::new();
-        for j in 0..ny {
-            let row = &mut crossings[row_start[j] as usize..row_start[j + 1] as usize];
-            row.sort_by(|a, b| a.0.total_cmp(&b.0));
-            set.clear();
-            let mut k = 0;
-            for i in 0..nx {
-                let cx = x0 + (i as f64 + 0.5) * cell;
-                // The ray rule counts crossings strictly right of the point; each ring crosses a
-                // line an even number of times, so the parity of those at or left of it is the same.
-                while k < row.len() && row[k].0 <= cx {
-                    let p = row[k].1;
-                    if let Some(pos) = set.iter().position(|&q| q == p) {
-                        set.swap_remove(pos);
-                    } else {
-                        set.push(p);
-                    }
-                    k += 1;
-                }
-                let c = j * nx + i;
-                if cells[c] & BOUNDARY != 0 {
-                    let b = &mut bcells[(cells[c] & !BOUNDARY) as usize];
-                    b.set_start = centre_sets.len() as u32;
-                    let mut sorted = set.clone();
-                    sorted.sort_unstable();
-                    centre_sets.extend_from_slice(&sorted);
-                    b.set_end = centre_sets.len() as u32;
-                } else {
-                    cells[c] = set.iter().copied().min().unwrap_or(CELL_OUTSIDE);
-                }
-            }
+        // Rows are independent: each gets its cells, its boundary cells (numbered in cell
+        // order, so contiguous per row) and its crossings, and scans them on its own core.
+        let mut row_cells: Vec<&mut [u32]> = cells.chunks_mut(nx).collect();
+        let mut row_bcells: Vec<&mut [BoundaryCell]> = Vec::with_capacity(ny);
+        let mut rest = &mut bcells[..];
+        for c in &row_cells {
+            let n = c.iter().filter(|&&v| v & BOUNDARY != 0).count();
+            let (head, tail) = rest.split_at_mut(n);
+            row_bcells.push(head);
+            rest = tail;
         }
+        let mut row_crossings: Vec<&mut [(f64, u32)]> = Vec::with_capacity(ny);
+        let mut rest = &mut crossings[..];
+        for j in 0..ny {
+            let (head, tail) = rest.split_at_mut((row_start[j + 1] - row_start[j]) as usize);
+            row_crossings.push(head);
+            rest = tail;
+        }
+        let row_sets: Vec<Vec<u32>> = row_cells
+            .par_iter_mut()
+            .zip(row_bcells.par_iter_mut())
+            .zip(row_crossings.par_iter_mut())
+            .map(|((row_cells, row_bcells), row)| {
+                row.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let mut sets: Vec<u32> = Vec::new();
+                let mut set: Vec<u32> = Vec::new();
+                let mut k = 0;
+                let mut nb = 0;
+                for (i, c) in row_cells.iter_mut().enumerate() {
+                    let cx = x0 + (i as f64 + 0.5) * cell;
+                    // The ray rule counts crossings strictly right of the point; each ring
+                    // crosses a line an even number of times, so the parity of those at or
+                    // left of it is the same.
+                    while k < row.len() && row[k].0 <= cx {
+                        let p = row[k].1;
+                        if let Some(pos) = set.iter().position(|&q| q == p) {
+                            set.swap_remove(pos);
+                        } else {
+                            set.push(p);
+                        }
+                        k += 1;
+                    }
+                    if *c & BOUNDARY != 0 {
+                        let b = &mut row_bcells[nb];
+                        nb += 1;
+                        // Relative to the row for now; shifted once all rows are done.
+                        b.set_start = sets.len() as u32;
+                        let from = sets.len();
+                        sets.extend_from_slice(&set);
+                        sets[from..].sort_unstable();
+                        b.set_end = sets.len() as u32;
+                    } else {
+                        *c = set.iter().copied().min().unwrap_or(CELL_OUTSIDE);
+                    }
+                }
+                sets
+            })
+            .collect();
+        let mut offset = 0u32;
+        for (bs, sets) in row_bcells.iter_mut().zip(&row_sets) {
+            for b in bs.iter_mut() {
+                b.set_start += offset;
+                b.set_end += offset;
+            }
+            offset += sets.len() as u32;
+        }
+        drop(row_cells);
+        let centre_sets: Vec<u32> = row_sets.concat();
         Self {
             polys: polys.to_vec(),
             x0,
@@ -620,39 +666,77 @@ pub fn morton_order(xs: &[f64], ys: &[f64]) -> Vec<u32> {
         v = (v | (v << 2)) & 0x3333_3333;
         (v | (v << 1)) & 0x5555_5555
     };
-    let keys: Vec<u32> = xs
-        .iter()
+    use rayon::prelude::*;
+    // Key in the high half, point index in the low half: the sort moves both at once and reads
+    // sequentially.
+    let mut packed: Vec<u64> = xs
+        .par_iter()
         .zip(ys)
-        .map(|(&x, &y)| {
-            if x.is_finite() && y.is_finite() {
+        .enumerate()
+        .map(|(i, (&x, &y))| {
+            let key = if x.is_finite() && y.is_finite() {
                 let qx = ((x - minx) * scale) as u32;
                 let qy = ((y - miny) * scale) as u32;
                 spread(qx) | (spread(qy) << 1)
             } else {
                 u32::MAX
-            }
+            };
+            (u64::from(key) << 32) | i as u64
         })
         .collect();
-    // LSD radix sort on two 16-bit digits: linear time, stable.
-    let n = keys.len();
-    let mut idx: Vec<u32> = (0..n as u32).collect();
-    let mut tmp = vec![0u32; n];
-    for shift in [0u32, 16] {
-        let mut hist = vec![0usize; 65_537];
-        for &i in &idx {
-            hist[((keys[i as usize] >> shift) & 0xFFFF) as usize + 1] += 1;
-        }
-        for d in 0..65_536 {
-            hist[d + 1] += hist[d];
-        }
-        for &i in &idx {
-            let d = ((keys[i as usize] >> shift) & 0xFFFF) as usize;
-            tmp[hist[d]] = i;
-            hist[d] += 1;
-        }
-        std::mem::swap(&mut idx, &mut tmp);
+    // LSD radix sort on two 16-bit digits of the key: linear time, stable, on all cores.
+    let mut tmp = vec![0u64; packed.len()];
+    for shift in [32u32, 48] {
+        radix_pass(&packed, &mut tmp, shift);
+        std::mem::swap(&mut packed, &mut tmp);
     }
-    idx
+    packed.into_par_iter().map(|v| v as u32).collect()
+}
+
+/// One stable counting-sort pass of `src` into `dst` by the 16 bits at `shift`, in parallel:
+/// each stretch of `src` counts its digits, then writes its values into the places the
+/// counts reserve for it (disjoint for every stretch).
+fn radix_pass(src: &[u64], dst: &mut [u64], shift: u32) {
+    use rayon::prelude::*;
+    const BINS: usize = 1 << 16;
+    let digit = |v: u64| ((v >> shift) & 0xFFFF) as usize;
+    let stretch = (src.len() / (4 * rayon::current_num_threads().max(1))).max(1 << 16);
+    let hists: Vec<Vec<usize>> = src
+        .par_chunks(stretch)
+        .map(|c| {
+            let mut h = vec![0usize; BINS];
+            for &v in c {
+                h[digit(v)] += 1;
+            }
+            h
+        })
+        .collect();
+    // Start of each (stretch, digit) in `dst`: digits in order, stretches in order within one.
+    let mut starts: Vec<Vec<usize>> = vec![vec![0; BINS]; hists.len()];
+    let mut at = 0usize;
+    for d in 0..BINS {
+        for (s, h) in hists.iter().enumerate() {
+            starts[s][d] = at;
+            at += h[d];
+        }
+    }
+    struct Out(*mut u64);
+    // SAFETY: every stretch writes only the positions `starts` reserves for it, which are
+    // disjoint across stretches and within `dst`.
+    unsafe impl Sync for Out {}
+    let out = Out(dst.as_mut_ptr());
+    assert_eq!(src.len(), dst.len());
+    src.par_chunks(stretch)
+        .zip(starts.into_par_iter())
+        .for_each(|(c, mut pos)| {
+            let out = &out;
+            for &v in c {
+                let d = digit(v);
+                // SAFETY: pos[d] < dst.len() and owned by this stretch alone (see above).
+                unsafe { *out.0.add(pos[d]) = v };
+                pos[d] += 1;
+            }
+        });
 }
 
 /// Distance from `p` to the segment `a`–`b`.

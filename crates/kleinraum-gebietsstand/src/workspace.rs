@@ -229,7 +229,7 @@ impl Workspace {
             let pts = PointLayer {
                 x: layer.x,
                 y: layer.y,
-                keys: Vec::new(),
+                keys: Default::default(),
                 columns: Vec::new(),
             };
             (pts, layer.weighting, layer.weight, None)
@@ -244,7 +244,7 @@ impl Workspace {
         let header = PointLayer {
             x: Vec::new(),
             y: Vec::new(),
-            keys: Vec::new(),
+            keys: Default::default(),
             columns: points
                 .columns
                 .iter()
@@ -401,13 +401,13 @@ impl Workspace {
     /// Computes every stored version that is not computed yet (base first: the others
     /// interpolate its tables), then refreshes the differencing guard.
     pub fn compute_all(&self) -> Result<(), Error> {
+        use rayon::prelude::*;
         let metas = self.store_versions()?;
-        let mut order: Vec<&VersionMeta> = metas.iter().collect();
-        order.sort_by_key(|m| m.key != self.cfg.base_key);
-        for m in order {
-            if self.get(&m.key).is_some() {
-                continue;
-            }
+        let (base, others): (Vec<&VersionMeta>, Vec<&VersionMeta>) = metas
+            .iter()
+            .filter(|m| self.get(&m.key).is_none())
+            .partition(|m| m.key == self.cfg.base_key);
+        for m in base {
             let areas = self.stored_areas(&m.key)?;
             // The base version's points may already be joined (the engine's run at start).
             let hint = if m.key == self.cfg.base_key {
@@ -425,6 +425,21 @@ impl Workspace {
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(m.key.clone(), Arc::new(c));
+        }
+        // The other versions need only the base: computed side by side (each builds its own
+        // polygon index once), kept in store order up to the first failure as one by one.
+        let computed: Vec<Result<Computed, Error>> = others
+            .par_iter()
+            .map(|m| {
+                let areas = self.stored_areas(&m.key)?;
+                self.compute_assigned((*m).clone(), areas, None)
+            })
+            .collect();
+        for (m, c) in others.iter().zip(computed) {
+            self.computed
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(m.key.clone(), Arc::new(c?));
         }
         self.refresh_guard();
         Ok(())
@@ -749,7 +764,13 @@ impl Workspace {
                 .iter()
                 .map(|f| (f.x.as_slice(), f.y.as_slice())),
         );
-        let mut assigned = aggregate::assign_layers(&areas, &layers)?.into_iter();
+        // With the points joined already, the facilities are too few to pay for a second
+        // polygon index of the same areas.
+        let mut assigned = match assignment {
+            Some(_) => aggregate::assign_few(&areas, &layers)?,
+            None => aggregate::assign_layers(&areas, &layers)?,
+        }
+        .into_iter();
         let assignment = match assignment {
             Some(a) => a,
             None => assigned.next().unwrap_or_default(),

@@ -1066,12 +1066,28 @@ pub fn run_checks_with(
         let index = GridIndex::build(&polys);
         if cfg.points.is_some() || !dataset.points.is_empty() {
             let p = &dataset.points;
-            let pc = check_points("points", &p.x, &p.y, &p.keys, &index, opts, &lonlat);
+            let pc = check_points(
+                "points",
+                &p.x,
+                &p.y,
+                |i| p.keys.get(i).map(std::borrow::Cow::into_owned),
+                &index,
+                opts,
+                &lonlat,
+            );
             summarise_points(&pc, &finest.key, &mut warnings);
             points = Some(pc);
         }
         for f in &dataset.facilities {
-            let pc = check_points(&f.category, &f.x, &f.y, &f.ids, &index, opts, &lonlat);
+            let pc = check_points(
+                &f.category,
+                &f.x,
+                &f.y,
+                |i| f.ids.get(i).cloned(),
+                &index,
+                opts,
+                &lonlat,
+            );
             summarise_points(&pc, &finest.key, &mut warnings);
             facilities.push(pc);
         }
@@ -1572,7 +1588,7 @@ fn check_points(
     layer: &str,
     xs: &[f64],
     ys: &[f64],
-    keys: &[String],
+    key: impl Fn(usize) -> Option<String>,
     index: &GridIndex,
     opts: &CheckOptions,
     lonlat: &LonLat,
@@ -1593,10 +1609,8 @@ fn check_points(
         .map(|(i, _)| i)
         .collect();
     let point_ref = |i: usize| PointRef {
-        key: keys
-            .get(i)
+        key: key(i)
             .filter(|k| !k.is_empty())
-            .cloned()
             .unwrap_or_else(|| format!("#{}", i + 1)),
         location: lonlat.loc(xs[i], ys[i]),
     };
@@ -2344,7 +2358,7 @@ mod tests {
         };
         ds.points.x = vec![x0 + 10.0, x0 + 72.0, x0 + 1000.0, x0 + 50.0];
         ds.points.y = vec![y0 + 10.0, y0 + 72.0, y0 + 1000.0, y0 + 70.0];
-        ds.points.keys = vec!["p1".into(), "in-hole".into(), "far".into(), "border".into()];
+        ds.points.keys = ["p1", "in-hole", "far", "border"].into_iter().collect();
         ds
     }
 

@@ -551,9 +551,70 @@ pub fn check_area_of_use(
     ))
 }
 
+/// A rectangle of UTM 32N/33N coordinates (±300 km around the central meridian, about 40° to
+/// 63° N: Germany and far around it) whose every point lies within the area of use plus
+/// [`AREA_OF_USE_MARGIN_KM`] — by at least 20 km, as a test checks on a 2 km grid. Points in it
+/// need no inverse projection (the trigonometry was a quarter of loading 2 million points).
+fn surely_in_area_of_use(x: f64, y: f64) -> bool {
+    (200_000.0..=800_000.0).contains(&x) && (4_400_000.0..=7_000_000.0).contains(&y)
+}
+
+/// [`check_area_of_use`] for `n` coordinates `at(i)`, on all cores: the inverse projection of
+/// every point is most of the work; the few points beyond the margin are then reported in
+/// order exactly as the sequential check does.
+pub fn check_area_of_use_par(
+    working_epsg: u32,
+    source_crs: &Crs,
+    n: usize,
+    at: impl Fn(usize) -> (f64, f64) + Sync,
+) -> Result<(), String> {
+    use rayon::prelude::*;
+    let Some((_, b)) = area_of_use(working_epsg) else {
+        return Ok(());
+    };
+    let far: Vec<usize> = (0..n)
+        .into_par_iter()
+        .with_min_len(4096)
+        .filter(|&i| {
+            let (x, y) = at(i);
+            if surely_in_area_of_use(x, y) {
+                return false;
+            }
+            utm_to_lonlat(working_epsg, x, y)
+                .is_none_or(|(lon, lat)| outside_box(lon, lat, b).0 > AREA_OF_USE_MARGIN_KM)
+        })
+        .collect();
+    check_area_of_use(working_epsg, source_crs, far.into_iter().map(at))
+}
+
 #[cfg(test)]
 mod area_tests {
     use super::*;
+
+    #[test]
+    fn the_sure_rectangle_lies_well_within_the_margin() {
+        for epsg in [25832, 25833] {
+            let (_, b) = area_of_use(epsg).unwrap();
+            let mut worst = 0.0f64;
+            for i in 0..=300 {
+                for j in 0..=1300 {
+                    let (x, y) = (
+                        200_000.0 + 2000.0 * f64::from(i),
+                        4_400_000.0 + 2000.0 * f64::from(j),
+                    );
+                    assert!(surely_in_area_of_use(x, y));
+                    let (lon, lat) = utm_to_lonlat(epsg, x, y).unwrap();
+                    worst = worst.max(outside_box(lon, lat, b).0);
+                }
+            }
+            assert!(
+                worst < AREA_OF_USE_MARGIN_KM - 20.0,
+                "EPSG:{epsg}: {worst} km"
+            );
+        }
+        assert!(!surely_in_area_of_use(199_999.0, 5_800_000.0));
+        assert!(!surely_in_area_of_use(f64::NAN, 5_800_000.0));
+    }
 
     #[test]
     fn utm_inverse_matches_known_points() {

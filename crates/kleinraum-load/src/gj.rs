@@ -80,20 +80,30 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<RawLayer, LoadError> {
         .features
         .ok_or_else(|| format_err("the FeatureCollection has no \"features\" array".into()))?;
 
+    // The geometries (most of the bytes) are decoded on all cores; the first error in feature
+    // order is reported, as a sequential loop would.
+    use rayon::prelude::*;
+    let geometries: Vec<Option<Geometry<f64>>> = src_features
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            f.geometry
+                .map(|raw| {
+                    parse_geometry(raw.get()).map_err(|message| LoadError::Feature {
+                        path: path.to_path_buf(),
+                        feature: (i + 1).to_string(),
+                        field: "geometry".into(),
+                        message,
+                    })
+                })
+                .transpose()
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let mut fields: Vec<String> = Vec::new();
     let mut features = Vec::with_capacity(src_features.len());
-    for (i, f) in src_features.into_iter().enumerate() {
-        let geometry = match f.geometry {
-            None => None,
-            Some(raw) => Some(
-                parse_geometry(raw.get()).map_err(|message| LoadError::Feature {
-                    path: path.to_path_buf(),
-                    feature: (i + 1).to_string(),
-                    field: "geometry".into(),
-                    message,
-                })?,
-            ),
-        };
+    for (f, geometry) in src_features.into_iter().zip(geometries) {
         let mut props = std::collections::BTreeMap::new();
         for (k, v) in f.properties.map(|p| p.0).unwrap_or_default() {
             // Fields in first-seen order; the list is short, a linear scan is fine.

@@ -10,14 +10,15 @@ use crate::areatable::TableInfo;
 use crate::config::{
     CountSource, FacilitySource, LevelSource, PointSource, ProjectConfig, WeightsSource, is_csv,
 };
-use crate::crs::{Crs, Reprojector, check_area_of_use};
+use crate::crs::{Crs, Reprojector, check_area_of_use, check_area_of_use_par};
 use crate::error::{Diagnostic, LoadError};
 use crate::features::{PropValue, RawLayer, read_layer};
 use crate::repair::Repair;
 use crate::table::{CsvTable, NotANumber, parse_count};
 use geo::{Geometry, MultiPolygon};
 use kleinraum_aggregate::model::{
-    Area, CountColumn, Dataset, FacilityLayer, Level, PointLayer, WeightLayer, Weighting,
+    Area, CountColumn, Dataset, FacilityLayer, Level, PointKeys, PointLayer, WeightLayer,
+    Weighting, plain_int,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -36,6 +37,9 @@ pub struct LoadReport {
     pub repairs: Vec<Repair>,
     /// Each geometry source and the CRS it was read in (`EPSG:25832`, `WKT "…"`).
     pub crs: Vec<(String, String)>,
+    /// Wall time of each loading stage, for `aggregate --timings`.
+    #[serde(skip)]
+    pub stages: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl LoadReport {
@@ -113,6 +117,13 @@ pub fn load_project(
 pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
     let w = cfg.working_crs;
     let mut report = LoadReport::default();
+    let mut stages = Vec::new();
+    let mut last = std::time::Instant::now();
+    let mut lap = |stage: &'static str| {
+        let now = std::time::Instant::now();
+        stages.push((stage, now - last));
+        last = now;
+    };
     let diags = &mut report.diagnostics;
     let mut levels: Vec<Level> = Vec::with_capacity(cfg.levels.len());
     for src in &cfg.levels {
@@ -127,14 +138,18 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
         levels.push(level);
     }
     check_hierarchy(cfg, &levels, diags);
+    lap("load: levels (read, reproject, validate)");
     let mut points = match &cfg.points {
         Some(p) => load_points(p, w, diags)?,
         None => PointLayer::default(),
     };
+    lap("load: points and joined counts");
     // The dataset keeps its points in Morton order: they outlive many boundary definitions,
     // and each spatial join over neighbouring points runs several times faster (locality).
     let order = kleinraum_aggregate::spatial::morton_order(&points.x, &points.y);
     points.reorder(&order);
+    drop(order);
+    lap("load: points in Morton order");
     let mut facilities = Vec::with_capacity(cfg.facilities.len());
     for f in &cfg.facilities {
         facilities.push(load_facilities(f, w, diags)?);
@@ -160,6 +175,8 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
         Some(ws) => Some(load_weights(ws, w, diags)?),
         None => None,
     };
+    lap("load: facilities, tables, weights");
+    report.stages = stages;
     Ok(Loaded {
         dataset: Dataset {
             working_epsg: w,
@@ -484,16 +501,14 @@ pub fn load_level_report(
             attributes: attributes(&f.props),
         });
     }
-    check_area_of_use(
-        working_epsg,
-        &crs,
-        areas
-            .iter()
-            .filter_map(|a| a.geometry.as_ref())
-            .flat_map(|g| g.0.iter())
-            .flat_map(|p| p.exterior().0.iter().map(|c| (c.x, c.y))),
-    )
-    .map_err(crs_err(source))?;
+    let vertices: Vec<(f64, f64)> = areas
+        .iter()
+        .filter_map(|a| a.geometry.as_ref())
+        .flat_map(|g| g.0.iter())
+        .flat_map(|p| p.exterior().0.iter().map(|c| (c.x, c.y)))
+        .collect();
+    check_area_of_use_par(working_epsg, &crs, vertices.len(), |i| vertices[i])
+        .map_err(crs_err(source))?;
     Ok(Level {
         key: src.key.clone(),
         title: src.title.clone(),
@@ -586,7 +601,7 @@ fn single_point(g: &Option<Geometry<f64>>) -> Result<(f64, f64), String> {
 struct PointsRead {
     x: Vec<f64>,
     y: Vec<f64>,
-    keys: Vec<String>,
+    keys: PointKeys,
     /// Line (CSV) or feature number (layers) of each point, for messages.
     rows: Vec<usize>,
     columns: Vec<CountColumn>,
@@ -611,7 +626,7 @@ pub fn load_points(
         },
     );
     let read = match main_table {
-        Some(t) => read_points_csv(p, &t?, diags)?,
+        Some(t) => read_points_csv(p, t?, diags)?,
         None => read_points_layer(p, diags)?,
     };
     pb.inc(1);
@@ -627,30 +642,23 @@ pub fn load_points(
     reproj
         .transform_xy(&mut x, &mut y)
         .map_err(crs_err(&p.source))?;
-    check_area_of_use(working_epsg, &crs, x.iter().copied().zip(y.iter().copied()))
+    check_area_of_use_par(working_epsg, &crs, x.len(), |i| (x[i], y[i]))
         .map_err(crs_err(&p.source))?;
 
     // Key → point index. A duplicate key makes joins ambiguous: reported, the first one wins.
-    let mut index: FxHashMap<&str, u32> =
-        FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
-    for (i, k) in keys.iter().enumerate() {
-        match index.entry(k.as_str()) {
-            std::collections::hash_map::Entry::Occupied(e) => diags.push(Diagnostic {
-                path: p.source.clone(),
-                row: rows[i],
-                field: p.key.clone(),
-                value: k.clone(),
-                message: format!(
-                    "duplicate key (first at {} {}); joins use the first",
-                    if is_csv(&p.source) { "line" } else { "feature" },
-                    rows[*e.get() as usize]
-                ),
-            }),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(i as u32);
-            }
-        }
-    }
+    let index = KeyIndex::build(&keys, |i, first| {
+        diags.push(Diagnostic {
+            path: p.source.clone(),
+            row: rows[i],
+            field: p.key.clone(),
+            value: keys.get(i).unwrap_or_default().into_owned(),
+            message: format!(
+                "duplicate key (first at {} {}); joins use the first",
+                if is_csv(&p.source) { "line" } else { "feature" },
+                rows[first]
+            ),
+        })
+    });
     let n = keys.len();
     let joined: Vec<JoinResult> = p
         .join
@@ -691,9 +699,32 @@ pub fn load_points(
     })
 }
 
+/// The rows of one chunk of a point CSV, in file order.
+#[derive(Default)]
+struct PointChunk {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    keys: PointKeys,
+    rows: Vec<usize>,
+    values: Vec<Vec<u32>>,
+    diags: Vec<Diagnostic>,
+}
+
+/// The parts of a column read in chunks, joined in order.
+fn concat<T>(parts: Vec<Vec<T>>) -> Vec<T> {
+    if parts.len() == 1 {
+        return parts.into_iter().next().unwrap_or_default();
+    }
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        out.extend(p);
+    }
+    out
+}
+
 fn read_points_csv(
     p: &PointSource,
-    t: &CsvTable,
+    t: CsvTable,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<PointsRead, LoadError> {
     let kc = t.column(&p.key)?;
@@ -706,59 +737,96 @@ fn read_points_csv(
         .map(|c| t.column(c))
         .collect::<Result<Vec<_>, _>>()?;
     let year = p.year.unwrap_or(0);
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    let mut keys = Vec::new();
-    let mut rows = Vec::new();
-    let mut values: Vec<Vec<u32>> = vec![Vec::new(); count_cols.len()];
-    let mut local = Vec::new();
-    t.for_each_row(diags, |r| {
-        let key = r.text(kc).trim();
-        if key.is_empty() {
-            local.push(t.diag(r.line, &p.key, "", "empty key; the row is skipped"));
-            return;
-        }
-        let coord = |c: usize, name: &str, local: &mut Vec<Diagnostic>| {
-            let v = r.text(c);
-            match t.parse_f64(v) {
-                Ok(Some(f)) => Some(f),
-                Ok(None) => {
-                    local.push(t.diag(
-                        r.line,
-                        name,
-                        v,
-                        format!("point {key}: empty coordinate; the row is skipped"),
-                    ));
-                    None
-                }
-                Err(NotANumber) => {
-                    local.push(t.diag(
-                        r.line,
-                        name,
-                        v,
-                        format!("point {key}: not a number; the row is skipped"),
-                    ));
-                    None
-                }
+    let (chunks, structural) = t.par_rows(
+        || PointChunk {
+            values: vec![Vec::new(); count_cols.len()],
+            ..Default::default()
+        },
+        |c, r| {
+            let key = r.text(kc).trim();
+            if key.is_empty() {
+                c.diags
+                    .push(t.diag(r.line, &p.key, "", "empty key; the row is skipped"));
+                return;
             }
-        };
-        let (Some(vx), Some(vy)) = (coord(xc, xname, &mut local), coord(yc, yname, &mut local))
-        else {
-            return;
-        };
-        x.push(vx);
-        y.push(vy);
-        keys.push(key.to_string());
-        rows.push(r.line);
-        for (vals, (&c, name)) in values.iter_mut().zip(count_cols.iter().zip(&p.counts)) {
-            let v = r.text(c);
-            vals.push(parse_count(v).unwrap_or_else(|m| {
-                local.push(t.diag(r.line, name, v, format!("point {key}: {m}; counted as 0")));
-                0
-            }));
+            let coord = |col: usize, name: &str, local: &mut Vec<Diagnostic>| {
+                let v = r.text(col);
+                match t.parse_f64(v) {
+                    Ok(Some(f)) => Some(f),
+                    Ok(None) => {
+                        local.push(t.diag(
+                            r.line,
+                            name,
+                            v,
+                            format!("point {key}: empty coordinate; the row is skipped"),
+                        ));
+                        None
+                    }
+                    Err(NotANumber) => {
+                        local.push(t.diag(
+                            r.line,
+                            name,
+                            v,
+                            format!("point {key}: not a number; the row is skipped"),
+                        ));
+                        None
+                    }
+                }
+            };
+            let (Some(vx), Some(vy)) = (
+                coord(xc, xname, &mut c.diags),
+                coord(yc, yname, &mut c.diags),
+            ) else {
+                return;
+            };
+            c.x.push(vx);
+            c.y.push(vy);
+            c.keys.push(key);
+            c.rows.push(r.line);
+            for (vals, (&col, name)) in c.values.iter_mut().zip(count_cols.iter().zip(&p.counts)) {
+                let v = r.text(col);
+                vals.push(parse_count(v).unwrap_or_else(|m| {
+                    c.diags.push(t.diag(
+                        r.line,
+                        name,
+                        v,
+                        format!("point {key}: {m}; counted as 0"),
+                    ));
+                    0
+                }));
+            }
+        },
+    )?;
+    diags.extend(structural);
+    // The decoded file is as large as all columns together: gone before they are joined.
+    drop(t);
+    let (mut xs, mut ys, mut ks, mut rs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut vs: Vec<Vec<Vec<u32>>> = vec![Vec::new(); count_cols.len()];
+    for c in chunks {
+        xs.push(c.x);
+        ys.push(c.y);
+        ks.push(c.keys);
+        rs.push(c.rows);
+        for (v, part) in vs.iter_mut().zip(c.values) {
+            v.push(part);
         }
-    })?;
-    diags.extend(local);
+        diags.extend(c.diags);
+    }
+    // The columns are independent copies: joined on all cores.
+    let ((x, y), (keys, (rows, values))) = rayon::join(
+        || rayon::join(|| concat(xs), || concat(ys)),
+        || {
+            rayon::join(
+                || PointKeys::concat(ks),
+                || {
+                    rayon::join(
+                        || concat(rs),
+                        || vs.into_par_iter().map(concat).collect::<Vec<_>>(),
+                    )
+                },
+            )
+        },
+    );
     Ok(PointsRead {
         x,
         y,
@@ -794,7 +862,7 @@ fn read_points_layer(
     let mut out = PointsRead {
         x: Vec::new(),
         y: Vec::new(),
-        keys: Vec::new(),
+        keys: PointKeys::default(),
         rows: Vec::new(),
         columns: p
             .counts
@@ -860,7 +928,7 @@ fn read_points_layer(
                 0
             }));
         }
-        out.keys.push(key);
+        out.keys.push(&key);
     }
     Ok(out)
 }
@@ -868,12 +936,94 @@ fn read_points_layer(
 /// The count columns of one join file and its diagnostics.
 type JoinResult = Result<(Vec<CountColumn>, Vec<Diagnostic>), LoadError>;
 
+/// Point keys → point index. Keys that are all plain integers (`17`, no sign, no leading zero)
+/// are looked up as numbers, in a table where they are dense: no string is hashed. Any other
+/// text matches no such key, exactly as when comparing text.
+enum KeyIndex<'a> {
+    /// `slots[key - base]` is the point index, or `u32::MAX`.
+    Dense {
+        base: u64,
+        slots: Vec<u32>,
+    },
+    Int(FxHashMap<u64, u32>),
+    Text(FxHashMap<&'a str, u32>),
+}
+
+impl<'a> KeyIndex<'a> {
+    /// Indexes `keys`; `duplicate(i, first)` is called for each key `i` already seen at `first`
+    /// (in key order; the first one wins).
+    fn build(keys: &'a PointKeys, mut duplicate: impl FnMut(usize, usize)) -> KeyIndex<'a> {
+        let n = keys.len();
+        let mut insert = |slot: &mut u32, i: usize| {
+            if *slot == u32::MAX {
+                *slot = i as u32;
+            } else {
+                duplicate(i, *slot as usize);
+            }
+        };
+        match keys {
+            PointKeys::Int(ints) if !ints.is_empty() => {
+                let (lo, hi) = ints
+                    .iter()
+                    .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+                if hi - lo < 4 * n as u64 + 1024 {
+                    let mut slots = vec![u32::MAX; (hi - lo + 1) as usize];
+                    for (i, &v) in ints.iter().enumerate() {
+                        insert(&mut slots[(v - lo) as usize], i);
+                    }
+                    KeyIndex::Dense { base: lo, slots }
+                } else {
+                    let mut map = FxHashMap::with_capacity_and_hasher(n, Default::default());
+                    for (i, &v) in ints.iter().enumerate() {
+                        insert(map.entry(v).or_insert(u32::MAX), i);
+                    }
+                    KeyIndex::Int(map)
+                }
+            }
+            PointKeys::Int(_) => KeyIndex::Text(FxHashMap::default()),
+            PointKeys::Text { text, ends } => {
+                let mut map = FxHashMap::with_capacity_and_hasher(n, Default::default());
+                let mut start = 0;
+                for (i, &end) in ends.iter().enumerate() {
+                    insert(map.entry(&text[start..end]).or_insert(u32::MAX), i);
+                    start = end;
+                }
+                KeyIndex::Text(map)
+            }
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<u32> {
+        match self {
+            KeyIndex::Dense { base, slots } => {
+                let v = plain_int(key)?;
+                let s = *slots.get(usize::try_from(v.checked_sub(*base)?).ok()?)?;
+                (s != u32::MAX).then_some(s)
+            }
+            KeyIndex::Int(map) => map.get(&plain_int(key)?).copied(),
+            KeyIndex::Text(map) => map.get(key).copied(),
+        }
+    }
+}
+
+/// What one chunk of a count file read: per row the point (or none) and where its parsed
+/// counts and messages are.
+#[derive(Default)]
+struct JoinChunk {
+    /// (point index or `u32::MAX` for none, line, end of the row's entries in `diags`).
+    rows: Vec<(u32, u32, u32)>,
+    /// The counts of the matched rows, row by row.
+    values: Vec<u32>,
+    /// The unmatched-key message or the count messages of each row.
+    diags: Vec<Diagnostic>,
+}
+
 /// Reads one count file joined on the point key. Points without a row get 0.
 fn read_join(
     j: &CountSource,
     t: &CsvTable,
-    keys: &[String],
-    index: &FxHashMap<&str, u32>,
+    keys: &PointKeys,
+    index: &KeyIndex<'_>,
     n_points: usize,
 ) -> JoinResult {
     let kc = t.column(&j.key)?;
@@ -886,55 +1036,88 @@ fn read_join(
         .iter()
         .map(|c| t.column(c))
         .collect::<Result<Vec<_>, _>>()?;
+    let text_keys = matches!(index, KeyIndex::Text(_));
+    let (chunks, mut diags) = t.par_rows(
+        || (JoinChunk::default(), 0usize),
+        |(c, cursor), r| {
+            let key = r.text(kc).trim();
+            // Count files are usually sorted like the coordinate file: with text keys, look a
+            // few points ahead of the previous match before hashing.
+            let ahead = if text_keys {
+                (*cursor..(*cursor + 8).min(keys.len()))
+                    .find(|&k| keys.get(k).is_some_and(|k| k == key))
+                    .map(|k| k as u32)
+            } else {
+                None
+            };
+            let line = r.line as u32;
+            let Some(idx) = ahead.or_else(|| index.get(key)) else {
+                c.diags.push(t.diag(
+                    r.line,
+                    &j.key,
+                    key,
+                    "key matches no point of the coordinate file; the row's counts are not used",
+                ));
+                c.rows.push((u32::MAX, line, c.diags.len() as u32));
+                return;
+            };
+            *cursor = idx as usize + 1;
+            for (&col, name) in cols.iter().zip(&names) {
+                let v = r.text(col);
+                c.values.push(parse_count(v).unwrap_or_else(|m| {
+                    c.diags.push(t.diag(
+                        r.line,
+                        name,
+                        v,
+                        format!("point {key}: {m}; counted as 0"),
+                    ));
+                    0
+                }));
+            }
+            c.rows.push((idx, line, c.diags.len() as u32));
+        },
+    )?;
+    // Merged in file order: the first row of a key wins, later ones are duplicates.
     let mut values: Vec<Vec<u32>> = vec![vec![0; n_points]; cols.len()];
     let mut seen_line: Vec<u32> = vec![0; n_points];
-    let mut diags = Vec::new();
     let mut local = Vec::new();
-    let mut cursor = 0usize;
-    t.for_each_row(&mut diags, |r| {
-        let key = r.text(kc).trim();
-        // Count files are usually sorted like the coordinate file: look a few points ahead
-        // of the previous match before hashing (sequential memory instead of random access).
-        let ahead = keys
-            .get(cursor..(cursor + 8).min(keys.len()))
-            .unwrap_or_default()
-            .iter()
-            .position(|k| k == key)
-            .map(|o| (cursor + o) as u32);
-        let Some(idx) = ahead.or_else(|| index.get(key).copied()) else {
-            local.push(t.diag(
-                r.line,
-                &j.key,
-                key,
-                "key matches no point of the coordinate file; the row's counts are not used",
-            ));
-            return;
-        };
-        let idx = idx as usize;
-        if seen_line[idx] != 0 {
-            local.push(t.diag(
-                r.line,
-                &j.key,
-                key,
-                format!(
-                    "duplicate key (first at line {}); this row is not used",
-                    seen_line[idx]
-                ),
-            ));
-            return;
-        }
-        seen_line[idx] = r.line as u32;
-        cursor = idx + 1;
-        for ((vals, &c), name) in values.iter_mut().zip(&cols).zip(&names) {
-            let v = r.text(c);
-            match parse_count(v) {
-                Ok(x) => vals[idx] = x,
-                Err(m) => {
-                    local.push(t.diag(r.line, name, v, format!("point {key}: {m}; counted as 0")))
-                }
+    for (c, _) in chunks {
+        let mut vals = c.values.chunks_exact(cols.len().max(1));
+        let mut msgs = c.diags.into_iter();
+        let mut taken = 0u32;
+        for (idx, line, end) in c.rows {
+            let row_msgs = msgs.by_ref().take((end - taken) as usize);
+            taken = end;
+            if idx == u32::MAX {
+                local.extend(row_msgs);
+                continue;
             }
+            let row_vals = if cols.is_empty() {
+                &[][..]
+            } else {
+                vals.next().unwrap_or_default()
+            };
+            let i = idx as usize;
+            if seen_line[i] != 0 {
+                local.push(t.diag(
+                    line as usize,
+                    &j.key,
+                    &keys.get(i).unwrap_or_default(),
+                    format!(
+                        "duplicate key (first at line {}); this row is not used",
+                        seen_line[i]
+                    ),
+                ));
+                row_msgs.for_each(drop);
+                continue;
+            }
+            seen_line[i] = line;
+            for (col, &v) in values.iter_mut().zip(row_vals) {
+                col[i] = v;
+            }
+            local.extend(row_msgs);
         }
-    })?;
+    }
     diags.extend(local);
     let columns = names
         .into_iter()

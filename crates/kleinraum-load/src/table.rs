@@ -2,8 +2,10 @@
 //! decimal point or comma; UTF-8 (with or without BOM) or Windows-1252.
 //!
 //! The file is decoded once into a UTF-8 byte buffer; records are then streamed from it as
-//! `csv::ByteRecord`s (one reused buffer, no per-field `String`), so 400k-row files load in a
-//! fraction of a second.
+//! `csv::ByteRecord`s (one reused buffer, no per-field `String`). [`CsvTable::par_rows`] splits
+//! the buffer at record boundaries into chunks parsed on all cores; files whose quoting is not
+//! plain RFC 4180 (a lone CR, a quote inside an unquoted field) are read by the csv crate in
+//! one pass instead, so both paths yield the same rows, lines and diagnostics.
 
 use crate::config::CsvOptions;
 use crate::error::{Diagnostic, LoadError};
@@ -37,6 +39,8 @@ pub struct CsvTable {
     /// Name of the text encoding the file was decoded from.
     pub encoding: &'static str,
     data: Vec<u8>,
+    /// Byte offset and line number (1-based) just after the header record.
+    body: (usize, usize),
 }
 
 /// One data row as streamed by [`CsvTable::for_each_row`].
@@ -105,6 +109,8 @@ impl CsvTable {
             .iter()
             .map(|h| String::from_utf8_lossy(h).trim().to_string())
             .collect();
+        let pos = rdr.position();
+        let body = (pos.byte() as usize, pos.line() as usize);
         Ok(CsvTable {
             path: path.to_path_buf(),
             headers,
@@ -113,6 +119,7 @@ impl CsvTable {
             thousands,
             encoding,
             data,
+            body,
         })
     }
 
@@ -171,28 +178,115 @@ impl CsvTable {
                 first = false;
                 continue;
             }
-            let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
-            if rec.len() != self.headers.len() {
-                if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                diags.push(Diagnostic {
-                    path: self.path_str(),
-                    row: line,
-                    field: String::new(),
-                    value: String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(80)])
-                        .into_owned(),
-                    message: format!(
-                        "row has {} fields, the header has {}",
-                        rec.len(),
-                        self.headers.len()
-                    ),
-                });
-                continue;
-            }
-            f(&Row { line, record: &rec });
+            // The csv crate starts a record where it began reading: at the LF of a CRLF or at
+            // skipped blank lines. Count those so messages name the line an editor shows.
+            let line = rec.position().map_or(0, |p| {
+                let skipped = self.data[(p.byte() as usize).min(self.data.len())..]
+                    .iter()
+                    .take_while(|&&b| b == b'\n' || b == b'\r')
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                p.line() as usize + skipped
+            });
+            self.check_row(&rec, line, diags, &mut f);
         }
         Ok(())
+    }
+
+    /// As [`CsvTable::for_each_row`], on all cores: the data rows are split into chunks at record
+    /// boundaries; each chunk folds its rows, in file order, into an accumulator made by `init`.
+    /// Returns the accumulators in file order (one per chunk) and the diagnostics of rows with
+    /// the wrong number of fields, in file order. Files the fast splitter does not handle (see
+    /// the module documentation) are read in one sequential chunk.
+    pub fn par_rows<A: Send>(
+        &self,
+        init: impl Fn() -> A + Sync,
+        f: impl Fn(&mut A, &Row<'_>) + Sync,
+    ) -> Result<(Vec<A>, Vec<Diagnostic>), LoadError> {
+        self.par_rows_chunked(chunk_target(self.data.len()), init, f)
+    }
+
+    /// [`CsvTable::par_rows`] with chunks of about `target` bytes (the tests split tiny files
+    /// everywhere).
+    #[doc(hidden)]
+    pub fn par_rows_chunked<A: Send>(
+        &self,
+        target: usize,
+        init: impl Fn() -> A + Sync,
+        f: impl Fn(&mut A, &Row<'_>) + Sync,
+    ) -> Result<(Vec<A>, Vec<Diagnostic>), LoadError> {
+        if let Some(out) = self.par_rows_fast(target, &init, &f) {
+            return Ok(out);
+        }
+        let mut diags = Vec::new();
+        let mut acc = init();
+        self.for_each_row(&mut diags, |r| f(&mut acc, r))?;
+        Ok((vec![acc], diags))
+    }
+
+    /// The parallel path of [`CsvTable::par_rows`]; `None` if the file needs the csv crate.
+    fn par_rows_fast<A: Send>(
+        &self,
+        target: usize,
+        init: &(impl Fn() -> A + Sync),
+        f: &(impl Fn(&mut A, &Row<'_>) + Sync),
+    ) -> Option<(Vec<A>, Vec<Diagnostic>)> {
+        use rayon::prelude::*;
+        let (start, first_line) = self.body;
+        let chunks = split_chunks(&self.data, start, first_line, target);
+        let out: Vec<Option<(A, Vec<Diagnostic>)>> = chunks
+            .par_iter()
+            .map(|c| {
+                let mut acc = init();
+                let mut diags = Vec::new();
+                let ok = parse_chunk(
+                    &self.data[c.start..c.end],
+                    self.delimiter,
+                    c.line,
+                    |rec, line| {
+                        self.check_row(rec, line, &mut diags, |row| f(&mut acc, row));
+                    },
+                );
+                ok.then_some((acc, diags))
+            })
+            .collect();
+        let mut accs = Vec::with_capacity(out.len());
+        let mut diags = Vec::new();
+        for o in out {
+            let (a, d) = o?;
+            accs.push(a);
+            diags.extend(d);
+        }
+        Some((accs, diags))
+    }
+
+    /// The field-count check of [`CsvTable::for_each_row`] for one record.
+    fn check_row(
+        &self,
+        rec: &csv::ByteRecord,
+        line: usize,
+        diags: &mut Vec<Diagnostic>,
+        f: impl FnOnce(&Row<'_>),
+    ) {
+        if rec.len() != self.headers.len() {
+            if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+                return;
+            }
+            diags.push(Diagnostic {
+                path: self.path_str(),
+                row: line,
+                field: String::new(),
+                value: String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(80)])
+                    .into_owned(),
+                message: format!(
+                    "row has {} fields, the header has {}",
+                    rec.len(),
+                    self.headers.len()
+                ),
+            });
+            return;
+        }
+        f(&Row { line, record: rec });
     }
 
     /// All data rows as text (line number, fields). Convenient for small files.
@@ -213,6 +307,18 @@ impl CsvTable {
     /// Parses a decimal number according to the decimal and thousands rules. Empty →
     /// `Ok(None)`.
     pub fn parse_f64(&self, v: &str) -> Result<Option<f64>, NotANumber> {
+        if self.thousands.is_none() {
+            // With a decimal comma a point is a thousands separator: the general parser.
+            let point_ok = self.decimal != Decimal::Comma;
+            let comma_ok = match self.decimal {
+                Decimal::Point => false,
+                Decimal::Comma => true,
+                Decimal::Detect => self.delimiter != b',',
+            };
+            if let Some(x) = fast_decimal(v.as_bytes(), point_ok, comma_ok) {
+                return Ok(Some(x));
+            }
+        }
         parse_number(v, self.decimal, self.delimiter, self.thousands)
     }
 
@@ -437,6 +543,217 @@ pub fn parse_count(v: &str) -> Result<u32, &'static str> {
     Ok(n as u32)
 }
 
+/// Decimal numbers of at most 19 digits as `[-]digits[sep digits]`, the common case, without
+/// allocating. `None` for anything else (the general parser decides). Exact: a mantissa below
+/// 2^53 divided by an exact power of ten is the correctly rounded value, as `str::parse` gives.
+fn fast_decimal(b: &[u8], point_ok: bool, comma_ok: bool) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let mut mant: u64 = 0;
+    let (mut int_digits, mut frac_digits, mut sep) = (0usize, 0usize, false);
+    for &c in digits {
+        if c.is_ascii_digit() {
+            if int_digits + frac_digits >= 19 {
+                return None;
+            }
+            mant = mant * 10 + u64::from(c - b'0');
+            if sep {
+                frac_digits += 1;
+            } else {
+                int_digits += 1;
+            }
+        } else if !sep && ((c == b'.' && point_ok) || (c == b',' && comma_ok)) {
+            sep = true;
+        } else {
+            return None;
+        }
+    }
+    if int_digits == 0 || (sep && frac_digits == 0) || mant > 1 << 53 || frac_digits > 22 {
+        return None;
+    }
+    let x = mant as f64 / POW10[frac_digits];
+    Some(if neg { -x } else { x })
+}
+
+/// A chunk of the data rows: its byte range and the line its first byte is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Chunk {
+    start: usize,
+    end: usize,
+    line: usize,
+}
+
+/// Bytes per chunk: a few chunks per thread so uneven chunks even out; at least 1 MiB, so small
+/// files stay one chunk.
+fn chunk_target(len: usize) -> usize {
+    (len / (rayon::current_num_threads().max(1) * 4)).max(1 << 20)
+}
+
+/// Splits `data[start..]` into chunks of about `target` bytes that begin at record starts.
+///
+/// Whether a newline ends a record depends on the quotes before it: under RFC 4180 quoting
+/// (every quote opens or closes a quoted field or is doubled inside one) a newline is outside a
+/// field exactly when an even number of quotes precede it. The quotes and newlines of each
+/// stretch are counted in parallel; [`parse_chunk`] then rejects any quote that breaks the
+/// rule, so a file where the count would mislead is never split wrongly: it is read
+/// sequentially.
+fn split_chunks(data: &[u8], start: usize, first_line: usize, target: usize) -> Vec<Chunk> {
+    use rayon::prelude::*;
+    let len = data.len();
+    if start >= len {
+        return Vec::new();
+    }
+    let nominal: Vec<usize> = (start..len).step_by(target.max(1)).chain([len]).collect();
+    // Quotes and newlines in each nominal stretch, then before each nominal point.
+    let counts: Vec<(usize, usize)> = nominal
+        .par_windows(2)
+        .map(|w| {
+            let s = &data[w[0]..w[1]];
+            (
+                memchr::memchr_iter(b'"', s).count(),
+                memchr::memchr_iter(b'\n', s).count(),
+            )
+        })
+        .collect();
+    let mut chunks = Vec::with_capacity(counts.len());
+    let (mut chunk_start, mut chunk_line) = (start, first_line);
+    let (mut quotes, mut lines) = (0usize, 0usize);
+    for (k, &p) in nominal.iter().enumerate().take(nominal.len() - 1).skip(1) {
+        quotes += counts[k - 1].0;
+        lines += counts[k - 1].1;
+        if p < chunk_start {
+            continue;
+        }
+        // From p to just after the first newline outside quotes.
+        let mut inside = quotes % 2 == 1;
+        let mut newlines = 0usize;
+        let mut boundary = None;
+        for (i, &c) in data[p..].iter().enumerate() {
+            match c {
+                b'"' => inside = !inside,
+                b'\n' => {
+                    newlines += 1;
+                    if !inside {
+                        boundary = Some(p + i + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(b) = boundary.filter(|&b| b < len) else {
+            break;
+        };
+        chunks.push(Chunk {
+            start: chunk_start,
+            end: b,
+            line: chunk_line,
+        });
+        chunk_start = b;
+        chunk_line = first_line + lines + newlines;
+    }
+    chunks.push(Chunk {
+        start: chunk_start,
+        end: len,
+        line: chunk_line,
+    });
+    chunks
+}
+
+/// Reads the records of one chunk (starting at a record start) into a reused record, calling
+/// `emit` with each and its line, as the csv crate would: fields split at `delimiter`, records
+/// at LF or CRLF, empty lines skipped, RFC 4180 quotes (`""` inside a quoted field is one
+/// quote). `false` at anything else (a lone CR, a quote inside an unquoted field or text after
+/// a closing quote, an unterminated quote): the file is then read by the csv crate.
+fn parse_chunk(
+    b: &[u8],
+    delimiter: u8,
+    mut line: usize,
+    mut emit: impl FnMut(&csv::ByteRecord, usize),
+) -> bool {
+    let mut special = [false; 256];
+    for c in [delimiter, b'\n', b'\r', b'"'] {
+        special[c as usize] = true;
+    }
+    let n = b.len();
+    let mut rec = csv::ByteRecord::new();
+    let mut scratch: Vec<u8> = Vec::new();
+    let mut i = 0;
+    // Consumes a record terminator at `i` (LF or CRLF); false for a lone CR.
+    let end_of_record = |i: &mut usize, line: &mut usize| -> bool {
+        match b[*i] {
+            b'\n' => {
+                *i += 1;
+                *line += 1;
+                true
+            }
+            b'\r' if b.get(*i + 1) == Some(&b'\n') => {
+                *i += 2;
+                *line += 1;
+                true
+            }
+            _ => false,
+        }
+    };
+    while i < n {
+        if b[i] == b'\n' || b[i] == b'\r' {
+            if !end_of_record(&mut i, &mut line) {
+                return false;
+            }
+            continue;
+        }
+        let rec_line = line;
+        rec.clear();
+        loop {
+            if i < n && b[i] == b'"' {
+                i += 1;
+                scratch.clear();
+                loop {
+                    let Some(k) = memchr::memchr(b'"', &b[i..]) else {
+                        return false;
+                    };
+                    let seg = &b[i..i + k];
+                    line += memchr::memchr_iter(b'\n', seg).count();
+                    scratch.extend_from_slice(seg);
+                    i += k + 1;
+                    if b.get(i) == Some(&b'"') {
+                        scratch.push(b'"');
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                rec.push_field(&scratch);
+            } else {
+                let s = i;
+                while i < n && !special[b[i] as usize] {
+                    i += 1;
+                }
+                rec.push_field(&b[s..i]);
+            }
+            if i >= n {
+                break;
+            }
+            if b[i] == delimiter {
+                i += 1;
+                continue;
+            }
+            if !end_of_record(&mut i, &mut line) {
+                return false;
+            }
+            break;
+        }
+        emit(&rec, rec_line);
+    }
+    true
+}
+
 fn reader(delimiter: u8, data: &[u8]) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -550,6 +867,133 @@ mod tests {
             Ok(Some(1675.5))
         );
         assert_eq!(p("-2 000", None), Ok(Some(-2000.0)));
+    }
+
+    /// Rows (line, fields) and diagnostics, in order.
+    type Rows = Vec<(usize, Vec<String>)>;
+
+    /// Rows and diagnostics as the sequential reader and as the chunked one give them.
+    fn both_ways(text: &[u8], target: usize) -> (Rows, Rows) {
+        let t = CsvTable::from_bytes(Path::new("t.csv"), text.to_vec(), &CsvOptions::default())
+            .unwrap();
+        let mut d1 = Vec::new();
+        let mut slow = t.rows(&mut d1).unwrap();
+        slow.extend(
+            d1.iter()
+                .map(|d| (d.row, vec![format!("diag {}", d.message)])),
+        );
+        let (accs, d2) = t
+            .par_rows_chunked(
+                target,
+                Vec::new,
+                |acc: &mut Vec<(usize, Vec<String>)>, r| {
+                    acc.push((
+                        r.line,
+                        (0..r.record.len()).map(|i| r.text(i).to_string()).collect(),
+                    ))
+                },
+            )
+            .unwrap();
+        let mut fast: Vec<_> = accs.into_iter().flatten().collect();
+        fast.extend(
+            d2.iter()
+                .map(|d| (d.row, vec![format!("diag {}", d.message)])),
+        );
+        (slow, fast)
+    }
+
+    #[test]
+    fn chunked_reader_equals_csv_crate_on_hostile_files() {
+        let files: [&[u8]; 12] = [
+            b"id,x\n1,2\n3,4\n5,6\n",
+            b"id,x\r\n1,2\r\n3,4\r\n5,6",
+            b"\"id\",\"x\"\n\"1\",\"a\nb,c\"\n\"2\",\"d\"\"e\"\n3,\"\"\n",
+            b"id;x\n1;\"long quoted\nfield\nover\nlines;;\"\n2;3\n\n\n4;5\n",
+            b"id,x\n1,2,3\n4\n\n  \n5,6\n7,\n",
+            b"id,x\n1,2\r3,4\n",
+            b"id,x\n1,ab\"c\n2,3\n",
+            b"id,x\n1,\"ab\"c\n2,3\n",
+            b"id,x\n1,\"unterminated\n2,3\n",
+            b"id,x\n1,2",
+            b"id,x\n\"a\"\"\"\"b\",\"\"\"\"\n\"\r\n\",x\r\n",
+            b"id\tx\n1\t2\n\"3\t\"\t4\n",
+        ];
+        for (k, f) in files.iter().enumerate() {
+            for target in [1, 2, 3, 5, 7, 11, 1 << 20] {
+                let (slow, fast) = both_ways(f, target);
+                assert_eq!(slow, fast, "file {k}, chunks of {target} bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_decimals_equal_the_general_parser() {
+        let mut vals: Vec<String> = [
+            "0",
+            "-0",
+            "12",
+            "12.5",
+            "12,5",
+            "-391234.567",
+            "5805000.001",
+            "1.234,5",
+            "1.234",
+            "00012.50",
+            ".5",
+            "5.",
+            "1e5",
+            "+3",
+            "12.5.1",
+            "12,5,1",
+            "9007199254740993",
+            "0.1",
+            "0.30000000000000004",
+            "123456789012345678901",
+            "1,234.5",
+            " 12 ",
+            "",
+        ]
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+        let mut state = 12345u64;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let int = state >> 40;
+            let frac = (state >> 8) % 100_000;
+            let digits = (state % 6) as usize;
+            vals.push(format!(
+                "{int}.{:0digits$}",
+                frac % 10u64.pow(digits as u32)
+            ));
+            vals.push(format!("-{int},{frac}"));
+        }
+        for decimal in [Decimal::Point, Decimal::Comma, Decimal::Detect] {
+            for delimiter in [b',', b';'] {
+                let t = CsvTable {
+                    path: "t.csv".into(),
+                    headers: vec![],
+                    delimiter,
+                    decimal,
+                    thousands: None,
+                    encoding: "UTF-8",
+                    data: vec![],
+                    body: (0, 1),
+                };
+                for v in &vals {
+                    let want = parse_number(v, decimal, delimiter, None);
+                    let got = t.parse_f64(v);
+                    assert_eq!(
+                        got.map(|o| o.map(f64::to_bits)),
+                        want.map(|o| o.map(f64::to_bits)),
+                        "{v:?} {decimal:?} {}",
+                        delimiter as char
+                    );
+                }
+            }
+        }
     }
 
     #[test]

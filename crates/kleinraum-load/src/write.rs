@@ -451,7 +451,7 @@ mod tests {
             points: PointLayer {
                 x: vec![390_500.0, 391_500.0],
                 y: vec![5_820_500.0, 5_820_500.0],
-                keys: vec!["a".into(), "b".into()],
+                keys: ["a", "b"].into_iter().collect(),
                 columns: vec![
                     CountColumn {
                         name: "residents".into(),

@@ -1412,7 +1412,17 @@ pub async fn download(
             "format '{f}' is not offered; use geojson, csv, csv-excel or gpkg"
         ))
     })?;
-    let bytes = c.downloads.get(&fmt).cloned().ok_or_else(|| {
+    // Rendered on the first request (tens of ms to a second for a whole level): off the
+    // async workers.
+    let bytes = {
+        let cat = cat.clone();
+        let id = id.clone();
+        tokio::task::spawn_blocking(move || cat.collection(&id).and_then(|c| c.download(fmt)))
+            .await
+            .ok()
+            .flatten()
+    };
+    let bytes = bytes.ok_or_else(|| {
         ApiError::NotImplemented(format!(
             "{} download is not available for '{}': this server was built without a GeoPackage writer",
             fmt.key(),

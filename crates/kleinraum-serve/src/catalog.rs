@@ -261,6 +261,36 @@ const SIMPLIFY_PIXELS: f64 = 0.5;
 /// Metres per pixel of WebMercatorQuad at zoom 0 on the equator (256-pixel tiles).
 const M_PER_PX_Z0: f64 = 156_543.033_928_041;
 
+/// Renders one download of a collection; `None` if it cannot be rendered (logged).
+pub type RenderDownload = Arc<dyn Fn(&Collection) -> Option<Vec<u8>> + Send + Sync>;
+
+/// The downloads a collection offers. Each is rendered when first asked for and then kept:
+/// whole levels in every format are tens of megabytes nobody may ask for, and rendering them
+/// all at start made the server slow to come up and large.
+#[derive(Clone, Default)]
+pub struct Downloads {
+    offered: BTreeMap<DownloadFormat, (RenderDownload, std::sync::OnceLock<Option<bytes::Bytes>>)>,
+}
+
+impl std::fmt::Debug for Downloads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.offered.keys()).finish()
+    }
+}
+
+impl Downloads {
+    /// The formats offered, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &DownloadFormat> {
+        self.offered.keys()
+    }
+
+    /// Offers a format, rendered by `render` on first request.
+    pub fn offer(&mut self, format: DownloadFormat, render: RenderDownload) {
+        self.offered
+            .insert(format, (render, std::sync::OnceLock::new()));
+    }
+}
+
 /// One OGC API collection.
 #[derive(Debug, Clone)]
 pub struct Collection {
@@ -291,13 +321,21 @@ pub struct Collection {
     pub default_year: Option<usize>,
     /// Position of the level in [`AggregateResult::levels`] (areas only).
     pub level: Option<usize>,
-    /// Pre-rendered downloads.
-    pub downloads: BTreeMap<DownloadFormat, bytes::Bytes>,
+    /// Downloads, rendered on first request.
+    pub downloads: Downloads,
     /// Vertices of the full geometry, and per [`ZOOM_TIERS`] entry of the simplified one.
     pub vertices: (usize, Vec<usize>),
 }
 
 impl Collection {
+    /// A download, rendered on the first request for it (then kept). `None` if the format is
+    /// not offered or could not be rendered.
+    pub fn download(&self, format: DownloadFormat) -> Option<bytes::Bytes> {
+        let (render, cell) = self.downloads.offered.get(&format)?;
+        cell.get_or_init(|| render(self).map(bytes::Bytes::from))
+            .clone()
+    }
+
     /// Position of a field by name.
     pub fn field(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
@@ -861,7 +899,7 @@ impl Catalog {
                 geometry_type: has_geometry.then_some("MultiPolygon"),
                 default_year,
                 level: Some(li),
-                downloads: BTreeMap::new(),
+                downloads: Downloads::default(),
                 vertices,
             };
             render_downloads(&mut c);
@@ -913,17 +951,33 @@ impl Catalog {
         self.collections.iter().find(|c| c.id == id)
     }
 
-    /// Adds (or replaces) a pre-rendered download, e.g. the GeoPackage the binary renders with
-    /// GDAL. Returns false if the collection does not exist.
+    /// Adds (or replaces) a pre-rendered download. Returns false if the collection does not
+    /// exist.
     pub fn set_download(
         &mut self,
         collection: &str,
         format: DownloadFormat,
         bytes: Vec<u8>,
     ) -> bool {
+        let bytes = bytes::Bytes::from(bytes);
+        self.offer_download(
+            collection,
+            format,
+            Arc::new(move |_: &Collection| Some(bytes.to_vec())),
+        )
+    }
+
+    /// Offers a download rendered on first request, e.g. the GeoPackage the binary renders.
+    /// Returns false if the collection does not exist.
+    pub fn offer_download(
+        &mut self,
+        collection: &str,
+        format: DownloadFormat,
+        render: RenderDownload,
+    ) -> bool {
         match self.collections.iter_mut().find(|c| c.id == collection) {
             Some(c) => {
-                c.downloads.insert(format, bytes::Bytes::from(bytes));
+                c.downloads.offer(format, render);
                 true
             }
             None => false,
@@ -1097,7 +1151,7 @@ fn facility_collection(
         geometry_type: Some("Point"),
         default_year: None,
         level: None,
-        downloads: BTreeMap::new(),
+        downloads: Downloads::default(),
         vertices: (0, Vec::new()),
     })
 }
@@ -1142,37 +1196,60 @@ fn add_simplified(features: &mut [Feature], working: OutputCrs) -> (usize, Vec<u
         let tolerance =
             M_PER_PX_Z0 * lat.to_radians().cos() / 2f64.powi(i32::from(z)) * SIMPLIFY_PIXELS;
         let masks = crate::simplify::simplify_level(&refs, tolerance);
-        let mut n = 0;
-        for (f, mask) in features.iter_mut().zip(masks) {
-            let texts = match mask {
-                None => f.geometry.clone(),
-                Some(mask) => {
-                    n += crate::simplify::kept_vertices(&mask);
-                    let mut t: [String; 4] = Default::default();
-                    for crs in [OutputCrs::Crs84, OutputCrs::Epsg25832, OutputCrs::Epsg25833] {
-                        let Some(m) = mp(f, crs) else {
-                            t[crs.index()] = f.geometry[crs.index()].clone();
-                            continue;
-                        };
-                        let g = Geometry::MultiPolygon(crate::simplify::apply_mask(&m, &mask));
-                        let d = tier_decimals(crs, z);
-                        t[crs.index()] = render_geometry(&g, d, false);
-                        if crs == OutputCrs::Crs84 {
-                            t[OutputCrs::Epsg4326.index()] = render_geometry(&g, d, true);
+        // Rendering the text is most of the work and independent per feature: all cores.
+        use rayon::prelude::*;
+        let n: usize = features
+            .par_iter_mut()
+            .zip(masks)
+            .map(|(f, mask)| {
+                let mut n = 0;
+                let texts = match mask {
+                    None => f.geometry.clone(),
+                    Some(mask) => {
+                        n += crate::simplify::kept_vertices(&mask);
+                        let mut t: [String; 4] = Default::default();
+                        for crs in [OutputCrs::Crs84, OutputCrs::Epsg25832, OutputCrs::Epsg25833] {
+                            let Some(m) = mp(f, crs) else {
+                                t[crs.index()] = f.geometry[crs.index()].clone();
+                                continue;
+                            };
+                            let g = Geometry::MultiPolygon(crate::simplify::apply_mask(&m, &mask));
+                            let d = tier_decimals(crs, z);
+                            t[crs.index()] = render_geometry(&g, d, false);
+                            if crs == OutputCrs::Crs84 {
+                                t[OutputCrs::Epsg4326.index()] = render_geometry(&g, d, true);
+                            }
                         }
+                        t
                     }
-                    t
-                }
-            };
-            f.simplified.push(texts);
-        }
+                };
+                f.simplified.push(texts);
+                n
+            })
+            .sum();
         counts.push(n);
     }
     (full, counts)
 }
 
-/// Renders GeoJSON (CRS84) and both CSV variants of a whole collection, every year.
+/// Offers GeoJSON (CRS84) and both CSV variants of a whole collection, every year.
 fn render_downloads(c: &mut Collection) {
+    c.downloads.offer(
+        DownloadFormat::GeoJson,
+        Arc::new(|c: &Collection| Some(render_geojson(c).into_bytes())),
+    );
+    c.downloads.offer(
+        DownloadFormat::Csv,
+        Arc::new(|c: &Collection| Some(render_csv(c, false).into_bytes())),
+    );
+    c.downloads.offer(
+        DownloadFormat::CsvExcel,
+        Arc::new(|c: &Collection| Some(render_csv(c, true).into_bytes())),
+    );
+}
+
+/// The GeoJSON download: CRS84, one feature per area and year.
+fn render_geojson(c: &Collection) -> String {
     let mut gj = String::from("{\"type\":\"FeatureCollection\",\"name\":");
     push_json_str(&mut gj, &c.id);
     gj.push_str(",\"features\":[");
@@ -1193,16 +1270,7 @@ fn render_downloads(c: &mut Collection) {
         }
     }
     gj.push_str("]}\n");
-    c.downloads
-        .insert(DownloadFormat::GeoJson, bytes::Bytes::from(gj));
-    c.downloads.insert(
-        DownloadFormat::Csv,
-        bytes::Bytes::from(render_csv(c, false)),
-    );
-    c.downloads.insert(
-        DownloadFormat::CsvExcel,
-        bytes::Bytes::from(render_csv(c, true)),
-    );
+    gj
 }
 
 fn csv_cell(out: &mut String, s: &str, sep: char) {

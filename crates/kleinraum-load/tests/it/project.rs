@@ -236,3 +236,102 @@ fn facilities_filter_multipoint_and_reprojection() {
         assert!((wgs.x[i] - utm.x[i]).abs() < 0.05 && (wgs.y[i] - utm.y[i]).abs() < 0.05);
     }
 }
+
+/// A point file and a count file of `n` rows with keys `{prefix}{i}`, plus hostile join rows: a
+/// duplicate far from its first row (another chunk), a key with a leading zero, a key of no
+/// point, a bad count. Large enough to be read in several chunks.
+fn join_files(
+    dir: &std::path::Path,
+    prefix: &str,
+    n: usize,
+) -> kleinraum_load::config::PointSource {
+    use std::fmt::Write as _;
+    let mut pts = String::from("id,x,y\n");
+    let mut counts = String::from("id,n\n");
+    for i in 1..=n {
+        let _ = writeln!(
+            pts,
+            "{prefix}{i},{}.5,{}.25",
+            390_000 + i % 997,
+            5_820_000 + i / 997
+        );
+        if i < n {
+            let _ = writeln!(counts, "{prefix}{i},{}", i % 7);
+        }
+    }
+    let _ = writeln!(
+        counts,
+        "{prefix}7,1\n{prefix}007,2\n{prefix}999999999,3\n{prefix}{n},x"
+    );
+    let p = crate::common::write(dir, "points.csv", pts);
+    let c = crate::common::write(dir, "counts.csv", counts);
+    kleinraum_load::config::PointSource {
+        source: p.to_string_lossy().into_owned(),
+        layer: None,
+        key: "id".into(),
+        x: None,
+        y: None,
+        crs: Some(kleinraum_load::crs::Crs::Epsg(25833)),
+        csv: Default::default(),
+        counts: vec![],
+        year: None,
+        join: vec![kleinraum_load::config::CountSource {
+            source: c.to_string_lossy().into_owned(),
+            key: "id".into(),
+            year: 2024,
+            counts: vec![],
+            csv: Default::default(),
+        }],
+    }
+}
+
+#[test]
+fn join_on_integer_keys_equals_join_on_text_keys() {
+    // Integer keys take the path without string hashing; text keys the hashed one. Both give
+    // the same counts and the same diagnostics, in file order, across chunk boundaries.
+    let n = 120_000;
+    let run = |prefix: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let src = join_files(dir.path(), prefix, n);
+        let mut diags = Vec::new();
+        let layer = kleinraum_load::project::load_points(&src, 25833, &mut diags).unwrap();
+        let mut by_key: Vec<(String, u32, f64)> = layer
+            .keys
+            .iter()
+            .zip(&layer.columns[0].values)
+            .zip(&layer.x)
+            .map(|((k, &v), &x)| (k.replacen(prefix, "", 1), v, x))
+            .collect();
+        by_key.sort_by(|a, b| a.0.cmp(&b.0));
+        let diags: Vec<(usize, String, String)> = diags
+            .iter()
+            .map(|d| {
+                (
+                    d.row,
+                    d.value.replacen(prefix, "", 1),
+                    d.message.replace(prefix, ""),
+                )
+            })
+            .collect();
+        (by_key, diags)
+    };
+    let (ints, int_diags) = run("");
+    let (texts, text_diags) = run("K");
+    assert_eq!(ints.len(), n);
+    assert_eq!(ints, texts);
+    assert_eq!(int_diags, text_diags);
+    let lines: Vec<usize> = int_diags.iter().map(|d| d.0).collect();
+    assert_eq!(lines, [n + 1, n + 2, n + 3, n + 4], "{int_diags:?}");
+    assert!(
+        int_diags[0]
+            .2
+            .starts_with("duplicate key (first at line 8)")
+    );
+    assert_eq!(int_diags[1].1, "007");
+    assert!(int_diags[1].2.contains("matches no point"));
+    assert!(int_diags[2].2.contains("matches no point"));
+    assert!(int_diags[3].2.contains("counted as 0"));
+    let seven = ints.iter().find(|r| r.0 == "7").unwrap();
+    assert_eq!(seven.1, 0, "the first row of key 7 wins");
+    assert_eq!(ints.iter().find(|r| r.0 == "8").unwrap().1, 1);
+}

@@ -108,3 +108,103 @@ fn area_table_with_decimal_comma_missing_values_and_detected_columns() {
         )]
     );
 }
+
+/// Every row, line and diagnostic as the sequential reader gives them, and as the chunked
+/// parallel reader gives them with chunks of `target` bytes.
+fn sequential_and_chunked(t: &CsvTable, target: usize) -> [Vec<(usize, Vec<String>)>; 2] {
+    let mut d = Vec::new();
+    let mut slow = t.rows(&mut d).unwrap();
+    slow.extend(d.iter().map(|d| (d.row, vec![d.to_string()])));
+    let (parts, d) = t
+        .par_rows_chunked(
+            target,
+            Vec::new,
+            |acc: &mut Vec<(usize, Vec<String>)>, r| {
+                acc.push((
+                    r.line,
+                    (0..r.record.len()).map(|i| r.text(i).to_string()).collect(),
+                ))
+            },
+        )
+        .unwrap();
+    let mut fast: Vec<_> = parts.into_iter().flatten().collect();
+    fast.extend(d.iter().map(|d| (d.row, vec![d.to_string()])));
+    [slow, fast]
+}
+
+fn shared_csvs() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.to_string_lossy().ends_with(".csv")
+                || p.to_string_lossy().ends_with(".csv.gz")
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&crate::common::shared_data(), &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn chunked_reader_equals_sequential_reader_on_every_shared_csv() {
+    let files = shared_csvs();
+    assert!(files.len() >= 20, "shared CSVs found: {}", files.len());
+    for p in files {
+        let t = CsvTable::open(&p, &CsvOptions::default()).unwrap();
+        // Small chunks: many boundaries, inside quoted fields too where a file has them.
+        for target in [4096, 65_536] {
+            let [slow, fast] = sequential_and_chunked(&t, target);
+            assert!(!slow.is_empty(), "{}", p.display());
+            assert_eq!(slow, fast, "{} in chunks of {target} bytes", p.display());
+        }
+    }
+}
+
+#[test]
+fn chunked_reader_equals_sequential_reader_in_excel_dialects() {
+    // The Berlin MSS table as Excel writes it: semicolons, decimal commas, CRLF, Windows-1252
+    // (an umlaut in a quoted name), and one broken row: the same rows, lines and diagnostics.
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(crate::common::data(
+        "berlin-mss-2021/mss2021_index_indicators_plr.csv",
+    ))
+    .unwrap();
+    let mut text = String::new();
+    for (i, line) in src.lines().enumerate() {
+        let fields: Vec<String> = line
+            .split(',')
+            .map(|f| f.replace('.', ","))
+            .enumerate()
+            .map(|(k, f)| {
+                if k == 0 && i > 0 {
+                    format!("\"Kiez Ä{f}\"")
+                } else {
+                    f
+                }
+            })
+            .collect();
+        text.push_str(&fields.join(";"));
+        if i == 40 {
+            text.push_str(";surplus");
+        }
+        text.push_str("\r\n");
+    }
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    let p = write(dir.path(), "excel.csv", bytes.as_ref());
+    let t = CsvTable::open(&p, &CsvOptions::default()).unwrap();
+    assert_eq!(t.encoding, "windows-1252");
+    assert_eq!(t.delimiter, b';');
+    let [slow, fast] = sequential_and_chunked(&t, 1000);
+    assert_eq!(slow, fast);
+    assert!(
+        slow.iter()
+            .any(|(line, f)| *line == 41 && f[0].contains("fields"))
+    );
+    assert!(slow.iter().any(|(_, f)| f[0].starts_with("Kiez Ä")));
+}
