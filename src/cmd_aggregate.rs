@@ -24,8 +24,13 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
     let dataset = loaded.dataset;
     let t_load = t0.elapsed();
     let mut stages = Vec::new();
-    let result = aggregate::run_timed(&dataset, &cfg.analysis(), &mut stages)
-        .with_context(|| format!("computing {}", config.display()))?;
+    let result = aggregate::run_located(
+        &dataset,
+        &cfg.analysis(),
+        loaded.base_locator.as_ref(),
+        &mut stages,
+    )
+    .with_context(|| format!("computing {}", config.display()))?;
     let t_run = t0.elapsed() - t_load;
     let t_write = Instant::now();
     kleinraum_load::write::write_by_extension(&result, out, excel)?;

@@ -63,6 +63,7 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         tracing::warn!("{n}");
     }
     let weights = loaded.weights;
+    let base_locator = loaded.base_locator;
     let dataset = loaded.dataset;
     tracing::info!(
         points = dataset.points.len(),
@@ -73,11 +74,15 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     // The address points are joined to the base level once: the engine's run and the
     // Gebietsstände workspace share the assignment.
     let joined = Instant::now();
-    let assignment = kleinraum_aggregate::aggregate::assign_points(
-        &dataset.levels[0].areas,
-        &dataset.points.x,
-        &dataset.points.y,
-    )
+    // The loader built the base level's index while it read the points.
+    let assignment = match &base_locator {
+        Some(l) => l.assign(&dataset.points.x, &dataset.points.y),
+        None => kleinraum_aggregate::aggregate::assign_points(
+            &dataset.levels[0].areas,
+            &dataset.points.x,
+            &dataset.points.y,
+        ),
+    }
     .with_context(|| format!("joining the points of {}", config.display()))?;
     let join_s = joined.elapsed().as_secs_f64();
     let (result, _) =
@@ -92,32 +97,46 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     // The address points move into the Gebietsstände workspace (recomputation of drafts);
     // they never leave it.
     let tokens = tokens(&cfg)?;
-    let workspace =
-        crate::cmd_redefine::open_workspace_with(&cfg, dataset, weights, Some(assignment))?;
+    let server_settings = server_settings(&cfg.server, &config)?;
+    let working = result.working_epsg;
+    let work = server_settings.work.clone();
+    let settings = Settings {
+        title: cfg.title.clone(),
+        web_dir: web_dir(&config),
+        ..server_settings
+    };
+    // The Gebietsstände (other partitions estimated from the points, stored) and the API's
+    // pre-rendered catalogue need nothing of each other: built side by side. PROJ objects are
+    // per thread (`WorkingCrs`).
+    let (workspace, catalog) = std::thread::scope(|s| {
+        let ws = s.spawn(|| {
+            crate::cmd_redefine::open_workspace_with(&cfg, dataset, weights, Some(assignment))
+        });
+        let working_crs = kleinraum_load::crs::WorkingCrs { epsg: working };
+        let mut reproject = |epsg: u32, x: f64, y: f64| -> Result<(f64, f64), String> {
+            working_crs.to(epsg, x, y)
+        };
+        let catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
+            .with_context(|| format!("preparing the API for {}", config.display()));
+        let workspace = match ws.join() {
+            Ok(w) => w,
+            Err(_) => Err(anyhow::anyhow!(
+                "computing the Gebietsstände of {} failed unexpectedly",
+                config.display()
+            )),
+        };
+        (workspace, catalog)
+    });
+    let (workspace, mut catalog) = (workspace?, catalog?);
     tracing::info!(
         store = %crate::cmd_redefine::store_path(&cfg).display(),
         tokens = tokens.len(),
         versions = workspace.list().len(),
         "Gebietsstände ready"
     );
-    let server_settings = server_settings(&cfg.server, &config)?;
     let redefine = Arc::new(kleinraum_serve::redefine::RedefineState::new(
-        workspace,
-        tokens,
-        server_settings.work.clone(),
+        workspace, tokens, work,
     ));
-
-    let working = result.working_epsg;
-    let working_crs = kleinraum_load::crs::WorkingCrs { epsg: working };
-    let mut reproject =
-        |epsg: u32, x: f64, y: f64| -> Result<(f64, f64), String> { working_crs.to(epsg, x, y) };
-    let settings = Settings {
-        title: cfg.title.clone(),
-        web_dir: web_dir(&config),
-        ..server_settings
-    };
-    let mut catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
-        .with_context(|| format!("preparing the API for {}", config.display()))?;
     let gpkg = add_gpkg_downloads(&mut catalog);
     for c in &catalog.collections {
         if !c.vertices.1.is_empty() {

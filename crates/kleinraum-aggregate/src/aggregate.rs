@@ -513,6 +513,17 @@ pub fn run_timed(
     analysis: &AnalysisConfig,
     stages: &mut StageTimes,
 ) -> Result<AggregateResult, EngineError> {
+    run_located(dataset, analysis, None, stages)
+}
+
+/// As [`run_timed`], with the finest level's index built beforehand (the loader builds it
+/// while it reads the points). An index over another number of areas is not used.
+pub fn run_located(
+    dataset: &Dataset,
+    analysis: &AnalysisConfig,
+    locator: Option<&AreaLocator>,
+    stages: &mut StageTimes,
+) -> Result<AggregateResult, EngineError> {
     let mut sw = Stopwatch {
         last: std::time::Instant::now(),
         stages,
@@ -521,7 +532,14 @@ pub fn run_timed(
     let pts = &dataset.points;
     let finest = &dataset.levels[0];
     // --- spatial assignment to the finest level ---------------------------------------------
-    let locator = AreaLocator::new(&finest.areas, &finest.key)?;
+    let built;
+    let locator = match locator.filter(|l| l.order.len() == finest.areas.len()) {
+        Some(l) => l,
+        None => {
+            built = AreaLocator::new(&finest.areas, &finest.key)?;
+            &built
+        }
+    };
     sw.lap("index build");
     let assignment = locator.assign(&pts.x, &pts.y)?;
     let report = assignment_report(dataset, &assignment);
@@ -709,6 +727,7 @@ pub fn assign_few(
 /// The one assignment rule of kleinraum (used by [`run`], the Gebietsstände and the drafts):
 /// a point goes to the area whose polygon contains it by the rule of [`crate::spatial`]; where
 /// areas overlap, the area with the lowest id wins. Built once per set of areas.
+#[derive(Debug, Clone)]
 pub struct AreaLocator {
     /// Area index (into the areas given) per polygon of the grid, in id order.
     order: Vec<usize>,

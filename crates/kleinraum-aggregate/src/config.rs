@@ -96,6 +96,25 @@ pub struct IndicatorConfig {
     pub decimals: u8,
 }
 
+impl IndicatorConfig {
+    /// The unit shown beside values: the configured one, else the kind's (one rule for the
+    /// API, the map and the reports).
+    pub fn unit_label(&self) -> String {
+        if let Some(u) = &self.unit {
+            return u.clone();
+        }
+        match self.kind {
+            IndicatorKind::Share => "%",
+            IndicatorKind::RatePer1000 => "je 1.000",
+            IndicatorKind::DensityKm2 => "je km²",
+            IndicatorKind::SupplyRate => "je 100",
+            IndicatorKind::Change => "Pp.",
+            IndicatorKind::Value => "",
+        }
+        .to_string()
+    }
+}
+
 fn default_decimals() -> u8 {
     2
 }

@@ -139,46 +139,75 @@ impl GridIndex {
         use rayon::prelude::*;
         assert!(polys.len() < CELL_OUTSIDE as usize, "too many polygons");
         // All edges in ring order, so crossings are computed exactly as `contains_rule` does.
-        let mut all: Vec<Edge> = Vec::new();
-        let (mut minx, mut miny, mut maxx, mut maxy) = (
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        );
-        for (pi, mp) in polys.iter().enumerate() {
-            for p in &mp.0 {
-                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                    let pts = &ring.0;
-                    for w in pts.windows(2) {
-                        let (a, b) = (w[0], w[1]);
-                        if !(a.x.is_finite()
-                            && a.y.is_finite()
-                            && b.x.is_finite()
-                            && b.y.is_finite())
-                        {
-                            continue;
+        // All edges in ring order, so crossings are computed exactly as `contains_rule` does;
+        // polygons on all cores, then concatenated in polygon order.
+        let per_poly: Vec<Vec<Edge>> = polys
+            .par_iter()
+            .enumerate()
+            .map(|(pi, mp)| {
+                let mut out = Vec::new();
+                for p in &mp.0 {
+                    for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                        for w in ring.0.windows(2) {
+                            let (a, b) = (w[0], w[1]);
+                            if !(a.x.is_finite()
+                                && a.y.is_finite()
+                                && b.x.is_finite()
+                                && b.y.is_finite())
+                            {
+                                continue;
+                            }
+                            if a == b {
+                                continue;
+                            }
+                            out.push(Edge {
+                                ax: a.x,
+                                ay: a.y,
+                                bx: b.x,
+                                by: b.y,
+                                poly: pi as u32,
+                                // Rounded up so the bound never shrinks.
+                                len: ((b.x - a.x).abs() + (b.y - a.y).abs()) as f32 * 1.000_001,
+                            });
                         }
-                        if a == b {
-                            continue;
-                        }
-                        minx = minx.min(a.x.min(b.x));
-                        miny = miny.min(a.y.min(b.y));
-                        maxx = maxx.max(a.x.max(b.x));
-                        maxy = maxy.max(a.y.max(b.y));
-                        all.push(Edge {
-                            ax: a.x,
-                            ay: a.y,
-                            bx: b.x,
-                            by: b.y,
-                            poly: pi as u32,
-                            // Rounded up so the bound never shrinks.
-                            len: ((b.x - a.x).abs() + (b.y - a.y).abs()) as f32 * 1.000_001,
-                        });
                     }
                 }
-            }
-        }
+                out
+            })
+            .collect();
+        let all: Vec<Edge> = per_poly.concat();
+        drop(per_poly);
+        let (minx, miny, maxx, maxy) = all
+            .par_iter()
+            .fold(
+                || {
+                    (
+                        f64::INFINITY,
+                        f64::INFINITY,
+                        f64::NEG_INFINITY,
+                        f64::NEG_INFINITY,
+                    )
+                },
+                |(x0, y0, x1, y1), e| {
+                    (
+                        x0.min(e.ax.min(e.bx)),
+                        y0.min(e.ay.min(e.by)),
+                        x1.max(e.ax.max(e.bx)),
+                        y1.max(e.ay.max(e.by)),
+                    )
+                },
+            )
+            .reduce(
+                || {
+                    (
+                        f64::INFINITY,
+                        f64::INFINITY,
+                        f64::NEG_INFINITY,
+                        f64::NEG_INFINITY,
+                    )
+                },
+                |a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3)),
+            );
         if all.is_empty() {
             return Self {
                 polys: polys.to_vec(),
@@ -215,75 +244,10 @@ impl GridIndex {
             let b = (((hi + pad - origin) * inv_cell).floor().max(0.0) as usize).min(n - 1);
             (a, b)
         };
-        let mut counts = vec![0u32; ncells + 1];
-        for e in &all {
-            let (i0, i1) = cell_range(e.ax.min(e.bx), e.ax.max(e.bx), x0, nx);
-            let (j0, j1) = cell_range(e.ay.min(e.by), e.ay.max(e.by), y0, ny);
-            for j in j0..=j1 {
-                for i in i0..=i1 {
-                    counts[j * nx + i] += 1;
-                }
-            }
-        }
-        // Boundary cells get consecutive numbers in cell order.
-        let mut cells = vec![CELL_OUTSIDE; ncells];
-        let mut bcells: Vec<BoundaryCell> = Vec::new();
-        let mut offset = 0u32;
-        for c in 0..ncells {
-            if counts[c] > 0 {
-                let n = counts[c];
-                cells[c] = BOUNDARY | bcells.len() as u32;
-                let (i, j) = (c % nx, c / nx);
-                bcells.push(BoundaryCell {
-                    edge_start: offset,
-                    edge_end: offset,
-                    set_start: 0,
-                    set_end: 0,
-                    cx: x0 + (i as f64 + 0.5) * cell,
-                    cy: y0 + (j as f64 + 0.5) * cell,
-                });
-                offset += n;
-            }
-        }
-        drop(counts);
-        let mut edges = vec![
-            Edge {
-                ax: 0.0,
-                ay: 0.0,
-                bx: 0.0,
-                by: 0.0,
-                poly: 0,
-                len: 0.0,
-            };
-            offset as usize
-        ];
-        for e in &all {
-            let (i0, i1) = cell_range(e.ax.min(e.bx), e.ax.max(e.bx), x0, nx);
-            let (j0, j1) = cell_range(e.ay.min(e.by), e.ay.max(e.by), y0, ny);
-            for j in j0..=j1 {
-                for i in i0..=i1 {
-                    let b = &mut bcells[(cells[j * nx + i] & !BOUNDARY) as usize];
-                    edges[b.edge_end as usize] = *e;
-                    b.edge_end += 1;
-                }
-            }
-        }
-        {
-            // Each boundary cell's edges sorted by polygon, cells in parallel.
-            let mut rest = &mut edges[..];
-            let mut per_cell: Vec<&mut [Edge]> = Vec::with_capacity(bcells.len());
-            for b in &bcells {
-                let (head, tail) = rest.split_at_mut((b.edge_end - b.edge_start) as usize);
-                per_cell.push(head);
-                rest = tail;
-            }
-            per_cell
-                .par_iter_mut()
-                .for_each(|es| es.sort_by_key(|e| e.poly));
-        }
-
-        // Row scan: which polygons contain each cell centre, under the exact rule.
-        let mut row_start = vec![0u32; ny + 1];
+        // Cells to test per edge (widened a little, see `cell_range`) and rows whose centre line
+        // an edge may cross.
+        let cell_rows = |e: &Edge| cell_range(e.ay.min(e.by), e.ay.max(e.by), y0, ny);
+        let cell_cols = |e: &Edge| cell_range(e.ax.min(e.bx), e.ax.max(e.bx), x0, nx);
         let row_of = |e: &Edge, j: usize| -> bool {
             let cy = y0 + (j as f64 + 0.5) * cell;
             (e.ay > cy) != (e.by > cy)
@@ -295,100 +259,203 @@ impl GridIndex {
             let j1 = ((((hi - y0) * inv_cell - 0.5).ceil() + 1.0).max(0.0) as usize).min(ny - 1);
             (j0.min(ny - 1), j1)
         };
-        for e in &all {
-            let (j0, j1) = row_span(e);
-            for j in j0..=j1 {
-                if row_of(e, j) {
-                    row_start[j + 1] += 1;
-                }
+        // The grid is built in bands of rows, one core per band: a band's cells, boundary
+        // cells (numbered in cell order, so contiguous per band), edges and row crossings are
+        // its own. Each band lists the edges touching it, in `all` order, so every cell sees
+        // its edges and every row its crossings in the order a single pass would give.
+        let rows_per_band = ny.div_ceil((rayon::current_num_threads().max(1) * 8).min(ny));
+        let nbands = ny.div_ceil(rows_per_band);
+        let mut band_edges: Vec<Vec<u32>> = vec![Vec::new(); nbands];
+        for (k, e) in all.iter().enumerate() {
+            let ((a0, a1), (b0, b1)) = (cell_rows(e), row_span(e));
+            for list in &mut band_edges[a0.min(b0) / rows_per_band..=a1.max(b1) / rows_per_band] {
+                list.push(k as u32);
             }
         }
-        for j in 0..ny {
-            row_start[j + 1] += row_start[j];
-        }
-        let mut fill = row_start.clone();
-        let mut crossings = vec![(0.0f64, 0u32); row_start[ny] as usize];
-        for e in &all {
-            let (j0, j1) = row_span(e);
-            for j in j0..=j1 {
-                if row_of(e, j) {
-                    let y = y0 + (j as f64 + 0.5) * cell;
-                    // Same expression as `ring_crossings`, so both agree to the last bit.
-                    let xint = e.ax + (y - e.ay) * (e.bx - e.ax) / (e.by - e.ay);
-                    crossings[fill[j] as usize] = (xint, e.poly);
-                    fill[j] += 1;
-                }
-            }
-        }
-        drop(all);
-        // Rows are independent: each gets its cells, its boundary cells (numbered in cell
-        // order, so contiguous per row) and its crossings, and scans them on its own core.
-        let mut row_cells: Vec<&mut [u32]> = cells.chunks_mut(nx).collect();
-        let mut row_bcells: Vec<&mut [BoundaryCell]> = Vec::with_capacity(ny);
-        let mut rest = &mut bcells[..];
-        for c in &row_cells {
-            let n = c.iter().filter(|&&v| v & BOUNDARY != 0).count();
-            let (head, tail) = rest.split_at_mut(n);
-            row_bcells.push(head);
-            rest = tail;
-        }
-        let mut row_crossings: Vec<&mut [(f64, u32)]> = Vec::with_capacity(ny);
-        let mut rest = &mut crossings[..];
-        for j in 0..ny {
-            let (head, tail) = rest.split_at_mut((row_start[j + 1] - row_start[j]) as usize);
-            row_crossings.push(head);
-            rest = tail;
-        }
-        let row_sets: Vec<Vec<u32>> = row_cells
-            .par_iter_mut()
-            .zip(row_bcells.par_iter_mut())
-            .zip(row_crossings.par_iter_mut())
-            .map(|((row_cells, row_bcells), row)| {
-                row.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let mut sets: Vec<u32> = Vec::new();
-                let mut set: Vec<u32> = Vec::new();
-                let mut k = 0;
-                let mut nb = 0;
-                for (i, c) in row_cells.iter_mut().enumerate() {
-                    let cx = x0 + (i as f64 + 0.5) * cell;
-                    // The ray rule counts crossings strictly right of the point; each ring
-                    // crosses a line an even number of times, so the parity of those at or
-                    // left of it is the same.
-                    while k < row.len() && row[k].0 <= cx {
-                        let p = row[k].1;
-                        if let Some(pos) = set.iter().position(|&q| q == p) {
-                            set.swap_remove(pos);
-                        } else {
-                            set.push(p);
+        let band_rows = |b: usize| (b * rows_per_band, ((b + 1) * rows_per_band).min(ny));
+        // Pass 1: edges per cell of each band.
+        let band_counts: Vec<Vec<u32>> = band_edges
+            .par_iter()
+            .enumerate()
+            .map(|(b, list)| {
+                let (r0, r1) = band_rows(b);
+                let mut counts = vec![0u32; (r1 - r0) * nx];
+                for &k in list {
+                    let e = &all[k as usize];
+                    let (i0, i1) = cell_cols(e);
+                    let (j0, j1) = cell_rows(e);
+                    for j in j0.max(r0)..=j1.min(r1 - 1) {
+                        let row = &mut counts[(j - r0) * nx..(j - r0 + 1) * nx];
+                        for c in &mut row[i0..=i1] {
+                            *c += 1;
                         }
+                    }
+                }
+                counts
+            })
+            .collect();
+        // Where each band's boundary cells and edges start.
+        let mut bcell_base = Vec::with_capacity(nbands + 1);
+        let mut edge_base = Vec::with_capacity(nbands + 1);
+        let (mut nb, mut ne) = (0usize, 0usize);
+        for counts in &band_counts {
+            bcell_base.push(nb);
+            edge_base.push(ne);
+            nb += counts.iter().filter(|&&c| c > 0).count();
+            ne += counts.iter().map(|&c| c as usize).sum::<usize>();
+        }
+        assert!(
+            nb < BOUNDARY as usize && ne < u32::MAX as usize,
+            "polygons too complex"
+        );
+        let mut cells = vec![CELL_OUTSIDE; ncells];
+        let mut bcells = vec![
+            BoundaryCell {
+                edge_start: 0,
+                edge_end: 0,
+                set_start: 0,
+                set_end: 0,
+                cx: 0.0,
+                cy: 0.0,
+            };
+            nb
+        ];
+        let mut edges = vec![
+            Edge {
+                ax: 0.0,
+                ay: 0.0,
+                bx: 0.0,
+                by: 0.0,
+                poly: 0,
+                len: 0.0,
+            };
+            ne
+        ];
+        let mut band_bcells: Vec<&mut [BoundaryCell]> = Vec::with_capacity(nbands);
+        let mut band_slots: Vec<&mut [Edge]> = Vec::with_capacity(nbands);
+        {
+            let (mut rest_b, mut rest_e) = (&mut bcells[..], &mut edges[..]);
+            for b in 0..nbands {
+                let next_b = bcell_base.get(b + 1).copied().unwrap_or(nb);
+                let next_e = edge_base.get(b + 1).copied().unwrap_or(ne);
+                let (hb, tb) = rest_b.split_at_mut(next_b - bcell_base[b]);
+                let (he, te) = rest_e.split_at_mut(next_e - edge_base[b]);
+                band_bcells.push(hb);
+                band_slots.push(he);
+                (rest_b, rest_e) = (tb, te);
+            }
+        }
+        // Pass 2, per band: number the boundary cells, file their edges (sorted by polygon
+        // within a cell), then scan each row: which polygons contain each cell centre, under
+        // the exact rule. Returns the band's centre sets (offsets relative to the band).
+        let band_sets: Vec<Vec<u32>> = cells
+            .par_chunks_mut(rows_per_band * nx)
+            .zip(band_bcells.par_iter_mut())
+            .zip(band_slots.par_iter_mut())
+            .zip(band_counts.into_par_iter())
+            .enumerate()
+            .map(|(b, (((cells, bcells), slots), counts))| {
+                let (r0, r1) = band_rows(b);
+                let (b0, e0) = (bcell_base[b], edge_base[b]);
+                let mut k = 0usize;
+                let mut at = e0 as u32;
+                for (c, &n) in counts.iter().enumerate() {
+                    if n > 0 {
+                        cells[c] = BOUNDARY | (b0 + k) as u32;
+                        let (i, j) = (c % nx, r0 + c / nx);
+                        bcells[k] = BoundaryCell {
+                            edge_start: at,
+                            edge_end: at,
+                            set_start: 0,
+                            set_end: 0,
+                            cx: x0 + (i as f64 + 0.5) * cell,
+                            cy: y0 + (j as f64 + 0.5) * cell,
+                        };
+                        at += n;
                         k += 1;
                     }
-                    if *c & BOUNDARY != 0 {
-                        let b = &mut row_bcells[nb];
-                        nb += 1;
-                        // Relative to the row for now; shifted once all rows are done.
-                        b.set_start = sets.len() as u32;
-                        let from = sets.len();
-                        sets.extend_from_slice(&set);
-                        sets[from..].sort_unstable();
-                        b.set_end = sets.len() as u32;
-                    } else {
-                        *c = set.iter().copied().min().unwrap_or(CELL_OUTSIDE);
+                }
+                drop(counts);
+                let list = &band_edges[b];
+                for &ki in list {
+                    let e = &all[ki as usize];
+                    let (i0, i1) = cell_cols(e);
+                    let (j0, j1) = cell_rows(e);
+                    for j in j0.max(r0)..=j1.min(r1 - 1) {
+                        for i in i0..=i1 {
+                            let bc =
+                                &mut bcells[(cells[(j - r0) * nx + i] & !BOUNDARY) as usize - b0];
+                            slots[bc.edge_end as usize - e0] = *e;
+                            bc.edge_end += 1;
+                        }
+                    }
+                }
+                for bc in bcells.iter() {
+                    slots[bc.edge_start as usize - e0..bc.edge_end as usize - e0]
+                        .sort_by_key(|e| e.poly);
+                }
+                // Crossings of each row's centre line, left to right.
+                let mut rows: Vec<Vec<(f64, u32)>> = vec![Vec::new(); r1 - r0];
+                for &ki in list {
+                    let e = &all[ki as usize];
+                    let (j0, j1) = row_span(e);
+                    for j in j0.max(r0)..=j1.min(r1 - 1) {
+                        if row_of(e, j) {
+                            let y = y0 + (j as f64 + 0.5) * cell;
+                            // Same expression as `ring_crossings`, so both agree to the last bit.
+                            let xint = e.ax + (y - e.ay) * (e.bx - e.ax) / (e.by - e.ay);
+                            rows[j - r0].push((xint, e.poly));
+                        }
+                    }
+                }
+                let mut sets: Vec<u32> = Vec::new();
+                let mut set: Vec<u32> = Vec::new();
+                for (jr, row) in rows.iter_mut().enumerate() {
+                    row.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    set.clear();
+                    let mut k = 0;
+                    for (i, c) in cells[jr * nx..(jr + 1) * nx].iter_mut().enumerate() {
+                        let cx = x0 + (i as f64 + 0.5) * cell;
+                        // The ray rule counts crossings strictly right of the point; each ring
+                        // crosses a line an even number of times, so the parity of those at or
+                        // left of it is the same.
+                        while k < row.len() && row[k].0 <= cx {
+                            let p = row[k].1;
+                            if let Some(pos) = set.iter().position(|&q| q == p) {
+                                set.swap_remove(pos);
+                            } else {
+                                set.push(p);
+                            }
+                            k += 1;
+                        }
+                        if *c & BOUNDARY != 0 {
+                            let bc = &mut bcells[(*c & !BOUNDARY) as usize - b0];
+                            // Relative to the band for now; shifted once all bands are done.
+                            bc.set_start = sets.len() as u32;
+                            let from = sets.len();
+                            sets.extend_from_slice(&set);
+                            sets[from..].sort_unstable();
+                            bc.set_end = sets.len() as u32;
+                        } else {
+                            *c = set.iter().copied().min().unwrap_or(CELL_OUTSIDE);
+                        }
                     }
                 }
                 sets
             })
             .collect();
+        drop(all);
         let mut offset = 0u32;
-        for (bs, sets) in row_bcells.iter_mut().zip(&row_sets) {
-            for b in bs.iter_mut() {
-                b.set_start += offset;
-                b.set_end += offset;
+        for (bs, sets) in band_bcells.iter_mut().zip(&band_sets) {
+            for bc in bs.iter_mut() {
+                bc.set_start += offset;
+                bc.set_end += offset;
             }
             offset += sets.len() as u32;
         }
-        drop(row_cells);
-        let centre_sets: Vec<u32> = row_sets.concat();
+        drop(band_bcells);
+        drop(band_slots);
+        let centre_sets: Vec<u32> = band_sets.concat();
         Self {
             polys: polys.to_vec(),
             x0,
@@ -814,6 +881,24 @@ mod tests {
                 check_against_brute_force(&polys, &pts, density);
             }
         }
+    }
+
+    #[test]
+    fn index_is_the_same_whatever_the_number_of_bands() {
+        // The build splits the grid into bands of rows by the number of threads: one thread
+        // (one band per 8 rows) and seven threads must give the identical index.
+        let polys = random_partition(11, 8, 6);
+        let build = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            pool.install(|| format!("{:?}", GridIndex::build_with_density(&polys, 8.0)))
+        };
+        let one = build(1);
+        assert!(one.contains("BOUNDARY") || one.contains("edge_start"));
+        assert_eq!(one, build(7));
+        assert_eq!(one, build(2));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::features::{PropValue, RawLayer, read_layer};
 use crate::repair::Repair;
 use crate::table::{CsvTable, NotANumber, parse_count};
 use geo::{Geometry, MultiPolygon};
+use kleinraum_aggregate::aggregate::AreaLocator;
 use kleinraum_aggregate::model::{
     Area, CountColumn, Dataset, FacilityLayer, Level, PointKeys, PointLayer, WeightLayer,
     Weighting, plain_int,
@@ -98,6 +99,9 @@ pub struct Loaded {
     pub dataset: Dataset,
     /// The configured weight layer (`[weights]`), for estimates without address points.
     pub weights: Option<WeightLayer>,
+    /// The base level's polygon index, built while the points were read (`None` without
+    /// points, or when the base level cannot be indexed: the engine then says why).
+    pub base_locator: Option<AreaLocator>,
     /// What loading found.
     pub report: LoadReport,
 }
@@ -118,38 +122,60 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
     let w = cfg.working_crs;
     let mut report = LoadReport::default();
     let mut stages = Vec::new();
-    let mut last = std::time::Instant::now();
-    let mut lap = |stage: &'static str| {
-        let now = std::time::Instant::now();
-        stages.push((stage, now - last));
-        last = now;
-    };
+    // Levels (then the base level's polygon index) and points are independent: read on both
+    // sides at once, so the index is built while the points are still being parsed.
+    let LoadReport {
+        diagnostics: level_diags,
+        repairs,
+        crs: crs_report,
+        ..
+    } = &mut report;
+    let (levels_side, points_side) = rayon::join(
+        || -> Result<_, LoadError> {
+            let t = std::time::Instant::now();
+            let mut levels: Vec<Level> = Vec::with_capacity(cfg.levels.len());
+            for src in &cfg.levels {
+                let level =
+                    load_level_report(src, w, levels.last(), level_diags, repairs, crs_report)?;
+                levels.push(level);
+            }
+            check_hierarchy(cfg, &levels, level_diags);
+            let t_levels = t.elapsed();
+            // Only a dataset with points is joined; a base level without geometry leaves it to
+            // the engine to report.
+            let t = std::time::Instant::now();
+            let locator = match (&cfg.points, levels.first()) {
+                (Some(_), Some(base)) => AreaLocator::new(&base.areas, &base.key).ok(),
+                _ => None,
+            };
+            Ok((levels, locator, t_levels, t.elapsed()))
+        },
+        || -> Result<_, LoadError> {
+            let mut diags = Vec::new();
+            let t = std::time::Instant::now();
+            let mut points = match &cfg.points {
+                Some(p) => load_points(p, w, &mut diags)?,
+                None => PointLayer::default(),
+            };
+            let t_points = t.elapsed();
+            // The dataset keeps its points in Morton order: they outlive many boundary
+            // definitions, and each spatial join over neighbouring points runs several times
+            // faster (locality).
+            let t = std::time::Instant::now();
+            let order = kleinraum_aggregate::spatial::morton_order(&points.x, &points.y);
+            points.reorder(&order);
+            Ok((points, diags, t_points, t.elapsed()))
+        },
+    );
+    let (levels, base_locator, t_levels, t_index) = levels_side?;
+    let (points, point_diags, t_points, t_order) = points_side?;
     let diags = &mut report.diagnostics;
-    let mut levels: Vec<Level> = Vec::with_capacity(cfg.levels.len());
-    for src in &cfg.levels {
-        let level = load_level_report(
-            src,
-            w,
-            levels.last(),
-            diags,
-            &mut report.repairs,
-            &mut report.crs,
-        )?;
-        levels.push(level);
-    }
-    check_hierarchy(cfg, &levels, diags);
-    lap("load: levels (read, reproject, validate)");
-    let mut points = match &cfg.points {
-        Some(p) => load_points(p, w, diags)?,
-        None => PointLayer::default(),
-    };
-    lap("load: points and joined counts");
-    // The dataset keeps its points in Morton order: they outlive many boundary definitions,
-    // and each spatial join over neighbouring points runs several times faster (locality).
-    let order = kleinraum_aggregate::spatial::morton_order(&points.x, &points.y);
-    points.reorder(&order);
-    drop(order);
-    lap("load: points in Morton order");
+    diags.extend(point_diags);
+    stages.push(("load: levels (read, reproject, validate)", t_levels));
+    stages.push(("load: base level index (beside the points)", t_index));
+    stages.push(("load: points and joined counts", t_points));
+    stages.push(("load: points in Morton order", t_order));
+    let started = std::time::Instant::now();
     let mut facilities = Vec::with_capacity(cfg.facilities.len());
     for f in &cfg.facilities {
         facilities.push(load_facilities(f, w, diags)?);
@@ -175,7 +201,7 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
         Some(ws) => Some(load_weights(ws, w, diags)?),
         None => None,
     };
-    lap("load: facilities, tables, weights");
+    stages.push(("load: facilities, tables, weights", started.elapsed()));
     report.stages = stages;
     Ok(Loaded {
         dataset: Dataset {
@@ -186,6 +212,7 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
             tables,
         },
         weights,
+        base_locator,
         report,
     })
 }

@@ -169,22 +169,6 @@ fn heading(level: u8, text: impl Into<String>) -> Block {
     }
 }
 
-/// The indicator's unit (as the API's catalogue).
-pub fn unit(ind: &IndicatorConfig) -> String {
-    if let Some(u) = &ind.unit {
-        return u.clone();
-    }
-    match ind.kind {
-        IndicatorKind::Share => "%",
-        IndicatorKind::RatePer1000 => "je 1.000",
-        IndicatorKind::DensityKm2 => "je km²",
-        IndicatorKind::SupplyRate => "je 100",
-        IndicatorKind::Change => "Pp.",
-        IndicatorKind::Value => "",
-    }
-    .to_string()
-}
-
 fn with_unit(title: &str, u: &str) -> String {
     if u.is_empty() {
         title.to_string()
@@ -792,7 +776,7 @@ fn indicator_map(c: &Ctx, k: usize, width: f64, height: f64, place: LegendPlace)
     choropleth(
         c,
         &cls,
-        &with_unit(&ind.title, &unit(ind)),
+        &with_unit(&ind.title, &ind.unit_label()),
         width,
         height,
         place,
@@ -905,7 +889,7 @@ fn indicator_table(c: &Ctx, k: usize) -> Block {
     Block::Table {
         caption: format!(
             "{} – {}, {}",
-            with_unit(&ind.title, &unit(ind)),
+            with_unit(&ind.title, &ind.unit_label()),
             c.level.title,
             c.year
         ),
@@ -1030,7 +1014,7 @@ fn monitoring(c: &Ctx) -> Doc {
                     values: city_series(c, k),
                 }],
                 ind.decimals,
-                &unit(ind),
+                &ind.unit_label(),
             );
             let img = doc.image(svg);
             doc.blocks.push(Block::Figure {
@@ -1128,7 +1112,7 @@ fn method_notes(c: &Ctx) -> Vec<Block> {
             .iter()
             .map(|i| {
                 vec![
-                    with_unit(&i.title, &unit(i)),
+                    with_unit(&i.title, &i.unit_label()),
                     i.description.clone().unwrap_or_else(|| definition(i, c.r)),
                     i.source.clone().unwrap_or_else(|| UNDEFINED.into()),
                     polarity_text(i.polarity).into(),
@@ -1432,7 +1416,7 @@ fn sozialraumgebiete_section(c: &Ctx, images: &mut Vec<String>, detailed: bool) 
     let mut align = "llrllll".to_string();
     let mut widths = vec![1.3, 2.6, 1.0, 1.5, 1.4, 0.8, 3.6];
     for (_, ind) in &extra {
-        header.push(with_unit(&ind.title, &unit(ind)));
+        header.push(with_unit(&ind.title, &ind.unit_label()));
         align.push('r');
         widths.push(1.2);
     }
@@ -1758,7 +1742,7 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
             .zip(&ranks)
             .map(|((k, ind), (rk, of))| {
                 vec![
-                    with_unit(&ind.title, &unit(ind)),
+                    with_unit(&ind.title, &ind.unit_label()),
                     indicator_cell(&a.years[c.yi].indicators[*k], ind.decimals),
                     indicator_cell(&c.city_value(*k), ind.decimals),
                     rk[i].map_or_else(|| UNDEFINED.into(), |r| format!("{r}/{of}")),
@@ -1801,7 +1785,7 @@ fn steckbriefe(c: &Ctx, only: Option<&str>) -> Result<Doc, ReportError> {
                             },
                         ],
                         ind.decimals,
-                        &unit(ind),
+                        &ind.unit_label(),
                     );
                     let img = doc.image(svg);
                     Block::Figure {
@@ -1935,7 +1919,7 @@ fn karte(c: &Ctx, indicator: Option<&str>) -> Result<Doc, ReportError> {
     let svg = if let Some((k, ind)) = c.indicator(id) {
         doc.meta.title = format!(
             "{}, {} {}",
-            with_unit(&ind.title, &unit(ind)),
+            with_unit(&ind.title, &ind.unit_label()),
             c.level.title,
             c.year
         );

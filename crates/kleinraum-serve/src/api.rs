@@ -1,7 +1,7 @@
 //! The HTTP handlers: OGC API – Features Core, CRS, queryables/filter, plus the indicator
 //! catalogue, time series, index ranking and downloads.
 
-use crate::catalog::{Catalog, Collection, CollectionKind, DownloadFormat, default_unit, formula};
+use crate::catalog::{Catalog, Collection, CollectionKind, DownloadFormat, formula};
 use crate::crs::OutputCrs;
 use crate::error::ApiError;
 use crate::query::{self, Format, negotiate};
@@ -1190,7 +1190,7 @@ pub async fn indicators(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Res
         .enumerate()
         .map(|(ii, i)| {
             json!({
-                "id": i.id, "title": i.title, "unit": default_unit(i), "kind": i.kind,
+                "id": i.id, "title": i.title, "unit": i.unit_label(), "kind": i.kind,
                 "formula": formula(i), "numerator": i.numerator, "denominator": i.denominator,
                 "years": i.years, "source": i.source, "polarity": i.polarity,
                 "description": i.description, "decimals": i.decimals,
@@ -1234,7 +1234,7 @@ pub async fn indicators(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Res
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(&i.id),
                     esc(&i.title),
-                    esc(&default_unit(i)),
+                    esc(&i.unit_label()),
                     esc(&formula(i)),
                     esc(i.source.as_deref().unwrap_or("")),
                     esc(i.description.as_deref().unwrap_or(""))

@@ -377,22 +377,6 @@ pub struct Catalog {
     pub reports: Option<Arc<crate::reports::Reports>>,
 }
 
-/// The unit shown for an indicator when the config gives none.
-pub fn default_unit(ind: &IndicatorConfig) -> String {
-    if let Some(u) = &ind.unit {
-        return u.clone();
-    }
-    match ind.kind {
-        IndicatorKind::Share => "%",
-        IndicatorKind::RatePer1000 => "je 1.000",
-        IndicatorKind::DensityKm2 => "je km²",
-        IndicatorKind::SupplyRate => "je 100",
-        IndicatorKind::Change => "Pp.",
-        IndicatorKind::Value => "",
-    }
-    .to_string()
-}
-
 /// A readable formula for the indicator catalogue.
 pub fn formula(ind: &IndicatorConfig) -> String {
     let den = ind.denominator.as_deref().unwrap_or("?");
@@ -524,7 +508,7 @@ fn area_fields(result: &AggregateResult, level_key: &str) -> Vec<Field> {
     for ind in &result.indicators {
         v.push(f(
             ind.id.clone(),
-            format!("{} ({})", ind.title, default_unit(ind)),
+            format!("{} ({})", ind.title, ind.unit_label()),
             FieldType::Number,
         ));
     }
@@ -750,10 +734,57 @@ impl GeomRenderer<'_, '_> {
 fn push_coord(buf: &mut String, c: Coord<f64>, decimals: i32, swap: bool) {
     let (a, b) = if swap { (c.y, c.x) } else { (c.x, c.y) };
     buf.push('[');
-    push_num(buf, round_to(a, decimals));
+    push_rounded(buf, a, decimals);
     buf.push(',');
-    push_num(buf, round_to(b, decimals));
+    push_rounded(buf, b, decimals);
     buf.push(']');
+}
+
+/// `push_num(buf, round_to(v, decimals))`, written with integer arithmetic: the rendered
+/// geometries are most of the server's start-up time. A decimal of at most 15 significant
+/// digits is the shortest text of the double nearest to it (DBL_DIG), and `k / 10^d` is that
+/// double, so the digits of `k` with trailing zeros dropped are exactly what `{}` prints.
+/// Anything else takes the general path.
+fn push_rounded(buf: &mut String, v: f64, decimals: i32) {
+    let scaled = (v * 10f64.powi(decimals)).round();
+    if !(0..=15).contains(&decimals) || !scaled.is_finite() || scaled.abs() >= 1e15 {
+        push_num(buf, round_to(v, decimals));
+        return;
+    }
+    let k = scaled as i64;
+    if k < 0 {
+        buf.push('-');
+    }
+    let m = k.unsigned_abs();
+    let p = 10u64.pow(decimals as u32);
+    let (int, mut frac) = (m / p, m % p);
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = int;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
+    if frac != 0 {
+        let mut width = decimals as usize;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        buf.push('.');
+        let mut at = digits.len();
+        for _ in 0..width {
+            at -= 1;
+            digits[at] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        buf.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
+    }
 }
 
 /// Renders a point or multipolygon as GeoJSON geometry text.
@@ -1337,4 +1368,60 @@ pub fn render_csv(c: &Collection, excel: bool) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_coordinates_print_as_the_general_path() {
+        // Coordinates of every magnitude the API writes (metres, degrees, tiny and huge
+        // values, signs, exact halves), at every precision: byte for byte the text of
+        // `push_num(round_to(v, d))`.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            0.004,
+            -0.004,
+            0.005,
+            1e-9,
+            123.456,
+            1e14,
+            9.99e14,
+            1e15,
+            1e16,
+            -1e17,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+            5_825_003.215,
+            13.404_953_9,
+        ];
+        for _ in 0..20_000 {
+            let r = next();
+            let mag = 10f64.powi((r % 17) as i32 - 6);
+            let unit = (next() >> 11) as f64 / (1u64 << 53) as f64;
+            values.push(if r & 1 == 1 { -unit * mag } else { unit * mag });
+        }
+        for d in 0..=15 {
+            for &v in &values {
+                let (mut fast, mut general) = (String::new(), String::new());
+                push_rounded(&mut fast, v, d);
+                push_num(&mut general, round_to(v, d));
+                assert_eq!(fast, general, "value {v:e}, {d} decimals");
+            }
+        }
+    }
 }
