@@ -238,13 +238,8 @@ mod tests {
 
     #[test]
     fn sweep_agrees_with_brute_force_on_random_rings() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 200) as f64 / 2.0
-        };
+        let mut rng = kleinraum_testdata::synthetic::Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.below(200) as f64 / 2.0;
         let (mut simple, mut not) = (0, 0);
         for k in 0..5_000 {
             let n = 3 + k % 9;

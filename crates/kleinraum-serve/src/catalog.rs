@@ -1379,13 +1379,8 @@ mod tests {
         // Coordinates of every magnitude the API writes (metres, degrees, tiny and huge
         // values, signs, exact halves), at every precision: byte for byte the text of
         // `push_num(round_to(v, d))`.
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = kleinraum_testdata::synthetic::Rng(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next_u64();
         let mut values = vec![
             0.0,
             -0.0,

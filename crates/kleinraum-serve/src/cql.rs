@@ -990,13 +990,8 @@ mod tests {
 
     #[test]
     fn like_matcher_equals_brute_force_on_random_inputs() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = kleinraum_testdata::synthetic::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next_u64();
         for _ in 0..20_000 {
             let s: String = (0..next() % 9)
                 .map(|_| ['a', 'b', '%'][(next() % 3) as usize])
@@ -1092,18 +1087,7 @@ mod tests {
     mod property {
         use super::*;
 
-        struct Rng(u64);
-        impl Rng {
-            fn next(&mut self) -> u64 {
-                self.0 ^= self.0 << 13;
-                self.0 ^= self.0 >> 7;
-                self.0 ^= self.0 << 17;
-                self.0
-            }
-            fn below(&mut self, n: u64) -> u64 {
-                self.next() % n
-            }
-        }
+        use kleinraum_testdata::synthetic::Rng;
 
         #[derive(Debug)]
         enum T {

@@ -6,18 +6,7 @@
 use crate::fixture::{catalog, get};
 use axum::http::StatusCode;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[(self.next() % v.len() as u64) as usize]
-    }
-}
+use kleinraum_testdata::synthetic::Rng;
 
 const PATHS: &[&str] = &[
     "/",
@@ -151,7 +140,7 @@ async fn random_query_strings_never_give_a_server_error() {
     let mut statuses = std::collections::BTreeMap::new();
     for _ in 0..4_000 {
         let path = r.pick(PATHS);
-        let n = r.next() % 5;
+        let n = r.below(5);
         let q: Vec<String> = (0..n)
             .map(|_| format!("{}={}", enc(r.pick(KEYS)), enc(r.pick(VALUES))))
             .collect();
