@@ -272,69 +272,71 @@ impl Workspace {
                                 );
                             }
                         }
-                        // Unions: an area minus the other version's areas inside it.
-                        for (ai, ins) in inside_a.iter().enumerate() {
-                            if ins.len() < 2 {
-                                continue;
-                            }
-                            let rest = cw.from_total[ai].saturating_sub(
-                                ins.iter().map(|&bi| cw.to_total[bi as usize]).sum(),
-                            );
-                            if !small(rest) {
-                                continue;
-                            }
-                            let label = format!("{} Gebiete darin", ins.len());
-                            if withhold_a(ai as u32) {
-                                if seen.insert((true, ai as u32)) {
-                                    push(&a.meta.key, &a.areas[ai].id, label, y, col, rest, 0);
+                        // Unions: an area minus the other version's areas inside it, from
+                        // a's side, then from b's (`true` in `seen` is a's side).
+                        let wa: &dyn Fn(u32) -> bool = &withhold_a;
+                        let wb: &dyn Fn(u32) -> bool = &withhold_b;
+                        for (
+                            side,
+                            inside,
+                            (own, other),
+                            (own_total, other_total),
+                            (w_own, w_other),
+                        ) in [
+                            (
+                                true,
+                                &inside_a,
+                                (a, b),
+                                (&cw.from_total, &cw.to_total),
+                                (wa, wb),
+                            ),
+                            (
+                                false,
+                                &inside_b,
+                                (b, a),
+                                (&cw.to_total, &cw.from_total),
+                                (wb, wa),
+                            ),
+                        ] {
+                            for (oi, ins) in inside.iter().enumerate() {
+                                if ins.len() < 2 {
+                                    continue;
                                 }
-                            } else if let Some(&bi) = ins
-                                .iter()
-                                .filter(|&&bi| withhold_b(bi))
-                                .min_by_key(|&&bi| cw.to_total[bi as usize])
-                                && seen.insert((false, bi))
-                            {
-                                push(
-                                    &b.meta.key,
-                                    &b.areas[bi as usize].id,
-                                    format!("Vereinigung um {}", a.areas[ai].id),
-                                    y,
-                                    col,
-                                    rest,
-                                    0,
+                                let rest = own_total[oi].saturating_sub(
+                                    ins.iter().map(|&k| other_total[k as usize]).sum(),
                                 );
-                            }
-                        }
-                        for (bi, ins) in inside_b.iter().enumerate() {
-                            if ins.len() < 2 {
-                                continue;
-                            }
-                            let rest = cw.to_total[bi].saturating_sub(
-                                ins.iter().map(|&ai| cw.from_total[ai as usize]).sum(),
-                            );
-                            if !small(rest) {
-                                continue;
-                            }
-                            let label = format!("{} Gebiete darin", ins.len());
-                            if withhold_b(bi as u32) {
-                                if seen.insert((false, bi as u32)) {
-                                    push(&b.meta.key, &b.areas[bi].id, label, y, col, rest, 0);
+                                if !small(rest) {
+                                    continue;
                                 }
-                            } else if let Some(&ai) = ins
-                                .iter()
-                                .filter(|&&ai| withhold_a(ai))
-                                .min_by_key(|&&ai| cw.from_total[ai as usize])
-                                && seen.insert((true, ai))
-                            {
-                                push(
-                                    &a.meta.key,
-                                    &a.areas[ai as usize].id,
-                                    format!("Vereinigung um {}", b.areas[bi].id),
-                                    y,
-                                    col,
-                                    rest,
-                                    0,
-                                );
+                                let label = format!("{} Gebiete darin", ins.len());
+                                if w_own(oi as u32) {
+                                    if seen.insert((side, oi as u32)) {
+                                        push(
+                                            &own.meta.key,
+                                            &own.areas[oi].id,
+                                            label,
+                                            y,
+                                            col,
+                                            rest,
+                                            0,
+                                        );
+                                    }
+                                } else if let Some(&k) = ins
+                                    .iter()
+                                    .filter(|&&k| w_other(k))
+                                    .min_by_key(|&&k| other_total[k as usize])
+                                    && seen.insert((!side, k))
+                                {
+                                    push(
+                                        &other.meta.key,
+                                        &other.areas[k as usize].id,
+                                        format!("Vereinigung um {}", own.areas[oi].id),
+                                        y,
+                                        col,
+                                        rest,
+                                        0,
+                                    );
+                                }
                             }
                         }
                     }
