@@ -125,8 +125,9 @@ def timed(cmd, env=None):
 
 
 def serve_start(kleinraum, config, store, runs):
-    """`kleinraum serve CONFIG`: seconds until the first answered /conformance, RSS then, and
-    the peak RSS of the process (/usr/bin/time -v) after it is stopped."""
+    """`kleinraum serve CONFIG`: seconds until the first answered /conformance, RSS then; seconds
+    until /gebietsstaende answers too (the server computes them after it listens), RSS then;
+    and the peak RSS of the process (/usr/bin/time -v) after it is stopped."""
     import signal
     import socket
     import urllib.request
@@ -150,15 +151,31 @@ def serve_start(kleinraum, config, store, runs):
             except OSError:
                 time.sleep(0.01)
         child = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
-        rss = 0.0
-        if child:
+
+        def rss_now():
+            if not child:
+                return 0.0
             for line in open(f"/proc/{child[0]}/status"):
                 if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1]) / 1024
+                    return int(line.split()[1]) / 1024
+            return 0.0
+
+        rss = rss_now()
+        full = None
+        while ready is not None and p.poll() is None and time.perf_counter() - t < 120:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/gebietsstaende", timeout=30) as r:
+                    if r.status == 200:
+                        full = time.perf_counter() - t
+                        break
+            except OSError:  # 503 while they are computed
+                time.sleep(0.01)
+        rss_full = rss_now()
+        if child:
             os.kill(int(child[0]), signal.SIGTERM)
         _, err = p.communicate(timeout=60)
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
-        out.append((ready, rss, int(m.group(1)) / 1024 if m else 0.0))
+        out.append((ready, rss, full, rss_full, int(m.group(1)) / 1024 if m else 0.0))
     return out
 
 
@@ -172,9 +189,13 @@ def main():
         ap.add_argument("--runs", type=int, default=3)
         a = ap.parse_args()
         res = serve_start(a.kleinraum, a.config, a.store, a.runs)
-        for k, (ready, rss, peak) in enumerate(res):
-            print(f"  run {k + 1}: first /conformance answered after {ready:.3f} s, RSS then {rss:.0f} MB, peak RSS {peak:.0f} MB"
-                  if ready else f"  run {k + 1}: not ready within 120 s")
+        for k, (ready, rss, full, rss_full, peak) in enumerate(res):
+            if not ready:
+                print(f"  run {k + 1}: not ready within 120 s")
+                continue
+            print(f"  run {k + 1}: first /conformance answered after {ready:.3f} s, RSS then {rss:.0f} MB; "
+                  + (f"/gebietsstaende after {full:.3f} s, RSS then {rss_full:.0f} MB; " if full else "/gebietsstaende not answered; ")
+                  + f"peak RSS {peak:.0f} MB")
         return
     if len(sys.argv) > 1 and sys.argv[1] == "job":
         ap = argparse.ArgumentParser()

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use kleinraum_aggregate::aggregate;
 use kleinraum_aggregate::result::AggregateResult;
 use kleinraum_load::config::ProjectConfig;
-use kleinraum_load::project::load_all_strict;
+use kleinraum_load::project::{Prepare, load_all_strict_with};
 use std::path::Path;
 use std::time::Instant;
 
@@ -14,7 +14,9 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
     let t0 = Instant::now();
     let cfg = ProjectConfig::load(config)
         .with_context(|| format!("reading the config {}", config.display()))?;
-    let loaded = load_all_strict(&cfg).context("loading the data")?;
+    // One join: the base level indexed while the points are read, the points left in file
+    // order (the join visits them in Morton order without moving them).
+    let loaded = load_all_strict_with(&cfg, Prepare::ONE_JOIN).context("loading the data")?;
     // The same notes `check` lists as warnings (keys matching no area, cells without a value,
     // repaired geometries).
     for n in loaded.report.notes() {

@@ -24,13 +24,9 @@ pub fn run(config: &Path, json: bool) -> Result<i32> {
         .with_context(|| format!("reading {}", config.display()))?;
     let loaded = kleinraum_load::project::load_all_strict(&cfg)
         .with_context(|| format!("loading the data named in {}", config.display()))?;
-    let (dataset, weights) = (loaded.dataset, loaded.weights);
     let t0 = std::time::Instant::now();
-    let assignment = kleinraum_aggregate::aggregate::assign_points(
-        &dataset.levels[0].areas,
-        &dataset.points.x,
-        &dataset.points.y,
-    )?;
+    let assignment = loaded.assign_base_points()?;
+    let (dataset, weights) = (loaded.dataset, loaded.weights);
     let (result, _) =
         kleinraum_aggregate::aggregate::run_assigned(&dataset, &cfg.analysis(), &assignment)?;
     // For comparison: the attacker of the old publication, which flagged primary and

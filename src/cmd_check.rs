@@ -24,7 +24,12 @@ pub fn run(config: &Path, json: bool, min_area_m2: f64) -> anyhow::Result<i32> {
         Ok(c) => c,
         Err(e) => return Ok(fatal(config, json, "read the config", &e.to_string())),
     };
-    let loaded = match project::load_all(&cfg) {
+    // The checks index every level themselves: no base index from the loader.
+    let prep = project::Prepare {
+        base_index: false,
+        spatial_order: true,
+    };
+    let loaded = match project::load_all_with(&cfg, prep) {
         Ok(d) => d,
         Err(e) => return Ok(fatal(config, json, "load the data of", &e.to_string())),
     };

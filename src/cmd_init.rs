@@ -43,7 +43,12 @@ pub fn run(dir: &Path, out: Option<PathBuf>, force: bool) -> Result<i32> {
             return Ok(2);
         }
     };
-    let loaded = match project::load_all(&cfg) {
+    // The checks index every level themselves: no base index from the loader.
+    let prep = project::Prepare {
+        base_index: false,
+        spatial_order: true,
+    };
+    let loaded = match project::load_all_with(&cfg, prep) {
         Ok(l) => l,
         Err(e) => {
             println!("check: the data cannot be loaded: {e}");

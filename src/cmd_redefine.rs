@@ -32,22 +32,28 @@ pub fn store_choice(cfg: &ProjectConfig) -> (PathBuf, &'static str) {
 }
 
 /// Opens the store, imports the base level and the configured Gebietsstände it lacks, and
-/// computes every version. Consumes the dataset (the points move into the workspace).
-pub fn open_workspace(
-    cfg: &ProjectConfig,
-    dataset: Dataset,
-    weights: Option<WeightLayer>,
-) -> Result<Workspace> {
-    open_workspace_with(cfg, dataset, weights, None)
-}
-
-/// As [`open_workspace`], with the base level's point assignment when the caller has computed
-/// it already (the server: the engine's run joined the points, the workspace reuses that).
+/// computes every version. Consumes the dataset (the points move into the workspace);
+/// `base_assignment` is the base level's point assignment when the caller has computed it
+/// already (the workspace reuses it instead of joining the points again).
 pub fn open_workspace_with(
     cfg: &ProjectConfig,
     dataset: Dataset,
     weights: Option<WeightLayer>,
     base_assignment: Option<Vec<u32>>,
+) -> Result<Workspace> {
+    let base_areas = dataset.levels[0].areas.clone();
+    let ws = open_store_workspace(cfg, dataset, weights)?;
+    bootstrap_versions(cfg, &ws, base_areas, base_assignment)?;
+    Ok(ws)
+}
+
+/// The first half of [`open_workspace_with`]: locks and opens the store and sets up the
+/// workspace, without computing anything. Fast; its errors (another process holds the store)
+/// must stop a server before it listens.
+pub fn open_store_workspace(
+    cfg: &ProjectConfig,
+    dataset: Dataset,
+    weights: Option<WeightLayer>,
 ) -> Result<Workspace> {
     let (path, why) = store_choice(cfg);
     if why == "default" {
@@ -76,7 +82,6 @@ pub fn open_workspace_with(
         );
     }
     let level0 = &cfg.levels[0];
-    let base_areas: Vec<Area> = dataset.levels[0].areas.clone();
     let wcfg = WorkspaceConfig {
         base_key: cfg.store.base_key.clone(),
         level_key: level0.key.clone(),
@@ -95,6 +100,20 @@ pub fn open_workspace_with(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(weighting = %ws.weighting().label(), "estimates for other Gebietsstände are weighted");
     ws.hold(lock);
+    Ok(ws)
+}
+
+/// The second half of [`open_workspace_with`]: stores the base level (`base_areas`) and the
+/// configured Gebietsstände the store lacks, and computes every version. The costly part
+/// (about a second on Berlin): the server runs it after it has started listening.
+pub fn bootstrap_versions(
+    cfg: &ProjectConfig,
+    ws: &Workspace,
+    base_areas: Vec<Area>,
+    base_assignment: Option<Vec<u32>>,
+) -> Result<()> {
+    let level0 = &cfg.levels[0];
+    let working = ws.working_epsg();
     let base_meta = VersionMeta {
         key: cfg.store.base_key.clone(),
         name: cfg
@@ -154,7 +173,7 @@ pub fn open_workspace_with(
         seconds = t.elapsed().as_secs_f64(),
         "Gebietsstände computed"
     );
-    Ok(ws)
+    Ok(())
 }
 
 /// Loads a boundary file as a Gebietsstand; row problems are logged (first few) — geometry
@@ -187,7 +206,9 @@ fn load_areas(src: &LevelSource, working: u32, what: &str) -> Result<Vec<Area>> 
     Ok(level.areas)
 }
 
-fn load_config_and_points(config: &Path) -> Result<(ProjectConfig, Dataset, Option<WeightLayer>)> {
+/// The config and its data, opened as a workspace: the points joined to the base level once,
+/// with the index the loader built while it read them.
+fn open_config_workspace(config: &Path) -> Result<(ProjectConfig, Workspace)> {
     let cfg =
         ProjectConfig::load(config).with_context(|| format!("reading {}", config.display()))?;
     let loaded = project::load_all_strict(&cfg)
@@ -195,13 +216,17 @@ fn load_config_and_points(config: &Path) -> Result<(ProjectConfig, Dataset, Opti
     for n in loaded.report.notes() {
         eprintln!("note: {n}");
     }
-    Ok((cfg, loaded.dataset, loaded.weights))
+    let assignment = loaded
+        .assign_base_points()
+        .with_context(|| format!("joining the points of {}", config.display()))?;
+    let ws = open_workspace_with(&cfg, loaded.dataset, loaded.weights, Some(assignment))?;
+    Ok((cfg, ws))
 }
 
 /// `kleinraum redefine list`.
 pub fn list(config: &Path) -> Result<()> {
-    let (cfg, ds, weights) = load_config_and_points(config)?;
-    let ws = open_workspace(&cfg, ds, weights)?;
+    let (cfg, ws) = open_config_workspace(config)?;
+
     println!("store: {}", store_path(&cfg).display());
     for c in ws.list() {
         let m = &c.meta;
@@ -274,10 +299,9 @@ pub struct ImportArgs {
 
 /// `kleinraum redefine import`.
 pub fn import(config: &Path, a: ImportArgs) -> Result<()> {
-    let (cfg, ds, weights) = load_config_and_points(config)?;
-    let working = ds.working_epsg;
+    let (cfg, ws) = open_config_workspace(config)?;
+    let working = ws.working_epsg();
     let level_key = cfg.levels[0].key.clone();
-    let ws = open_workspace(&cfg, ds, weights)?;
     let src = LevelSource {
         key: level_key,
         title: a.name.clone().unwrap_or_else(|| a.key.clone()),
@@ -359,8 +383,8 @@ pub fn compare(
     year: Option<i32>,
     csv: Option<&Path>,
 ) -> Result<()> {
-    let (cfg, ds, weights) = load_config_and_points(config)?;
-    let ws = open_workspace(&cfg, ds, weights)?;
+    let (_, ws) = open_config_workspace(config)?;
+
     let a = ws
         .get(from)
         .with_context(|| format!("no Gebietsstand {from:?} in the store"))?;
@@ -438,8 +462,8 @@ fn parse_filter(f: &str) -> Result<(String, String), String> {
 /// weights, written with a coverage column and marked as estimates.
 pub fn interpolate(config: &Path, a: InterpolateArgs) -> Result<()> {
     use kleinraum_aggregate::redefine::{Measure, interpolate as interp};
-    let (cfg, ds, weights) = load_config_and_points(config)?;
-    let ws = open_workspace(&cfg, ds, weights)?;
+    let (_, ws) = open_config_workspace(config)?;
+
     let from = ws
         .get(&a.from)
         .with_context(|| format!("no Gebietsstand {:?} in the store", a.from))?;

@@ -62,28 +62,20 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     for n in loaded.report.notes() {
         tracing::warn!("{n}");
     }
-    let weights = loaded.weights;
-    let base_locator = loaded.base_locator;
-    let dataset = loaded.dataset;
     tracing::info!(
-        points = dataset.points.len(),
-        levels = dataset.levels.len(),
+        points = loaded.dataset.points.len(),
+        levels = loaded.dataset.levels.len(),
         seconds = started.elapsed().as_secs_f64(),
         "data loaded"
     );
-    // The address points are joined to the base level once: the engine's run and the
-    // Gebietsstände workspace share the assignment.
+    // The address points are joined to the base level once (with the index the loader built
+    // while it read them): the engine's run and the Gebietsstände workspace share the
+    // assignment.
     let joined = Instant::now();
-    // The loader built the base level's index while it read the points.
-    let assignment = match &base_locator {
-        Some(l) => l.assign(&dataset.points.x, &dataset.points.y),
-        None => kleinraum_aggregate::aggregate::assign_points(
-            &dataset.levels[0].areas,
-            &dataset.points.x,
-            &dataset.points.y,
-        ),
-    }
-    .with_context(|| format!("joining the points of {}", config.display()))?;
+    let assignment = loaded
+        .assign_base_points()
+        .with_context(|| format!("joining the points of {}", config.display()))?;
+    let (dataset, weights) = (loaded.dataset, loaded.weights);
     let join_s = joined.elapsed().as_secs_f64();
     let (result, _) =
         kleinraum_aggregate::aggregate::run_assigned(&dataset, &cfg.analysis(), &assignment)
@@ -105,38 +97,48 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         web_dir: web_dir(&config),
         ..server_settings
     };
-    // The Gebietsstände (other partitions estimated from the points, stored) and the API's
-    // pre-rendered catalogue need nothing of each other: built side by side. PROJ objects are
-    // per thread (`WorkingCrs`).
-    let (workspace, catalog) = std::thread::scope(|s| {
-        let ws = s.spawn(|| {
-            crate::cmd_redefine::open_workspace_with(&cfg, dataset, weights, Some(assignment))
-        });
-        let working_crs = kleinraum_load::crs::WorkingCrs { epsg: working };
-        let mut reproject = |epsg: u32, x: f64, y: f64| -> Result<(f64, f64), String> {
-            working_crs.to(epsg, x, y)
-        };
-        let catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
-            .with_context(|| format!("preparing the API for {}", config.display()));
-        let workspace = match ws.join() {
-            Ok(w) => w,
-            Err(_) => Err(anyhow::anyhow!(
-                "computing the Gebietsstände of {} failed unexpectedly",
-                config.display()
-            )),
-        };
-        (workspace, catalog)
-    });
-    let (workspace, mut catalog) = (workspace?, catalog?);
+    // The store is opened and locked before the server listens (a second process on the same
+    // store must stop here). Computing the Gebietsstände (other partitions estimated from the
+    // points, about a second on Berlin) is not needed to answer the OGC API: it runs on its
+    // own thread, and the Gebietsstände routes wait for it.
+    let base_areas = dataset.levels[0].areas.clone();
+    let workspace = crate::cmd_redefine::open_store_workspace(&cfg, dataset, weights)?;
+    let (signal, redefine) =
+        kleinraum_serve::redefine::RedefineState::computing(workspace, tokens, work);
+    let redefine = Arc::new(redefine);
+    let bootstrap = {
+        let (cfg, redefine) = (cfg.clone(), Arc::clone(&redefine));
+        std::thread::Builder::new()
+            .name("gebietsstaende".into())
+            .spawn(move || {
+                // A panic is reported like an error: the routes and the log say so.
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    crate::cmd_redefine::bootstrap_versions(
+                        &cfg,
+                        &redefine.ws,
+                        base_areas,
+                        Some(assignment),
+                    )
+                }));
+                signal.done(match r {
+                    Ok(r) => r.map_err(|e| format!("{e:#}")),
+                    Err(_) => Err("unexpected internal error (see the log above)".into()),
+                });
+            })
+            .context("starting the Gebietsstände thread")?
+    };
+    // PROJ objects are per thread (`WorkingCrs`).
+    let working_crs = kleinraum_load::crs::WorkingCrs { epsg: working };
+    let mut reproject =
+        |epsg: u32, x: f64, y: f64| -> Result<(f64, f64), String> { working_crs.to(epsg, x, y) };
+    let catalog_started = Instant::now();
+    let mut catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
+        .with_context(|| format!("preparing the API for {}", config.display()))?;
+    drop(result);
     tracing::info!(
-        store = %crate::cmd_redefine::store_path(&cfg).display(),
-        tokens = tokens.len(),
-        versions = workspace.list().len(),
-        "Gebietsstände ready"
+        seconds = catalog_started.elapsed().as_secs_f64(),
+        "API catalogue built"
     );
-    let redefine = Arc::new(kleinraum_serve::redefine::RedefineState::new(
-        workspace, tokens, work,
-    ));
     let gpkg = add_gpkg_downloads(&mut catalog);
     for c in &catalog.collections {
         if !c.vertices.1.is_empty() {
@@ -170,7 +172,10 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         kleinraum_serve::serve_with(listener, Arc::new(catalog), Some(redefine))
             .await
             .context("serving")
-    })
+    })?;
+    // A shutdown during the computation waits for it: the store is written there.
+    let _ = bootstrap.join();
+    Ok(())
 }
 
 /// Tokens from the config (secrets in env vars) and env `KLEINRAUM_TOKENS`.

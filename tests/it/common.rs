@@ -45,7 +45,8 @@ impl Drop for Server {
 
 impl Server {
     /// Starts `kleinraum serve CONFIG --bind 127.0.0.1:0` in the repository with `env`, and
-    /// waits (at most `wait`) for the address it logs.
+    /// waits (at most `wait`) for the address it logs and for its Gebietsstände (computed after
+    /// it listens: [`ready_line`]).
     pub fn start(config: &str, env: &[(&str, &str)], wait: std::time::Duration) -> Server {
         use std::io::BufRead;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kleinraum"));
@@ -65,18 +66,20 @@ impl Server {
         let log2 = log.clone();
         std::thread::spawn(move || {
             let mut sent = false;
+            let (mut addr, mut ready) = (None, false);
             // Keeps draining after the address so the server never blocks on a full pipe.
             for line in std::io::BufReader::new(stderr)
                 .lines()
                 .map_while(Result::ok)
             {
                 if !sent {
-                    if let Some(i) = line.find("listening on http://") {
-                        let addr: String = line[i + "listening on http://".len()..]
-                            .chars()
-                            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                            .collect();
-                        let _ = tx.send(Ok(addr));
+                    if let Some(a) = listening_address(&line) {
+                        addr = Some(a);
+                    } else if ready_line(&line) {
+                        ready = true;
+                    }
+                    if ready && addr.is_some() {
+                        let _ = tx.send(Ok(addr.take().unwrap_or_default()));
                         sent = true;
                     } else if line.contains("Error") {
                         let _ = tx.send(Err(line.clone()));
@@ -104,6 +107,23 @@ impl Server {
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+}
+
+/// The address in a server's `listening on http://ADDR` log line.
+pub fn listening_address(line: &str) -> Option<String> {
+    let i = line.find("listening on http://")?;
+    Some(
+        line[i + "listening on http://".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+            .collect(),
+    )
+}
+
+/// Whether a server's log line says its Gebietsstände are computed (or cannot be: the routes
+/// then say why); on a small config this may come before the `listening on` line.
+pub fn ready_line(line: &str) -> bool {
+    line.contains("Gebietsstände ready") || line.contains("Gebietsstände failed")
 }
 
 /// One HTTP response read from a raw socket.

@@ -290,15 +290,18 @@ fn start(config: &Path) -> Server {
     std::thread::spawn(move || {
         let mut sent = false;
         let mut log = Vec::new();
+        let (mut addr, mut ready) = (None, false);
+        // Ready once the Gebietsstände are computed (after it listens).
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if !sent {
                 log.push(line.clone());
-                if let Some(i) = line.find("listening on http://") {
-                    let addr: String = line[i + "listening on http://".len()..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                        .collect();
-                    let _ = tx.send(Ok(addr));
+                if let Some(a) = crate::common::listening_address(&line) {
+                    addr = Some(a);
+                } else if crate::common::ready_line(&line) {
+                    ready = true;
+                }
+                if ready && addr.is_some() {
+                    let _ = tx.send(Ok(addr.take().unwrap_or_default()));
                     sent = true;
                 }
             }

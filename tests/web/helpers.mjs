@@ -24,7 +24,8 @@ export function binary() {
 
 /**
  * Starts `kleinraum serve data/berlin.toml --bind 127.0.0.1:0` and resolves with
- * `{ base, stop }` once the log says `listening on http://127.0.0.1:PORT`.
+ * `{ base, stop }` once the log says `listening on http://127.0.0.1:PORT` and `Gebietsstände
+ * ready` (or `failed`).
  * `env`: extra environment variables (e.g. KLEINRAUM_TOKENS, KLEINRAUM_STORE).
  */
 export function startServer({ config = 'data/berlin.toml', timeoutMs = 180_000, env: extraEnv = {} } = {}) {
@@ -44,9 +45,11 @@ export function startServer({ config = 'data/berlin.toml', timeoutMs = 180_000, 
     }, timeoutMs);
     const onData = (buf) => {
       log += buf.toString();
-      // the log may carry ANSI colour codes
-      const m = log.replace(/\x1b\[[0-9;]*m/g, '').match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
+      // the log may carry ANSI colour codes; ready once the Gebietsstände are computed too
+      // (the server computes them after it starts listening)
+      const plain = log.replace(/\x1b\[[0-9;]*m/g, '');
+      const m = plain.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m && /Gebietsstände (ready|failed)/.test(plain)) {
         clearTimeout(timer);
         resolve({
           base: m[1],
@@ -60,6 +63,9 @@ export function startServer({ config = 'data/berlin.toml', timeoutMs = 180_000, 
         });
       }
     };
+    // decoded as a stream: an umlaut split between two chunks stays whole
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.once('exit', (code) => {

@@ -39,6 +39,22 @@ function assertClean(w) {
 
 const items = (level, year) => getJSON(server.base, `/collections/${level}/items?f=json&limit=10000&datetime=${year}`).then((d) => d.features);
 
+/**
+ * Waits until the map has stopped moving: idle, then the view the same over two looks 200 ms
+ * apart (a fly-to or a late layout resize moves it after the requests are done).
+ */
+async function settled(page) {
+  let last = null;
+  for (let i = 0; i < 25; i++) {
+    await page.evaluate(() => window.kleinraumMap.idle());
+    const v = await page.evaluate(() => window.kleinraumMap.state().view);
+    if (v === last) return;
+    last = v;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`the map never settled (last view ${last})`);
+}
+
 async function choose(page, id, value) {
   await page.selectOption(`#${id}`, String(value));
   await page.evaluate(() => window.kleinraumMap.idle());
@@ -254,14 +270,14 @@ test('the permalink restores level, indicator, year, classification, toggles and
   await page.fill('#search', '11501341');
   await page.press('#search', 'Enter');
   await page.waitForSelector('#profile:not([hidden])');
-  await page.evaluate(() => window.kleinraumMap.idle());
+  await settled(page);
   const hash = await page.evaluate(() => location.hash);
   const st = await page.evaluate(() => window.kleinraumMap.state());
   const lg = await legend(page);
   const w2 = await open(hash);
   const p2 = w2.page;
   await p2.waitForSelector('#profile:not([hidden])');
-  await p2.evaluate(() => window.kleinraumMap.idle());
+  await settled(p2);
   const st2 = await p2.evaluate(() => window.kleinraumMap.state());
   for (const k of ['level', 'year', 'indicator', 'method', 'k', 'srg', 'area', 'facilities', 'view']) assert.deepEqual(st2[k], st[k], k);
   assert.deepEqual(await legend(p2), lg);

@@ -67,6 +67,10 @@ pub struct PointLayer {
     pub keys: PointKeys,
     /// Count columns, any number, each for one year.
     pub columns: Vec<CountColumn>,
+    /// True when the points are in Morton order ([`crate::spatial::morton_order`]; the loader
+    /// puts them so for callers that join them many times). A join over unordered points
+    /// visits them in that order through a permutation instead: the same answer, fast.
+    pub in_spatial_order: bool,
 }
 
 impl PointLayer {

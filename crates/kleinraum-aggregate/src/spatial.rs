@@ -651,6 +651,32 @@ impl GridIndex {
         out
     }
 
+    /// As [`GridIndex::assign`], visiting the points in `order` (a permutation of their
+    /// indices, e.g. [`morton_order`]): neighbouring lookups keep the cell table and the
+    /// edges in cache without moving every column of the points into that order first. The
+    /// result is in the points' own order.
+    pub fn assign_in_order(&self, xs: &[f64], ys: &[f64], order: &[u32]) -> Vec<u32> {
+        use rayon::prelude::*;
+        assert_eq!(xs.len(), ys.len());
+        assert_eq!(order.len(), xs.len());
+        const CHUNK: usize = 1 << 14;
+        let mut visited = vec![OUTSIDE; order.len()];
+        visited
+            .par_chunks_mut(CHUNK)
+            .zip(order.par_chunks(CHUNK))
+            .for_each(|(o, idx)| {
+                for (o, &i) in o.iter_mut().zip(idx) {
+                    let i = i as usize;
+                    *o = self.locate(xs[i], ys[i]).unwrap_or(OUTSIDE);
+                }
+            });
+        let mut out = vec![OUTSIDE; xs.len()];
+        for (&i, &a) in order.iter().zip(&visited) {
+            out[i as usize] = a;
+        }
+        out
+    }
+
     /// Whether the point lies within `tolerance` metres of any polygon boundary (for the
     /// "points on a border" count of `check`).
     ///
@@ -881,6 +907,34 @@ mod tests {
                 check_against_brute_force(&polys, &pts, density);
             }
         }
+    }
+
+    #[test]
+    fn visiting_in_any_order_gives_the_same_assignment() {
+        // Morton order and a shuffled order, over points that also lie on every vertex.
+        let polys = random_partition(5, 8, 6);
+        let mut rng = Rng(99);
+        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        for _ in 0..50_000 {
+            xs.push(499_950.0 + rng.unit() * 900.0);
+            ys.push(5_799_950.0 + rng.unit() * 900.0);
+        }
+        for p in &polys {
+            for c in p.0.iter().flat_map(|pg| pg.exterior().0.iter()) {
+                xs.push(c.x);
+                ys.push(c.y);
+            }
+        }
+        let idx = GridIndex::build(&polys);
+        let plain = idx.assign(&xs, &ys);
+        assert!(plain.contains(&OUTSIDE) && plain.iter().any(|&a| a != OUTSIDE));
+        let morton = morton_order(&xs, &ys);
+        assert_eq!(idx.assign_in_order(&xs, &ys, &morton), plain);
+        let mut shuffled: Vec<u32> = (0..xs.len() as u32).collect();
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        assert_eq!(idx.assign_in_order(&xs, &ys, &shuffled), plain);
     }
 
     #[test]

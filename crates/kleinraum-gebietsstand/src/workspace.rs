@@ -231,6 +231,7 @@ impl Workspace {
                 y: layer.y,
                 keys: Default::default(),
                 columns: Vec::new(),
+                in_spatial_order: false,
             };
             (pts, layer.weighting, layer.weight, None)
         };
@@ -254,6 +255,7 @@ impl Workspace {
                     values: Vec::new(),
                 })
                 .collect(),
+            in_spatial_order: false,
         };
         let fac_header = facilities
             .iter()

@@ -117,8 +117,58 @@ pub fn load_project(
     Ok(l.dataset)
 }
 
-/// Loads everything the config names, with the report of what was found.
+impl Loaded {
+    /// The base level's area for every address point ([`OUTSIDE`] for none): through the
+    /// index built while loading, or one built now when there is none (the engine's error
+    /// then says why the level cannot be indexed).
+    ///
+    /// [`OUTSIDE`]: kleinraum_aggregate::spatial::OUTSIDE
+    pub fn assign_base_points(
+        &self,
+    ) -> Result<Vec<u32>, kleinraum_aggregate::aggregate::EngineError> {
+        let pts = &self.dataset.points;
+        match (&self.base_locator, self.dataset.levels.first()) {
+            (Some(l), _) => l.assign_layer(pts),
+            (None, Some(base)) => AreaLocator::new(&base.areas, &base.key)?.assign_layer(pts),
+            // The config has at least one level; nothing to join without one.
+            (None, None) => Ok(vec![kleinraum_aggregate::spatial::OUTSIDE; pts.len()]),
+        }
+    }
+}
+
+/// What the loader prepares beyond the data, for what the caller does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prepare {
+    /// Build the base level's polygon index while the points are read (the caller joins
+    /// them): [`Loaded::base_locator`].
+    pub base_index: bool,
+    /// Put the points in Morton order ([`PointLayer::in_spatial_order`]): for callers that
+    /// join them many times (a server, the Gebietsstände). A single join visits them in that
+    /// order through a permutation instead, without moving every column.
+    pub spatial_order: bool,
+}
+
+impl Prepare {
+    /// Both: a server or the Gebietsstände (the points are joined again on every redefinition).
+    pub const MANY_JOINS: Prepare = Prepare {
+        base_index: true,
+        spatial_order: true,
+    };
+    /// The index, not the order: a single run of the engine (`kleinraum aggregate`).
+    pub const ONE_JOIN: Prepare = Prepare {
+        base_index: true,
+        spatial_order: false,
+    };
+}
+
+/// Loads everything the config names, with the report of what was found (points in Morton
+/// order, the base level indexed: [`Prepare::MANY_JOINS`]).
 pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
+    load_all_with(cfg, Prepare::MANY_JOINS)
+}
+
+/// [`load_all`], preparing what `prep` asks for.
+pub fn load_all_with(cfg: &ProjectConfig, prep: Prepare) -> Result<Loaded, LoadError> {
     let w = cfg.working_crs;
     let mut report = LoadReport::default();
     let mut stages = Vec::new();
@@ -145,7 +195,9 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
             // the engine to report.
             let t = std::time::Instant::now();
             let locator = match (&cfg.points, levels.first()) {
-                (Some(_), Some(base)) => AreaLocator::new(&base.areas, &base.key).ok(),
+                (Some(_), Some(base)) if prep.base_index => {
+                    AreaLocator::new(&base.areas, &base.key).ok()
+                }
                 _ => None,
             };
             Ok((levels, locator, t_levels, t.elapsed()))
@@ -162,8 +214,11 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
             // definitions, and each spatial join over neighbouring points runs several times
             // faster (locality).
             let t = std::time::Instant::now();
-            let order = kleinraum_aggregate::spatial::morton_order(&points.x, &points.y);
-            points.reorder(&order);
+            if prep.spatial_order {
+                let order = kleinraum_aggregate::spatial::morton_order(&points.x, &points.y);
+                points.reorder(&order);
+                points.in_spatial_order = true;
+            }
             Ok((points, diags, t_points, t.elapsed()))
         },
     );
@@ -174,7 +229,9 @@ pub fn load_all(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
     stages.push(("load: levels (read, reproject, validate)", t_levels));
     stages.push(("load: base level index (beside the points)", t_index));
     stages.push(("load: points and joined counts", t_points));
-    stages.push(("load: points in Morton order", t_order));
+    if prep.spatial_order {
+        stages.push(("load: points in Morton order", t_order));
+    }
     let started = std::time::Instant::now();
     let mut facilities = Vec::with_capacity(cfg.facilities.len());
     for f in &cfg.facilities {
@@ -225,7 +282,12 @@ pub fn load_project_strict(cfg: &ProjectConfig) -> Result<Dataset, LoadError> {
 /// Like [`load_all`], but any row-level problem is an error (`LoadError::Rows`), exactly what
 /// `check` calls blocking.
 pub fn load_all_strict(cfg: &ProjectConfig) -> Result<Loaded, LoadError> {
-    let l = load_all(cfg)?;
+    load_all_strict_with(cfg, Prepare::MANY_JOINS)
+}
+
+/// [`load_all_strict`], preparing what `prep` asks for.
+pub fn load_all_strict_with(cfg: &ProjectConfig, prep: Prepare) -> Result<Loaded, LoadError> {
+    let l = load_all_with(cfg, prep)?;
     match l.report.diagnostics.first() {
         None => Ok(l),
         Some(first) => {
@@ -723,6 +785,7 @@ pub fn load_points(
         y,
         keys,
         columns,
+        in_spatial_order: false,
     })
 }
 

@@ -464,6 +464,7 @@ mod tests {
                         values: vec![2, 10],
                     },
                 ],
+                in_spatial_order: false,
             },
             facilities: vec![],
             tables: vec![],

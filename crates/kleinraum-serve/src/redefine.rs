@@ -43,18 +43,75 @@ pub struct RedefineState {
     /// Area GeoJSON geometries in WGS 84 per version, reprojected once per computed version.
     geometries: Mutex<GeometryCache>,
     areas_cache: Mutex<AreasCache>,
+    /// Whether `ws` has computed its versions: the server listens before (they take about a
+    /// second on Berlin, the OGC API needs none of them); these routes wait until then.
+    ready: tokio::sync::watch::Receiver<Readiness>,
+}
+
+/// The state of the versions' computation at start.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Readiness {
+    /// Still computing.
+    Computing,
+    /// Every version computed.
+    Ready,
+    /// The computation failed (the message names the version and the cause).
+    Failed(String),
+}
+
+/// Reports the end of the versions' computation to the routes (see [`RedefineState::computing`]).
+/// Dropped without [`ReadySignal::done`] (the computing thread panicked), the routes answer 503.
+pub struct ReadySignal(tokio::sync::watch::Sender<Readiness>);
+
+impl ReadySignal {
+    /// The versions are computed (`Ok`) or cannot be (`Err` with the reason). Logged as
+    /// "Gebietsstände ready" or "Gebietsstände failed" (scripts and tests wait for the line).
+    pub fn done(self, result: Result<(), String>) {
+        let r = match result {
+            Ok(()) => {
+                tracing::info!("Gebietsstände ready");
+                Readiness::Ready
+            }
+            Err(e) => {
+                tracing::error!("Gebietsstände failed; their routes answer 503: {e}");
+                Readiness::Failed(e)
+            }
+        };
+        // No receiver left means the server has shut down: nobody to tell.
+        let _ = self.0.send(r);
+    }
 }
 
 impl RedefineState {
-    /// The routes' state.
+    /// The routes' state, on a workspace whose versions are computed.
     pub fn new(ws: Workspace, tokens: Tokens, work: crate::work::WorkLimiter) -> Self {
-        Self {
+        let (tx, state) = Self::computing(ws, tokens, work);
+        tx.done(Ok(()));
+        state
+    }
+
+    /// The routes' state on a workspace still computing its versions: the routes wait for the
+    /// signal's [`ReadySignal::done`].
+    pub fn computing(
+        ws: Workspace,
+        tokens: Tokens,
+        work: crate::work::WorkLimiter,
+    ) -> (ReadySignal, Self) {
+        let (tx, ready) = tokio::sync::watch::channel(Readiness::Computing);
+        let state = Self {
             ws,
             tokens,
             work,
             geometries: Mutex::new(HashMap::new()),
             areas_cache: Mutex::new(HashMap::new()),
-        }
+            ready,
+        };
+        (ReadySignal(tx), state)
+    }
+
+    /// The state of the versions' computation now.
+    pub fn readiness(&self) -> Readiness {
+        self.ready.borrow().clone()
     }
 
     /// The WGS 84 GeoJSON geometry text of every area of `c`, rendered once per version (the
@@ -203,8 +260,13 @@ pub fn router(state: Arc<RedefineState>) -> Router {
         .route("/entwurf/{id}/areas", get(session_areas))
         .route("/entwurf/{id}/speichern", post(save))
         .route("/audit", get(audit))
-        // Every write needs a planner's token, checked before a byte of the body is read: an
-        // anonymous client cannot make the server buffer megabytes.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            when_ready,
+        ))
+        // Every write needs a planner's token, checked before a byte of the body is read (and
+        // before waiting for the versions): an anonymous client cannot make the server buffer
+        // megabytes.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             writers_only,
@@ -227,6 +289,47 @@ pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 pub const OPERATION_LIMIT: usize = 4 * 1024 * 1024;
 /// Largest accepted body of the other writes.
 pub const SMALL_LIMIT: usize = 64 * 1024;
+
+/// Middleware: waits until the versions are computed, at most as long as a request waits for
+/// a slot of costly work (then 503 with `Retry-After`, like a busy server); if they could not
+/// be computed, says why.
+async fn when_ready(
+    State(st): State<Arc<RedefineState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut rx = st.ready.clone();
+    // No `watch::Ref` may live across the await below (it is not `Send`): cloned out here.
+    let state = match tokio::time::timeout(
+        st.work.queue_timeout,
+        rx.wait_for(|r| *r != Readiness::Computing),
+    )
+    .await
+    {
+        Err(_) => {
+            return ApiError::Busy(
+                "Die Gebietsstände werden nach dem Start des Servers noch berechnet; bitte in einigen Sekunden erneut versuchen"
+                    .into(),
+            )
+            .into_response();
+        }
+        Ok(Ok(r)) => Ok(r.clone()),
+        Ok(Err(e)) => Err(e),
+    };
+    match state {
+        Ok(Readiness::Ready) => next.run(req).await,
+        Ok(Readiness::Failed(why)) => crate::error::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Redefine",
+            &format!("Die Gebietsstände konnten beim Start nicht berechnet werden: {why}"),
+        ),
+        _ => crate::error::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Redefine",
+            "Die Gebietsstände konnten beim Start nicht berechnet werden (unerwarteter Abbruch; siehe Server-Log)",
+        ),
+    }
+}
 
 /// Middleware: writes (anything but GET/HEAD) need at least a planner's token.
 async fn writers_only(

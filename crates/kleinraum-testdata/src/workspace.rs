@@ -118,6 +118,7 @@ pub fn workspace() -> (Workspace, tempfile::TempDir) {
             y,
             keys,
             columns,
+            in_spatial_order: false,
         },
         facilities: vec![fac],
         tables: Vec::new(),

@@ -207,5 +207,6 @@ fn points() -> PointLayer {
                 values: fgn,
             },
         ],
+        in_spatial_order: false,
     }
 }

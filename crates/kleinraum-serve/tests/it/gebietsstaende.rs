@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use kleinraum_gebietsstand::Projector;
 use kleinraum_serve::auth::Tokens;
-use kleinraum_serve::redefine::RedefineState;
+use kleinraum_serve::redefine::{Readiness, RedefineState};
 use kleinraum_serve::work::WorkLimiter;
 use kleinraum_testdata::workspace::{LinearProjector, X0, Y0, workspace};
 use serde_json::{Value, json};
@@ -110,6 +110,119 @@ fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
         json!([lon, lat])
     };
     json!({"type": "Polygon", "coordinates": [[c(x0, y0), c(x1, y0), c(x1, y1), c(x0, y1), c(x0, y0)]]})
+}
+
+/// The server listens before the versions are computed: the Gebietsstände routes wait for the
+/// computation (and then answer as usual), or say why it failed; the OGC API does not wait.
+#[tokio::test]
+async fn routes_wait_for_the_versions_computed_after_start() {
+    let start = |ws| {
+        let (signal, st) = RedefineState::computing(
+            ws,
+            Tokens::new(Tokens::parse_list(TOKENS).unwrap()),
+            WorkLimiter::default(),
+        );
+        let st = Arc::new(st);
+        (
+            signal,
+            st.clone(),
+            kleinraum_serve::app_with(catalog(), Some(st)),
+        )
+    };
+    let (ws, _dir) = workspace();
+    let (signal, st, router) = start(ws);
+    let app = App { router, _dir };
+    assert_eq!(st.readiness(), Readiness::Computing);
+    let pending = tokio::spawn({
+        let router = app.router.clone();
+        async move {
+            let req = Request::get("/gebietsstaende").body(Body::empty()).unwrap();
+            router.oneshot(req).await.unwrap()
+        }
+    });
+    // The OGC API answers meanwhile; the Gebietsstände request is still waiting.
+    assert_eq!(
+        call(&app, "GET", "/conformance", None, None).await.status,
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        !pending.is_finished(),
+        "answered before the versions were computed"
+    );
+    // A write without a token is refused at once, not after the wait.
+    assert_eq!(
+        call(&app, "POST", "/entwurf", None, Some(json!({})))
+            .await
+            .status,
+        401
+    );
+    signal.done(Ok(()));
+    let resp = pending.await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        call(&app, "GET", "/gebietsstaende", None, None)
+            .await
+            .json()["base"],
+        "basis"
+    );
+
+    // A failed computation: the routes say why (503), the OGC API still serves.
+    let (ws, _dir2) = workspace();
+    let (signal, _st, router) = start(ws);
+    let failed = App {
+        router,
+        _dir: _dir2,
+    };
+    signal.done(Err("Gebietsstand \"plz\": Datei fehlt".into()));
+    let r = call(&failed, "GET", "/gebietsstaende", None, None).await;
+    assert_eq!(r.status, 503);
+    let detail = r.json()["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.contains("nicht berechnet") && detail.contains("Datei fehlt"),
+        "{detail}"
+    );
+    assert_eq!(
+        call(&failed, "GET", "/conformance", None, None)
+            .await
+            .status,
+        200
+    );
+
+    // The computing thread died without a word (a panic): 503, no hang.
+    let (ws, _dir3) = workspace();
+    let (signal, _st, router) = start(ws);
+    let died = App {
+        router,
+        _dir: _dir3,
+    };
+    drop(signal);
+    assert_eq!(
+        call(&died, "GET", "/gebietsstaende/basis/areas", None, None)
+            .await
+            .status,
+        503
+    );
+
+    // Still computing after the longest wait for costly work: 503 with Retry-After, as busy.
+    let (ws, _dir4) = workspace();
+    let (_signal, st) = RedefineState::computing(
+        ws,
+        Tokens::new(Vec::new()),
+        WorkLimiter::new(
+            1,
+            std::time::Duration::from_millis(100),
+            std::time::Duration::from_secs(1),
+        ),
+    );
+    let slow = App {
+        router: kleinraum_serve::app_with(catalog(), Some(Arc::new(st))),
+        _dir: _dir4,
+    };
+    let req = Request::get("/gebietsstaende").body(Body::empty()).unwrap();
+    let resp = slow.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(resp.headers().contains_key("retry-after"));
 }
 
 #[tokio::test]
