@@ -127,12 +127,12 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
             })
             .context("starting the Gebietsstände thread")?
     };
-    // PROJ objects are per thread (`WorkingCrs`).
+    // PROJ objects are per thread (`WorkingCrs`): the catalogue reprojects on all cores.
     let working_crs = kleinraum_load::crs::WorkingCrs { epsg: working };
-    let mut reproject =
+    let reproject =
         |epsg: u32, x: f64, y: f64| -> Result<(f64, f64), String> { working_crs.to(epsg, x, y) };
     let catalog_started = Instant::now();
-    let mut catalog = Catalog::build(settings, &result, &facilities, &mut reproject)
+    let mut catalog = Catalog::build(settings, &result, &facilities, &reproject)
         .with_context(|| format!("preparing the API for {}", config.display()))?;
     drop(result);
     tracing::info!(

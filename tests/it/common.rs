@@ -54,6 +54,8 @@ impl Server {
             .current_dir(repo())
             .env("KLEINRAUM_SHARED_DATA", shared_data())
             .env("RUST_LOG", "info")
+            // A slowed import is what one test asks for, never inherited.
+            .env_remove("KLEINRAUM_STORE_SLOW_IMPORT_MS")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
         for (k, v) in env {

@@ -10,14 +10,12 @@ use kleinraum_load::crs::Reprojector;
 use kleinraum_store::Store;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::common::{repo, shared_data};
+use crate::common::{Server, shared_data};
 
 const TOKENS: &str = "viewer:test-viewer:viewer-token-789;planner:test-planer:planner-token-123;statistik:test-statistik:statistik-token-321;admin:test-admin:admin-token-456";
 const VIEWER: &str = "viewer-token-789";
@@ -34,72 +32,16 @@ const PLR: &str = "08100521";
 // ---------------------------------------------------------------------------------------------
 // Server and HTTP
 
-/// The server process; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `kleinraum serve data/berlin.toml` on `store` and waits for its address.
+/// Starts `kleinraum serve data/berlin.toml` on `store` and waits until it listens and its
+/// Gebietsstände are computed.
 fn start(store: &Path, extra_env: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kleinraum"));
-    cmd.args(["serve", "data/berlin.toml", "--bind", "127.0.0.1:0"])
-        .current_dir(repo())
-        .env("KLEINRAUM_SHARED_DATA", shared_data())
-        .env("KLEINRAUM_STORE", store)
-        .env("KLEINRAUM_TOKENS", TOKENS)
-        .env_remove("KLEINRAUM_STORE_SLOW_IMPORT_MS")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("start kleinraum serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        let (mut addr, mut ready) = (None, false);
-        // Keeps draining after the address so the server never blocks on a full pipe. Ready
-        // once the Gebietsstände are computed (after it listens).
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if sent {
-                continue;
-            }
-            if let Some(a) = crate::common::listening_address(&line) {
-                addr = Some(a);
-            } else if crate::common::ready_line(&line) {
-                ready = true;
-            }
-            if ready && addr.is_some() {
-                let _ = tx.send(Ok(addr.take().unwrap_or_default()));
-                sent = true;
-            } else if line.contains("Error") {
-                let _ = tx.send(Err(line.clone()));
-                sent = true;
-            }
-        }
-    });
-    let addr = match rx.recv_timeout(Duration::from_secs(400)) {
-        Ok(Ok(a)) => a,
-        Ok(Err(line)) => {
-            let _ = child.kill();
-            panic!("server failed to start: {line}");
-        }
-        Err(_) => {
-            let _ = child.kill();
-            panic!("server did not log its address within 400 s");
-        }
-    };
-    Server { child, addr }
+    let store = store.display().to_string();
+    let mut env = vec![
+        ("KLEINRAUM_STORE", store.as_str()),
+        ("KLEINRAUM_TOKENS", TOKENS),
+    ];
+    env.extend_from_slice(extra_env);
+    Server::start("data/berlin.toml", &env, Duration::from_secs(400))
 }
 
 /// One HTTP response.

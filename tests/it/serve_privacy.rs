@@ -15,14 +15,12 @@
 
 use kleinraum_load::crs::Reprojector;
 use std::collections::{BTreeSet, HashSet, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::common::{fresh_store, repo};
+use crate::common::{Server, fresh_store};
 
 const WORKING: u32 = 25833;
 const YEARS: [i32; 2] = [2023, 2024];
@@ -258,68 +256,15 @@ threshold = 3
     path
 }
 
-/// The server process; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// Starts `kleinraum serve CONFIG` on its own Gebietsstände store (no test writes into
+/// `data/`); the web map is found in the repository (the tempdir has none).
 fn start(config: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kleinraum"))
-        .arg("serve")
-        .arg(config)
-        .args(["--bind", "127.0.0.1:0"])
-        // The web map is found in the repository (the tempdir has none).
-        .current_dir(repo())
-        .env("RUST_LOG", "info")
-        // Each server its own Gebietsstände store (no test writes into data/).
-        .env("KLEINRAUM_STORE", fresh_store())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start kleinraum serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        let mut log = Vec::new();
-        let (mut addr, mut ready) = (None, false);
-        // Ready once the Gebietsstände are computed (after it listens).
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                log.push(line.clone());
-                if let Some(a) = crate::common::listening_address(&line) {
-                    addr = Some(a);
-                } else if crate::common::ready_line(&line) {
-                    ready = true;
-                }
-                if ready && addr.is_some() {
-                    let _ = tx.send(Ok(addr.take().unwrap_or_default()));
-                    sent = true;
-                }
-            }
-        }
-        // The process ended without listening: hand over what it said.
-        if !sent {
-            let _ = tx.send(Err(log.join("\n")));
-        }
-    });
-    let addr = match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(Ok(a)) => a,
-        Ok(Err(log)) => panic!("server exited before listening:\n{log}"),
-        Err(_) => {
-            let _ = child.kill();
-            panic!("server did not log its address within 120 s");
-        }
-    };
-    Server { child, addr }
+    let store = fresh_store().display().to_string();
+    Server::start(
+        &config.display().to_string(),
+        &[("KLEINRAUM_STORE", store.as_str())],
+        Duration::from_secs(120),
+    )
 }
 
 /// One HTTP response.

@@ -653,23 +653,18 @@ impl GridIndex {
 
     /// As [`GridIndex::assign`], visiting the points in `order` (a permutation of their
     /// indices, e.g. [`morton_order`]): neighbouring lookups keep the cell table and the
-    /// edges in cache without moving every column of the points into that order first. The
-    /// result is in the points' own order.
+    /// edges in cache, without moving every column of the points into that order. The
+    /// coordinates are gathered into that order first (a tight loop the CPU overlaps many
+    /// cache misses in; a gather inside the lookup loop waits for each one), the result is
+    /// scattered back into the points' own order.
     pub fn assign_in_order(&self, xs: &[f64], ys: &[f64], order: &[u32]) -> Vec<u32> {
         use rayon::prelude::*;
         assert_eq!(xs.len(), ys.len());
         assert_eq!(order.len(), xs.len());
-        const CHUNK: usize = 1 << 14;
-        let mut visited = vec![OUTSIDE; order.len()];
-        visited
-            .par_chunks_mut(CHUNK)
-            .zip(order.par_chunks(CHUNK))
-            .for_each(|(o, idx)| {
-                for (o, &i) in o.iter_mut().zip(idx) {
-                    let i = i as usize;
-                    *o = self.locate(xs[i], ys[i]).unwrap_or(OUTSIDE);
-                }
-            });
+        let gather = |v: &[f64]| -> Vec<f64> { order.par_iter().map(|&i| v[i as usize]).collect() };
+        let (ox, oy) = rayon::join(|| gather(xs), || gather(ys));
+        let visited = self.assign(&ox, &oy);
+        drop((ox, oy));
         let mut out = vec![OUTSIDE; xs.len()];
         for (&i, &a) in order.iter().zip(&visited) {
             out[i as usize] = a;

@@ -24,7 +24,8 @@ use std::time::Duration;
 
 /// Reprojection callback: `(target_epsg, x, y)` in the working CRS → `(x, y)` in the target.
 /// For the geographic target 4326 it returns longitude, latitude (traditional GIS order).
-pub type Reproject<'a> = dyn FnMut(u32, f64, f64) -> Result<(f64, f64), String> + 'a;
+/// Called from several threads at once (the areas are rendered on all cores).
+pub type Reproject<'a> = dyn Fn(u32, f64, f64) -> Result<(f64, f64), String> + Sync + 'a;
 
 /// Why the catalog could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -625,12 +626,12 @@ type Rendered = ([String; 4], [Option<Geometry<f64>>; 4]);
 /// Reprojects and renders geometries of one feature for every CRS.
 struct GeomRenderer<'r, 'a> {
     working: OutputCrs,
-    reproject: &'r mut Reproject<'a>,
+    reproject: &'r Reproject<'a>,
 }
 
 impl GeomRenderer<'_, '_> {
     fn coord(
-        &mut self,
+        &self,
         crs: OutputCrs,
         c: Coord<f64>,
         ctx: (&str, &str),
@@ -667,11 +668,7 @@ impl GeomRenderer<'_, '_> {
     }
 
     /// Returns geometry text and shape per CRS index.
-    fn render(
-        &mut self,
-        g: Option<&Geometry<f64>>,
-        ctx: (&str, &str),
-    ) -> Result<Rendered, BuildError> {
+    fn render(&self, g: Option<&Geometry<f64>>, ctx: (&str, &str)) -> Result<Rendered, BuildError> {
         let mut texts: [String; 4] = Default::default();
         let mut shapes: [Option<Geometry<f64>>; 4] = Default::default();
         let Some(g) = g else {
@@ -693,7 +690,7 @@ impl GeomRenderer<'_, '_> {
     }
 
     fn transform(
-        &mut self,
+        &self,
         g: &Geometry<f64>,
         crs: OutputCrs,
         ctx: (&str, &str),
@@ -718,7 +715,7 @@ impl GeomRenderer<'_, '_> {
     }
 
     fn ring(
-        &mut self,
+        &self,
         r: &LineString<f64>,
         crs: OutputCrs,
         ctx: (&str, &str),
@@ -841,7 +838,7 @@ impl Catalog {
         settings: Settings,
         result: &AggregateResult,
         facilities: &[FacilityLayer],
-        reproject: &mut Reproject<'_>,
+        reproject: &Reproject<'_>,
     ) -> Result<Catalog, BuildError> {
         let working = match result.working_epsg {
             25832 => OutputCrs::Epsg25832,
@@ -850,7 +847,7 @@ impl Catalog {
         };
         let mut result = result.clone();
         result.report = Default::default();
-        let mut renderer = GeomRenderer { working, reproject };
+        let renderer = GeomRenderer { working, reproject };
         let mut collections: Vec<Collection> = Vec::new();
         let mut seen = BTreeSet::new();
         let has_capacity: Vec<bool> = result
@@ -878,28 +875,40 @@ impl Catalog {
                         feature: area.id.clone(),
                     });
                 }
-                let g = area.geometry.clone().map(Geometry::MultiPolygon);
-                let (geometry, shape) = renderer.render(g.as_ref(), (&level.key, &area.id))?;
-                let rows = area
-                    .years
-                    .iter()
-                    .map(|ay| {
-                        let values = area_values(&result, &level.key, area, ay, &has_capacity);
-                        Row {
-                            year: Some(ay.year),
-                            json: render_properties(&fields, &values),
-                            values,
-                        }
-                    })
-                    .collect();
-                features.push(Feature {
-                    id: area.id.clone(),
-                    geometry,
-                    shape,
-                    rows,
-                    simplified: Vec::new(),
-                });
+                features.push(area);
             }
+            // Reprojecting and rendering an area needs nothing of the others: all cores. The
+            // first error in area order is the one reported, as one by one.
+            use rayon::prelude::*;
+            let features = features
+                .par_iter()
+                .map(|area| -> Result<Feature, BuildError> {
+                    let g = area.geometry.clone().map(Geometry::MultiPolygon);
+                    let (geometry, shape) = renderer.render(g.as_ref(), (&level.key, &area.id))?;
+                    let rows = area
+                        .years
+                        .iter()
+                        .map(|ay| {
+                            let values = area_values(&result, &level.key, area, ay, &has_capacity);
+                            Row {
+                                year: Some(ay.year),
+                                json: render_properties(&fields, &values),
+                                values,
+                            }
+                        })
+                        .collect();
+                    Ok(Feature {
+                        id: area.id.clone(),
+                        geometry,
+                        shape,
+                        rows,
+                        simplified: Vec::new(),
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect::<Result<Vec<Feature>, BuildError>>()?;
+            let mut features = features;
             let vertices = add_simplified(&mut features, working);
             let default_year = default_year(&result, li);
             let index_note = if result.indices.iter().any(|i| i.level == level.key) {
@@ -949,7 +958,7 @@ impl Catalog {
             if !seen.insert(layer.category.clone()) {
                 return Err(BuildError::DuplicateCollection(layer.category.clone()));
             }
-            let mut c = facility_collection(layer, &mut renderer)?;
+            let mut c = facility_collection(layer, &renderer)?;
             render_downloads(&mut c);
             collections.push(c);
         }
@@ -1073,7 +1082,7 @@ fn extent_of(features: &[Feature]) -> Option<[f64; 4]> {
 
 fn facility_collection(
     layer: &FacilityLayer,
-    renderer: &mut GeomRenderer<'_, '_>,
+    renderer: &GeomRenderer<'_, '_>,
 ) -> Result<Collection, BuildError> {
     // Feature ids: the source ids when they are all present and unique, else row numbers.
     let unique: BTreeSet<&str> = layer.ids.iter().map(String::as_str).collect();
@@ -1223,12 +1232,18 @@ fn add_simplified(features: &mut [Feature], working: OutputCrs) -> (usize, Vec<u
     let shapes: Vec<Option<MultiPolygon<f64>>> = features.iter().map(|f| mp(f, working)).collect();
     let refs: Vec<Option<&MultiPolygon<f64>>> = shapes.iter().map(Option::as_ref).collect();
     let mut counts = Vec::with_capacity(ZOOM_TIERS.len());
-    for z in ZOOM_TIERS {
-        let tolerance =
-            M_PER_PX_Z0 * lat.to_radians().cos() / 2f64.powi(i32::from(z)) * SIMPLIFY_PIXELS;
-        let masks = crate::simplify::simplify_level(&refs, tolerance);
+    use rayon::prelude::*;
+    // The tiers are simplified independently of each other: side by side.
+    let tier_masks: Vec<_> = ZOOM_TIERS
+        .par_iter()
+        .map(|&z| {
+            let tolerance =
+                M_PER_PX_Z0 * lat.to_radians().cos() / 2f64.powi(i32::from(z)) * SIMPLIFY_PIXELS;
+            crate::simplify::simplify_level(&refs, tolerance)
+        })
+        .collect();
+    for (z, masks) in ZOOM_TIERS.into_iter().zip(tier_masks) {
         // Rendering the text is most of the work and independent per feature: all cores.
-        use rayon::prelude::*;
         let n: usize = features
             .par_iter_mut()
             .zip(masks)

@@ -239,8 +239,8 @@ pub fn settings() -> Settings {
 }
 
 pub fn catalog() -> Arc<Catalog> {
-    let mut rp = fake_reproject;
-    Arc::new(Catalog::build(settings(), &result(), &[kitas()], &mut rp).expect("catalog builds"))
+    let rp = fake_reproject;
+    Arc::new(Catalog::build(settings(), &result(), &[kitas()], &rp).expect("catalog builds"))
 }
 
 pub struct Resp {

@@ -563,11 +563,11 @@ async fn cors_is_off_by_default_and_on_for_configured_origins() {
     let cat = catalog();
     let r = get_with(&cat, "/collections", &[("origin", "https://example.org")]).await;
     assert!(r.headers.get("access-control-allow-origin").is_none());
-    let mut rp = fake_reproject;
+    let rp = fake_reproject;
     let mut s = settings();
     s.cors_origins = vec!["https://example.org".into()];
     let cat = std::sync::Arc::new(
-        kleinraum_serve::Catalog::build(s, &result(), &[kitas()], &mut rp).unwrap(),
+        kleinraum_serve::Catalog::build(s, &result(), &[kitas()], &rp).unwrap(),
     );
     let r = get_with(&cat, "/collections", &[("origin", "https://example.org")]).await;
     assert_eq!(

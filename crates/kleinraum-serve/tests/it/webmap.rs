@@ -96,8 +96,8 @@ async fn map_config_without_and_with_basemap() {
         },
         ..settings()
     };
-    let mut rp = fake_reproject;
-    let cat2 = Arc::new(Catalog::build(s, &result(), &[kitas()], &mut rp).unwrap());
+    let rp = fake_reproject;
+    let cat2 = Arc::new(Catalog::build(s, &result(), &[kitas()], &rp).unwrap());
     let c = get(&cat2, "/map-config").await.json();
     assert_eq!(c["basemap"]["kind"], "wms");
     assert_eq!(c["basemap"]["layers"], "stadtplan");
@@ -165,8 +165,8 @@ fn wiggly_catalog() -> Arc<Catalog> {
     });
     r.levels[0].areas[0].geometry = Some(MultiPolygon(vec![Polygon::new(LineString(a), vec![])]));
     r.levels[0].areas[1].geometry = Some(MultiPolygon(vec![Polygon::new(LineString(b), vec![])]));
-    let mut rp = fake_reproject;
-    Arc::new(Catalog::build(settings(), &r, &[kitas()], &mut rp).unwrap())
+    let rp = fake_reproject;
+    Arc::new(Catalog::build(settings(), &r, &[kitas()], &rp).unwrap())
 }
 
 fn coords(f: &Value) -> Vec<(String, String)> {
