@@ -129,10 +129,13 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
     };
     // PROJ objects are per thread (`WorkingCrs`): the catalogue reprojects on all cores.
     let working_crs = kleinraum_load::crs::WorkingCrs { epsg: working };
-    let reproject =
-        |epsg: u32, x: f64, y: f64| -> Result<(f64, f64), String> { working_crs.to(epsg, x, y) };
+    let reproject = Arc::new(
+        move |epsg: u32, x: f64, y: f64| -> Result<(f64, f64), String> {
+            working_crs.to(epsg, x, y)
+        },
+    );
     let catalog_started = Instant::now();
-    let mut catalog = Catalog::build(settings, &result, &facilities, &reproject)
+    let mut catalog = Catalog::build(settings, &result, &facilities, reproject)
         .with_context(|| format!("preparing the API for {}", config.display()))?;
     drop(result);
     tracing::info!(
@@ -140,11 +143,6 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         "API catalogue built"
     );
     let gpkg = add_gpkg_downloads(&mut catalog);
-    for c in &catalog.collections {
-        if !c.vertices.1.is_empty() {
-            tracing::info!(collection = %c.id, full = c.vertices.0, per_zoom_tier = ?c.vertices.1, "vertices of the simplified geometry");
-        }
-    }
     catalog.reports = Some(Arc::new(kleinraum_serve::reports::Reports::new(
         cfg.report.clone(),
         crate::cmd_report::meta(&cfg)?,
@@ -356,7 +354,7 @@ fn render_gpkg(
                 .collect(),
         };
         let rows = c.features.iter().flat_map(|f| {
-            let geom = match &f.shape[storage.index()] {
+            let geom = match &f.geometry {
                 Some(geo::Geometry::MultiPolygon(mp)) => {
                     Some(ExportGeometry::MultiPolygon(mp.clone()))
                 }

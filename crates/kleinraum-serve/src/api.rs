@@ -454,7 +454,13 @@ struct Shape {
     tier: Option<usize>,
 }
 
-fn push_feature(out: &mut String, c: &Collection, fi: usize, ri: usize, shape: &Shape) {
+fn push_feature(
+    out: &mut String,
+    c: &Collection,
+    fi: usize,
+    ri: usize,
+    shape: &Shape,
+) -> Result<(), ApiError> {
     let f = &c.features[fi];
     out.push_str("{\"type\":\"Feature\",\"id\":");
     out.push_str(&serde_json::to_string(&f.id).unwrap_or_default());
@@ -462,11 +468,7 @@ fn push_feature(out: &mut String, c: &Collection, fi: usize, ri: usize, shape: &
     if shape.skip_geometry {
         out.push_str("null");
     } else {
-        let g = shape
-            .tier
-            .and_then(|t| f.simplified.get(t))
-            .unwrap_or(&f.geometry);
-        out.push_str(&g[shape.crs.index()]);
+        out.push_str(geometry_text(c, fi, shape)?);
     }
     out.push_str(",\"properties\":");
     match &shape.properties {
@@ -483,6 +485,28 @@ fn push_feature(out: &mut String, c: &Collection, fi: usize, ri: usize, shape: &
         }
     }
     out.push('}');
+    Ok(())
+}
+
+/// The geometry text a response shows for feature `fi` (rendered now if its CRS or zoom tier
+/// was never asked for: callers run off the async threads).
+fn geometry_text<'c>(c: &'c Collection, fi: usize, shape: &Shape) -> Result<&'c str, ApiError> {
+    c.geometry_text(fi, shape.tier, shape.crs)
+        .map_err(|e| geometry_error(c, shape.crs, e))
+}
+
+/// A CRS the catalog could not render on first request: the server's fault, logged.
+pub(crate) fn geometry_error(
+    c: &Collection,
+    crs: OutputCrs,
+    e: &crate::catalog::BuildError,
+) -> ApiError {
+    tracing::error!(collection = %c.id, crs = crs.uri(), error = %e, "rendering a CRS failed");
+    ApiError::Internal(format!(
+        "the geometry of {} cannot be given in {}: {e}",
+        c.id,
+        crs.uri()
+    ))
 }
 
 fn content_crs(resp: &mut Response, crs: OutputCrs) {
@@ -612,19 +636,15 @@ fn items_blocking(
     }
     let mut resp = match q.format {
         Format::Json => {
-            let approx: usize = page_sel
-                .iter()
-                .map(|&(fi, ri)| {
-                    let f = &c.features[fi];
-                    shape
-                        .tier
-                        .and_then(|t| f.simplified.get(t))
-                        .unwrap_or(&f.geometry)[q.crs.index()]
-                    .len()
-                        + c.features[fi].rows[ri].json.len()
-                        + 64
-                })
-                .sum();
+            let mut approx = 0;
+            for &(fi, ri) in page_sel {
+                let g = if shape.skip_geometry {
+                    0
+                } else {
+                    geometry_text(c, fi, &shape)?.len()
+                };
+                approx += g + c.features[fi].rows[ri].json.len() + 64;
+            }
             let mut out = String::with_capacity(approx + 1024);
             let _ = write!(
                 out,
@@ -636,7 +656,7 @@ fn items_blocking(
                 if k > 0 {
                     out.push(',');
                 }
-                push_feature(&mut out, c, fi, ri, &shape);
+                push_feature(&mut out, c, fi, ri, &shape)?;
             }
             out.push_str("]}");
             json_response("application/geo+json", out)
@@ -707,6 +727,19 @@ pub async fn item(
         skip_geometry,
         tier: c.zoom_tier(query::zoom_level(&ctx.pairs)?),
     };
+    // A CRS or zoom tier nobody asked for yet is rendered for the whole collection first: off
+    // the async threads, within the limit of costly work.
+    if !shape.skip_geometry && !c.geometry_ready(shape.tier, crs) {
+        let (cat, id, tier) = (Arc::clone(&cat), id.clone(), shape.tier);
+        let work = cat.settings.work.clone();
+        work.run(move |_| -> Result<(), ApiError> {
+            let c = find(&cat, &id)?;
+            c.geometry_text(0, tier, crs)
+                .map(|_| ())
+                .map_err(|e| geometry_error(c, crs, e))
+        })
+        .await?;
+    }
     let ri = match (c.kind, ctx.get("datetime")) {
         (CollectionKind::Facilities, _) => 0,
         (CollectionKind::Areas, None) => c.default_year_index().ok_or_else(|| {
@@ -756,7 +789,7 @@ pub async fn item(
                 ));
             }
             let mut out = String::new();
-            push_feature(&mut out, c, fi, ri, &shape);
+            push_feature(&mut out, c, fi, ri, &shape)?;
             out.pop();
             let _ = write!(out, ",\"links\":{}}}", Value::Array(links));
             json_response("application/geo+json", out)

@@ -1,9 +1,11 @@
 //! The catalog: everything the server answers from, built once at startup.
 //!
-//! All costly work happens in [`Catalog::build`]: geometries are reprojected (through a callback
-//! the binary supplies, so this crate links no PROJ) and rendered to GeoJSON text for every
-//! offered CRS, properties are rendered per area and year, downloads are rendered whole. A
-//! request then only filters and concatenates pre-rendered pieces.
+//! The costly work happens once: [`Catalog::build`] reprojects every geometry to CRS84 (through
+//! a callback the binary supplies, so this crate links no PROJ) and renders it to GeoJSON text,
+//! and renders the properties per area and year. The other offered CRSs, the simplified zoom
+//! tiers and the downloads are rendered the first time a request needs them, then kept: most
+//! are never asked for, and rendering all of them at start made the server slow to come up and
+//! large. A request then only filters and concatenates pre-rendered pieces.
 //!
 //! The catalog is built from an [`AggregateResult`] (publishable: every count passed disclosure
 //! control) and the public facility layers. It never sees address-level points, and it drops the
@@ -24,11 +26,12 @@ use std::time::Duration;
 
 /// Reprojection callback: `(target_epsg, x, y)` in the working CRS → `(x, y)` in the target.
 /// For the geographic target 4326 it returns longitude, latitude (traditional GIS order).
-/// Called from several threads at once (the areas are rendered on all cores).
-pub type Reproject<'a> = dyn Fn(u32, f64, f64) -> Result<(f64, f64), String> + Sync + 'a;
+/// Called from several threads at once (the areas are rendered on all cores), and kept by the
+/// catalog for the CRSs rendered on first request.
+pub type Reproject = dyn Fn(u32, f64, f64) -> Result<(f64, f64), String> + Send + Sync;
 
-/// Why the catalog could not be built.
-#[derive(Debug, thiserror::Error)]
+/// Why the catalog could not be built (or a CRS rendered on first request could not be).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BuildError {
     /// The reprojection callback failed for a coordinate.
     #[error(
@@ -235,20 +238,16 @@ pub struct Row {
     pub values: Vec<Value>,
 }
 
-/// One feature with its pre-rendered geometries.
+/// One feature: its geometry in the storage CRS and its pre-rendered rows. Its GeoJSON text
+/// comes from [`Collection::geometry_text`].
 #[derive(Debug, Clone)]
 pub struct Feature {
     /// Feature id (the area id with leading zeros, or the facility id).
     pub id: String,
-    /// GeoJSON geometry text per [`OutputCrs::index`] (`null` when the area has no geometry).
-    pub geometry: [String; 4],
-    /// Geometry for bbox tests per CRS index (EPSG:4326 queries are tested against CRS84).
-    pub shape: [Option<Geometry<f64>>; 4],
+    /// Geometry in the storage (working) CRS; `None` for an area without a drawn shape.
+    pub geometry: Option<Geometry<f64>>,
     /// Rows: one per year of the collection (areas), or exactly one (facilities).
     pub rows: Vec<Row>,
-    /// Geometry text per [`ZOOM_TIERS`] entry and CRS index, simplified for that zoom level
-    /// with shared borders kept (areas only; empty for facilities).
-    pub simplified: Vec<[String; 4]>,
 }
 
 /// Zoom levels (WebMercatorQuad, as the `zoom-level` parameter of OGC API – Features Part 7)
@@ -324,8 +323,9 @@ pub struct Collection {
     pub level: Option<usize>,
     /// Downloads, rendered on first request.
     pub downloads: Downloads,
-    /// Vertices of the full geometry, and per [`ZOOM_TIERS`] entry of the simplified one.
-    pub vertices: (usize, Vec<usize>),
+    /// The features' geometry in the output CRSs and zoom tiers (CRS84 from the start, the
+    /// rest on first request).
+    geo: Geometries,
 }
 
 impl Collection {
@@ -351,11 +351,275 @@ impl Collection {
         ZOOM_TIERS.iter().position(|&t| t >= z)
     }
 
+    /// The GeoJSON geometry text of feature `fi` in `crs`, simplified for the zoom `tier`
+    /// (position in [`ZOOM_TIERS`]; `None`: full detail; facilities have no tiers). `null`
+    /// for an area without geometry. A CRS or tier nobody asked for before is rendered now,
+    /// for the whole collection, and kept: up to a few hundred milliseconds on Berlin's
+    /// finest level, so callers run this off the async threads.
+    pub fn geometry_text(
+        &self,
+        fi: usize,
+        tier: Option<usize>,
+        crs: OutputCrs,
+    ) -> Result<&str, &BuildError> {
+        let rendered = self.in_crs(crs)?;
+        if let Some(t) = tier.filter(|_| self.kind == CollectionKind::Areas)
+            && let Some(Some(text)) = self.tier_texts(rendered, crs, t).get(fi)
+        {
+            return Ok(text);
+        }
+        Ok(rendered.full.get(fi).map_or("null", String::as_str))
+    }
+
+    /// The geometry of feature `fi` in `crs`, for bbox tests (EPSG:4326 bboxes are tested
+    /// against CRS84, with their axes swapped by the query parser).
+    pub fn shape(&self, fi: usize, crs: OutputCrs) -> Result<Option<&Geometry<f64>>, &BuildError> {
+        let crs = if crs == OutputCrs::Epsg4326 {
+            OutputCrs::Crs84
+        } else {
+            crs
+        };
+        if crs == self.geo.storage {
+            return Ok(self.features.get(fi).and_then(|f| f.geometry.as_ref()));
+        }
+        Ok(self.in_crs(crs)?.shapes.get(fi).and_then(Option::as_ref))
+    }
+
+    /// Whether [`Collection::geometry_text`] for `crs` and `tier` answers without rendering.
+    pub fn geometry_ready(&self, tier: Option<usize>, crs: OutputCrs) -> bool {
+        match self.geo.crs[crs.index()].get() {
+            None => false,
+            Some(Err(_)) => true,
+            Some(Ok(r)) => match tier.filter(|_| self.kind == CollectionKind::Areas) {
+                None => true,
+                Some(t) => r.tiers.get(t).is_none_or(|c| c.get().is_some()),
+            },
+        }
+    }
+
+    /// Vertices of the full geometry, and per [`ZOOM_TIERS`] entry of the simplified one
+    /// (simplifies every tier not simplified yet).
+    pub fn vertices(&self) -> (usize, Vec<usize>) {
+        let full = self
+            .features
+            .iter()
+            .filter_map(|f| match &f.geometry {
+                Some(Geometry::MultiPolygon(m)) => Some(m),
+                _ => None,
+            })
+            .map(|m| {
+                m.0.iter()
+                    .map(|p| {
+                        p.exterior().0.len()
+                            + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
+                    })
+                    .sum::<usize>()
+            })
+            .sum();
+        if self.kind != CollectionKind::Areas {
+            return (full, Vec::new());
+        }
+        let tiers = (0..ZOOM_TIERS.len())
+            .map(|t| {
+                self.masks(t)
+                    .iter()
+                    .flatten()
+                    .map(crate::simplify::kept_vertices)
+                    .sum()
+            })
+            .collect();
+        (full, tiers)
+    }
+
+    /// Renders CRS84 (what the map and every GIS client ask for; it also checks that every
+    /// coordinate can be reprojected) and sets the extent from it.
+    fn render_crs84(&mut self) -> Result<(), BuildError> {
+        let r = self.render_crs(OutputCrs::Crs84)?;
+        self.extent = extent_of(&r.shapes);
+        self.geo.crs[OutputCrs::Crs84.index()] = std::sync::OnceLock::from(Ok(r));
+        Ok(())
+    }
+
+    /// The rendering in `crs`, made now if it was not before.
+    fn in_crs(&self, crs: OutputCrs) -> Result<&InCrs, &BuildError> {
+        self.geo.crs[crs.index()]
+            .get_or_init(|| self.render_crs(crs))
+            .as_ref()
+    }
+
+    /// Reprojects (except into the storage CRS) and renders every feature into `crs`.
+    fn render_crs(&self, crs: OutputCrs) -> Result<InCrs, BuildError> {
+        use rayon::prelude::*;
+        let geo = &self.geo;
+        // EPSG:4326 is CRS84 with swapped axes: no reprojection of its own.
+        if crs == OutputCrs::Epsg4326 {
+            let base = self.in_crs(OutputCrs::Crs84).map_err(Clone::clone)?;
+            let full = base
+                .shapes
+                .par_iter()
+                .map(|g| {
+                    g.as_ref()
+                        .map_or_else(|| "null".into(), |g| render_geometry(g, 7, true))
+                })
+                .collect();
+            return Ok(InCrs::new(Vec::new(), full));
+        }
+        if crs == geo.storage {
+            let full = self
+                .features
+                .par_iter()
+                .map(|f| {
+                    f.geometry.as_ref().map_or_else(
+                        || "null".into(),
+                        |g| render_geometry(g, crs.decimals(), false),
+                    )
+                })
+                .collect();
+            return Ok(InCrs::new(Vec::new(), full));
+        }
+        let renderer = GeomRenderer {
+            working: geo.storage,
+            reproject: &*geo.reproject,
+        };
+        // Reprojecting and rendering a feature needs nothing of the others: all cores. The
+        // first error in feature order is the one reported, as one by one.
+        let (shapes, full): (Vec<_>, Vec<_>) = self
+            .features
+            .par_iter()
+            .map(|f| -> Result<(Option<Geometry<f64>>, String), BuildError> {
+                let Some(g) = &f.geometry else {
+                    return Ok((None, "null".into()));
+                };
+                let shape = renderer.transform(g, crs, (&self.id, &f.id))?;
+                let text = render_geometry(&shape, crs.decimals(), false);
+                Ok((Some(shape), text))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<Vec<_>, BuildError>>()?
+            .into_iter()
+            .unzip();
+        Ok(InCrs::new(shapes, full))
+    }
+
+    /// The simplification of zoom tier `t` (which vertices each area keeps), made now if it was
+    /// not before. Made on the storage geometry, so every CRS keeps the same vertices.
+    fn masks(&self, t: usize) -> &[Option<crate::simplify::Mask>] {
+        self.geo.masks[t].get_or_init(|| {
+            let refs: Vec<Option<&MultiPolygon<f64>>> = self
+                .features
+                .iter()
+                .map(|f| match &f.geometry {
+                    Some(Geometry::MultiPolygon(m)) => Some(m),
+                    _ => None,
+                })
+                .collect();
+            // The tolerance is SIMPLIFY_PIXELS at the latitude of the level's centre.
+            let lat = self.extent.map_or(51.0, |e| (e[1] + e[3]) / 2.0);
+            let tolerance = M_PER_PX_Z0 * lat.to_radians().cos()
+                / 2f64.powi(i32::from(ZOOM_TIERS[t]))
+                * SIMPLIFY_PIXELS;
+            crate::simplify::simplify_level(&refs, tolerance)
+        })
+    }
+
+    /// The texts of zoom tier `t` in `crs` (`None`: the area keeps its full geometry), made now
+    /// if they were not before.
+    fn tier_texts<'a>(
+        &'a self,
+        rendered: &'a InCrs,
+        crs: OutputCrs,
+        t: usize,
+    ) -> &'a [Option<String>] {
+        let Some(cell) = rendered.tiers.get(t) else {
+            return &[];
+        };
+        cell.get_or_init(|| {
+            use rayon::prelude::*;
+            let masks = self.masks(t);
+            // Shapes to cut, taken before the parallel part: nothing in it waits for a cell.
+            let shapes: Vec<Option<&Geometry<f64>>> = (0..self.features.len())
+                .map(|fi| self.shape(fi, crs).ok().flatten())
+                .collect();
+            let d = tier_decimals(crs, ZOOM_TIERS[t]);
+            let swap = crs == OutputCrs::Epsg4326;
+            masks
+                .par_iter()
+                .zip(shapes)
+                .map(|(mask, shape)| match (mask, shape) {
+                    (Some(mask), Some(Geometry::MultiPolygon(m))) => Some(render_geometry(
+                        &Geometry::MultiPolygon(crate::simplify::apply_mask(m, mask)),
+                        d,
+                        swap,
+                    )),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
     /// Row position of the default year (see [`Collection::default_year`]); 0 for facilities.
     pub fn default_year_index(&self) -> Option<usize> {
         match self.kind {
             CollectionKind::Facilities => Some(0),
             CollectionKind::Areas => self.default_year,
+        }
+    }
+}
+
+/// A collection's geometry in the output CRSs and zoom tiers, each rendered once, when first
+/// needed (CRS84 at build).
+#[derive(Clone)]
+struct Geometries {
+    /// The CRS of [`Feature::geometry`].
+    storage: OutputCrs,
+    /// From the storage CRS into the others.
+    reproject: Arc<Reproject>,
+    /// Per [`OutputCrs::index`].
+    crs: [std::sync::OnceLock<Result<InCrs, BuildError>>; 4],
+    /// Per [`ZOOM_TIERS`] entry: which vertices each area keeps (`None`: all).
+    masks: [std::sync::OnceLock<Vec<Option<crate::simplify::Mask>>>; ZOOM_TIERS.len()],
+}
+
+impl Geometries {
+    fn new(storage: OutputCrs, reproject: Arc<Reproject>) -> Geometries {
+        Geometries {
+            storage,
+            reproject,
+            crs: Default::default(),
+            masks: Default::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Geometries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ready: Vec<bool> = self.crs.iter().map(|c| c.get().is_some()).collect();
+        f.debug_struct("Geometries")
+            .field("storage", &self.storage)
+            .field("rendered_per_crs", &ready)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every feature of a collection rendered in one CRS.
+#[derive(Debug, Clone)]
+struct InCrs {
+    /// Reprojected geometry per feature, for bbox tests; empty for the storage CRS (that is
+    /// [`Feature::geometry`]) and EPSG:4326 (tested against CRS84).
+    shapes: Vec<Option<Geometry<f64>>>,
+    /// GeoJSON text per feature at full detail.
+    full: Vec<String>,
+    /// Per [`ZOOM_TIERS`] entry: text per feature (`None`: the full text serves).
+    tiers: [std::sync::OnceLock<Vec<Option<String>>>; ZOOM_TIERS.len()],
+}
+
+impl InCrs {
+    fn new(shapes: Vec<Option<Geometry<f64>>>, full: Vec<String>) -> InCrs {
+        InCrs {
+            shapes,
+            full,
+            tiers: Default::default(),
         }
     }
 }
@@ -620,16 +884,13 @@ fn area_values(
     v
 }
 
-/// Geometry text and test shape per [`OutputCrs::index`].
-type Rendered = ([String; 4], [Option<Geometry<f64>>; 4]);
-
-/// Reprojects and renders geometries of one feature for every CRS.
-struct GeomRenderer<'r, 'a> {
+/// Reprojects geometries out of the working CRS.
+struct GeomRenderer<'r> {
     working: OutputCrs,
-    reproject: &'r Reproject<'a>,
+    reproject: &'r Reproject,
 }
 
-impl GeomRenderer<'_, '_> {
+impl GeomRenderer<'_> {
     fn coord(
         &self,
         crs: OutputCrs,
@@ -665,28 +926,6 @@ impl GeomRenderer<'_, '_> {
             });
         }
         Ok(Coord { x, y })
-    }
-
-    /// Returns geometry text and shape per CRS index.
-    fn render(&self, g: Option<&Geometry<f64>>, ctx: (&str, &str)) -> Result<Rendered, BuildError> {
-        let mut texts: [String; 4] = Default::default();
-        let mut shapes: [Option<Geometry<f64>>; 4] = Default::default();
-        let Some(g) = g else {
-            for t in &mut texts {
-                *t = "null".into();
-            }
-            return Ok((texts, shapes));
-        };
-        // EPSG:4326 is CRS84 with swapped axes: reproject once for both.
-        for crs in [OutputCrs::Crs84, OutputCrs::Epsg25832, OutputCrs::Epsg25833] {
-            let shape = self.transform(g, crs, ctx)?;
-            texts[crs.index()] = render_geometry(&shape, crs.decimals(), false);
-            if crs == OutputCrs::Crs84 {
-                texts[OutputCrs::Epsg4326.index()] = render_geometry(&shape, 7, true);
-            }
-            shapes[crs.index()] = Some(shape);
-        }
-        Ok((texts, shapes))
     }
 
     fn transform(
@@ -831,14 +1070,16 @@ fn bbox_of(g: &Geometry<f64>) -> Option<Rect<f64>> {
 }
 
 impl Catalog {
-    /// Builds the catalog: reprojects every geometry once through `reproject`, renders every
-    /// feature, property set and download. `result` must be publishable (it is: disclosure
-    /// control runs in the engine); its operator-only assignment report is dropped here.
+    /// Builds the catalog: reprojects every geometry to CRS84 through `reproject` and renders
+    /// it, renders every property set; the other CRSs, zoom tiers and downloads are rendered on
+    /// first request (`reproject` is kept for them). `result` must be publishable (it is:
+    /// disclosure control runs in the engine); its operator-only assignment report is dropped
+    /// here.
     pub fn build(
         settings: Settings,
         result: &AggregateResult,
         facilities: &[FacilityLayer],
-        reproject: &Reproject<'_>,
+        reproject: Arc<Reproject>,
     ) -> Result<Catalog, BuildError> {
         let working = match result.working_epsg {
             25832 => OutputCrs::Epsg25832,
@@ -847,7 +1088,6 @@ impl Catalog {
         };
         let mut result = result.clone();
         result.report = Default::default();
-        let renderer = GeomRenderer { working, reproject };
         let mut collections: Vec<Collection> = Vec::new();
         let mut seen = BTreeSet::new();
         let has_capacity: Vec<bool> = result
@@ -877,14 +1117,11 @@ impl Catalog {
                 }
                 features.push(area);
             }
-            // Reprojecting and rendering an area needs nothing of the others: all cores. The
-            // first error in area order is the one reported, as one by one.
+            // Rendering an area's rows needs nothing of the others: all cores.
             use rayon::prelude::*;
-            let features = features
+            let features: Vec<Feature> = features
                 .par_iter()
-                .map(|area| -> Result<Feature, BuildError> {
-                    let g = area.geometry.clone().map(Geometry::MultiPolygon);
-                    let (geometry, shape) = renderer.render(g.as_ref(), (&level.key, &area.id))?;
+                .map(|area| {
                     let rows = area
                         .years
                         .iter()
@@ -897,19 +1134,13 @@ impl Catalog {
                             }
                         })
                         .collect();
-                    Ok(Feature {
+                    Feature {
                         id: area.id.clone(),
-                        geometry,
-                        shape,
+                        geometry: area.geometry.clone().map(Geometry::MultiPolygon),
                         rows,
-                        simplified: Vec::new(),
-                    })
+                    }
                 })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .collect::<Result<Vec<Feature>, BuildError>>()?;
-            let mut features = features;
-            let vertices = add_simplified(&mut features, working);
+                .collect();
             let default_year = default_year(&result, li);
             let index_note = if result.indices.iter().any(|i| i.level == level.key) {
                 "das jüngste Jahr mit Indexwerten"
@@ -933,15 +1164,16 @@ impl Catalog {
                 kind: CollectionKind::Areas,
                 fields,
                 years: result.years.clone(),
-                extent: extent_of(&features),
+                extent: None,
                 features,
                 by_id,
                 geometry_type: has_geometry.then_some("MultiPolygon"),
                 default_year,
                 level: Some(li),
                 downloads: Downloads::default(),
-                vertices,
+                geo: Geometries::new(working, Arc::clone(&reproject)),
             };
+            c.render_crs84()?;
             render_downloads(&mut c);
             collections.push(c);
         }
@@ -958,7 +1190,9 @@ impl Catalog {
             if !seen.insert(layer.category.clone()) {
                 return Err(BuildError::DuplicateCollection(layer.category.clone()));
             }
-            let mut c = facility_collection(layer, &renderer)?;
+            let mut c =
+                facility_collection(layer, Geometries::new(working, Arc::clone(&reproject)))?;
+            c.render_crs84()?;
             render_downloads(&mut c);
             collections.push(c);
         }
@@ -966,9 +1200,12 @@ impl Catalog {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for c in &collections {
             c.id.hash(&mut h);
-            for f in &c.features {
+            for (fi, f) in c.features.iter().enumerate() {
                 f.id.hash(&mut h);
-                f.geometry[0].hash(&mut h);
+                // CRS84 is rendered at build: this cannot fail here.
+                if let Ok(t) = c.geometry_text(fi, None, OutputCrs::Crs84) {
+                    t.hash(&mut h);
+                }
                 for r in &f.rows {
                     r.json.hash(&mut h);
                 }
@@ -1061,10 +1298,10 @@ fn default_year(result: &AggregateResult, li: usize) -> Option<usize> {
         .or(Some(last))
 }
 
-fn extent_of(features: &[Feature]) -> Option<[f64; 4]> {
+fn extent_of(shapes: &[Option<Geometry<f64>>]) -> Option<[f64; 4]> {
     let mut e: Option<[f64; 4]> = None;
-    for f in features {
-        if let Some(r) = f.shape[0].as_ref().and_then(bbox_of) {
+    for g in shapes {
+        if let Some(r) = g.as_ref().and_then(bbox_of) {
             let b = [r.min().x, r.min().y, r.max().x, r.max().y];
             e = Some(match e {
                 None => b,
@@ -1080,10 +1317,7 @@ fn extent_of(features: &[Feature]) -> Option<[f64; 4]> {
     e.map(|b| b.map(|v| round_to(v, 7)))
 }
 
-fn facility_collection(
-    layer: &FacilityLayer,
-    renderer: &GeomRenderer<'_, '_>,
-) -> Result<Collection, BuildError> {
+fn facility_collection(layer: &FacilityLayer, geo: Geometries) -> Result<Collection, BuildError> {
     // Feature ids: the source ids when they are all present and unique, else row numbers.
     let unique: BTreeSet<&str> = layer.ids.iter().map(String::as_str).collect();
     let use_src_ids =
@@ -1144,8 +1378,7 @@ fn facility_collection(
         } else {
             (i + 1).to_string()
         };
-        let g = Geometry::Point(Point::new(layer.x[i], layer.y[i]));
-        let (geometry, shape) = renderer.render(Some(&g), (&layer.category, &id))?;
+        let geometry = Some(Geometry::Point(Point::new(layer.x[i], layer.y[i])));
         let attrs = layer.attributes.get(i);
         let mut values = vec![
             Value::String(layer.ids.get(i).cloned().unwrap_or_default()),
@@ -1165,13 +1398,11 @@ fn facility_collection(
         features.push(Feature {
             id,
             geometry,
-            shape,
             rows: vec![Row {
                 year: None,
                 json: render_properties(&fields, &values),
                 values,
             }],
-            simplified: Vec::new(),
         });
     }
     Ok(Collection {
@@ -1185,14 +1416,14 @@ fn facility_collection(
         kind: CollectionKind::Facilities,
         fields,
         years: Vec::new(),
-        extent: extent_of(&features),
+        extent: None,
         features,
         by_id,
         geometry_type: Some("Point"),
         default_year: None,
         level: None,
         downloads: Downloads::default(),
-        vertices: (0, Vec::new()),
+        geo,
     })
 }
 
@@ -1207,75 +1438,6 @@ fn tier_decimals(crs: OutputCrs, z: u8) -> i32 {
         (false, 0..=14) => 0,
         (false, _) => 1,
     }
-}
-
-/// Renders the simplified geometry of every [`ZOOM_TIERS`] entry into the features (the
-/// tolerance is [`SIMPLIFY_PIXELS`] at the latitude of the level's centre) and returns the
-/// vertex counts: full, and per tier.
-fn add_simplified(features: &mut [Feature], working: OutputCrs) -> (usize, Vec<usize>) {
-    let mp = |f: &Feature, crs: OutputCrs| match &f.shape[crs.index()] {
-        Some(Geometry::MultiPolygon(m)) => Some(m.clone()),
-        _ => None,
-    };
-    let full: usize = features
-        .iter()
-        .filter_map(|f| mp(f, working))
-        .map(|m| {
-            m.0.iter()
-                .map(|p| {
-                    p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
-                })
-                .sum::<usize>()
-        })
-        .sum();
-    let lat = extent_of(features).map_or(51.0, |e| (e[1] + e[3]) / 2.0);
-    let shapes: Vec<Option<MultiPolygon<f64>>> = features.iter().map(|f| mp(f, working)).collect();
-    let refs: Vec<Option<&MultiPolygon<f64>>> = shapes.iter().map(Option::as_ref).collect();
-    let mut counts = Vec::with_capacity(ZOOM_TIERS.len());
-    use rayon::prelude::*;
-    // The tiers are simplified independently of each other: side by side.
-    let tier_masks: Vec<_> = ZOOM_TIERS
-        .par_iter()
-        .map(|&z| {
-            let tolerance =
-                M_PER_PX_Z0 * lat.to_radians().cos() / 2f64.powi(i32::from(z)) * SIMPLIFY_PIXELS;
-            crate::simplify::simplify_level(&refs, tolerance)
-        })
-        .collect();
-    for (z, masks) in ZOOM_TIERS.into_iter().zip(tier_masks) {
-        // Rendering the text is most of the work and independent per feature: all cores.
-        let n: usize = features
-            .par_iter_mut()
-            .zip(masks)
-            .map(|(f, mask)| {
-                let mut n = 0;
-                let texts = match mask {
-                    None => f.geometry.clone(),
-                    Some(mask) => {
-                        n += crate::simplify::kept_vertices(&mask);
-                        let mut t: [String; 4] = Default::default();
-                        for crs in [OutputCrs::Crs84, OutputCrs::Epsg25832, OutputCrs::Epsg25833] {
-                            let Some(m) = mp(f, crs) else {
-                                t[crs.index()] = f.geometry[crs.index()].clone();
-                                continue;
-                            };
-                            let g = Geometry::MultiPolygon(crate::simplify::apply_mask(&m, &mask));
-                            let d = tier_decimals(crs, z);
-                            t[crs.index()] = render_geometry(&g, d, false);
-                            if crs == OutputCrs::Crs84 {
-                                t[OutputCrs::Epsg4326.index()] = render_geometry(&g, d, true);
-                            }
-                        }
-                        t
-                    }
-                };
-                f.simplified.push(texts);
-                n
-            })
-            .sum();
-        counts.push(n);
-    }
-    (full, counts)
 }
 
 /// Offers GeoJSON (CRS84) and both CSV variants of a whole collection, every year.
@@ -1302,14 +1464,18 @@ fn render_geojson(c: &Collection) -> String {
     // One feature per area and year: the top-level id is the row number (GDAL takes an
     // integer id as the feature id, so the area id stays the one `id` field).
     let mut n = 0usize;
-    for f in &c.features {
+    for (fi, f) in c.features.iter().enumerate() {
+        // CRS84 is rendered at build.
+        let geometry = c
+            .geometry_text(fi, None, OutputCrs::Crs84)
+            .unwrap_or("null");
         for r in &f.rows {
             if n > 0 {
                 gj.push(',');
             }
             n += 1;
             let _ = write!(gj, "{{\"type\":\"Feature\",\"id\":{n},\"geometry\":");
-            gj.push_str(&f.geometry[0]);
+            gj.push_str(geometry);
             gj.push_str(",\"properties\":");
             gj.push_str(&r.json);
             gj.push('}');

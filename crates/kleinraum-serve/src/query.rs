@@ -532,7 +532,10 @@ pub fn select(
             ));
         }
         if let Some((rects, crs)) = &q.bbox {
-            match &f.shape[crs.index()] {
+            let shape = c
+                .shape(fi, *crs)
+                .map_err(|e| crate::api::geometry_error(c, *crs, e))?;
+            match shape {
                 Some(s) if rects.iter().any(|r| s.intersects(r)) => {}
                 _ => continue,
             }

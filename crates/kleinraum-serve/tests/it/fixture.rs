@@ -240,7 +240,9 @@ pub fn settings() -> Settings {
 
 pub fn catalog() -> Arc<Catalog> {
     let rp = fake_reproject;
-    Arc::new(Catalog::build(settings(), &result(), &[kitas()], &rp).expect("catalog builds"))
+    Arc::new(
+        Catalog::build(settings(), &result(), &[kitas()], Arc::new(rp)).expect("catalog builds"),
+    )
 }
 
 pub struct Resp {

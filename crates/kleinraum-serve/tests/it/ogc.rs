@@ -365,6 +365,76 @@ async fn crs_parameters_reproject_and_swap_axes() {
 }
 
 #[tokio::test]
+async fn other_crss_and_zoom_tiers_are_rendered_on_first_request_and_kept() {
+    use kleinraum_serve::crs::OutputCrs;
+    let cat = catalog();
+    let c = cat.collection("planungsraeume").unwrap();
+    // Built: CRS84 only (the map's and every GIS client's); nothing simplified yet.
+    assert!(c.geometry_ready(None, OutputCrs::Crs84));
+    for crs in [
+        OutputCrs::Epsg4326,
+        OutputCrs::Epsg25832,
+        OutputCrs::Epsg25833,
+    ] {
+        assert!(!c.geometry_ready(None, crs), "{crs:?} rendered at build");
+    }
+    assert!(!c.geometry_ready(Some(0), OutputCrs::Crs84));
+    let base = "/collections/planungsraeume/items/01100101";
+    let first = get(&cat, &format!("{base}?crs=EPSG:25832")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(c.geometry_ready(None, OutputCrs::Epsg25832));
+    assert!(
+        !c.geometry_ready(None, OutputCrs::Epsg25833),
+        "only what was asked for"
+    );
+    // Kept: the second answer is the first one.
+    let again = get(&cat, &format!("{base}?crs=EPSG:25832")).await;
+    assert_eq!(again.body, first.body);
+    // A zoom tier of a page is rendered for the whole collection, in the CRS asked for.
+    let page = get(
+        &cat,
+        "/collections/planungsraeume/items?zoom-level=8&crs=EPSG:4326",
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(c.geometry_ready(Some(0), OutputCrs::Epsg4326));
+    assert!(!c.geometry_ready(Some(0), OutputCrs::Crs84));
+}
+
+#[tokio::test]
+async fn a_crs_that_cannot_be_rendered_on_request_is_a_500_naming_it_and_the_rest_answers() {
+    // A reprojection that fails into EPSG:25832 only: the catalog builds (CRS84 works), the
+    // request for 25832 says why it fails, and the server keeps answering the others.
+    let rp = |epsg: u32, x: f64, y: f64| match epsg {
+        25832 => Err("no grid for this area".to_string()),
+        _ => fake_reproject(epsg, x, y),
+    };
+    let cat = std::sync::Arc::new(
+        kleinraum_serve::Catalog::build(settings(), &result(), &[kitas()], std::sync::Arc::new(rp))
+            .expect("builds: CRS84 works"),
+    );
+    for uri in [
+        "/collections/planungsraeume/items/01100101?crs=EPSG:25832",
+        "/collections/planungsraeume/items?crs=EPSG:25832",
+    ] {
+        let r = get(&cat, uri).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
+        let t = &r.body;
+        assert!(
+            t.contains("planungsraeume") && t.contains("25832") && t.contains("no grid"),
+            "{uri}: {t}"
+        );
+    }
+    let ok = get(
+        &cat,
+        "/collections/planungsraeume/items/01100101?crs=EPSG:25833",
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(first_coord(&ok.json()), (390_000.0, 5_820_000.0));
+}
+
+#[tokio::test]
 async fn cql2_filter_and_property_equality() {
     let cat = catalog();
     let items = "/collections/planungsraeume/items";
@@ -567,7 +637,7 @@ async fn cors_is_off_by_default_and_on_for_configured_origins() {
     let mut s = settings();
     s.cors_origins = vec!["https://example.org".into()];
     let cat = std::sync::Arc::new(
-        kleinraum_serve::Catalog::build(s, &result(), &[kitas()], &rp).unwrap(),
+        kleinraum_serve::Catalog::build(s, &result(), &[kitas()], std::sync::Arc::new(rp)).unwrap(),
     );
     let r = get_with(&cat, "/collections", &[("origin", "https://example.org")]).await;
     assert_eq!(

@@ -97,7 +97,7 @@ async fn map_config_without_and_with_basemap() {
         ..settings()
     };
     let rp = fake_reproject;
-    let cat2 = Arc::new(Catalog::build(s, &result(), &[kitas()], &rp).unwrap());
+    let cat2 = Arc::new(Catalog::build(s, &result(), &[kitas()], Arc::new(rp)).unwrap());
     let c = get(&cat2, "/map-config").await.json();
     assert_eq!(c["basemap"]["kind"], "wms");
     assert_eq!(c["basemap"]["layers"], "stadtplan");
@@ -166,7 +166,7 @@ fn wiggly_catalog() -> Arc<Catalog> {
     r.levels[0].areas[0].geometry = Some(MultiPolygon(vec![Polygon::new(LineString(a), vec![])]));
     r.levels[0].areas[1].geometry = Some(MultiPolygon(vec![Polygon::new(LineString(b), vec![])]));
     let rp = fake_reproject;
-    Arc::new(Catalog::build(settings(), &r, &[kitas()], &rp).unwrap())
+    Arc::new(Catalog::build(settings(), &r, &[kitas()], Arc::new(rp)).unwrap())
 }
 
 fn coords(f: &Value) -> Vec<(String, String)> {
@@ -182,7 +182,7 @@ fn coords(f: &Value) -> Vec<(String, String)> {
 async fn zoom_level_simplifies_and_neighbours_keep_their_shared_border() {
     let cat = wiggly_catalog();
     let c = cat.collection("planungsraeume").unwrap();
-    let (full, tiers) = &c.vertices;
+    let (full, tiers) = &c.vertices();
     assert_eq!(tiers.len(), 5);
     assert!(tiers[0] < tiers[4] && tiers[4] <= *full, "{full} {tiers:?}");
     let page = |q: &str| {
