@@ -5,10 +5,9 @@ use kleinraum_aggregate::aggregate;
 use kleinraum_aggregate::result::{AggregateResult, CountFlag, IndexValue};
 use kleinraum_load::config::ProjectConfig;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::common::{repo, shared_data};
+use crate::common::{read_csv, repo, shared_data};
 
 struct Runs {
     /// With disclosure control switched off (threshold 0): the true sums.
@@ -37,19 +36,6 @@ fn runs() -> &'static Runs {
             ds,
         }
     })
-}
-
-fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let h: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    r.records()
-        .map(|rec| {
-            h.iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
 }
 
 #[test]

@@ -17,10 +17,9 @@ use kleinraum_aggregate::redefine::{Crosswalk, Measure, interpolate};
 use kleinraum_aggregate::spatial::OUTSIDE;
 use kleinraum_load::config::ProjectConfig;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::common::{repo, shared_data};
+use crate::common::{read_csv, repo, shared_data};
 
 struct Berlin {
     ds: Dataset,
@@ -80,19 +79,6 @@ fn berlin() -> &'static Berlin {
             asg2020,
         }
     })
-}
-
-fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let h: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    r.records()
-        .map(|rec| {
-            h.iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
 }
 
 /// The point column `name` of `year`.

@@ -10,12 +10,11 @@ use kleinraum_load::crs::Reprojector;
 use kleinraum_store::Store;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{Server, shared_data};
+use crate::common::{RawResp as Resp, Server, raw_request, shared_data};
 
 const TOKENS: &str = "viewer:test-viewer:viewer-token-789;planner:test-planer:planner-token-123;statistik:test-statistik:statistik-token-321;admin:test-admin:admin-token-456";
 const VIEWER: &str = "viewer-token-789";
@@ -44,34 +43,8 @@ fn start(store: &Path, extra_env: &[(&str, &str)]) -> Server {
     Server::start("data/berlin.toml", &env, Duration::from_secs(400))
 }
 
-/// One HTTP response.
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: String,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-}
-
-/// Minimal HTTP/1.1 client (`Connection: close`, chunked bodies decoded). Errors instead of
-/// panics so a request cut off by a killed server can be observed.
+/// A request with the planner's or admin's token and a JSON body; errors instead of panics so
+/// a request cut off by a killed server can be observed.
 fn try_request(
     addr: &str,
     method: &str,
@@ -79,47 +52,17 @@ fn try_request(
     token: Option<&str>,
     body: Option<&[u8]>,
 ) -> std::io::Result<Resp> {
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(300)))?;
-    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {target} HTTP/1.1\nHost: {addr}");
     if let Some(t) = token {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        head.push_str(&format!("\nAuthorization: Bearer {t}"));
     }
     if let Some(b) = body {
-        req.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+        head.push_str(&format!(
+            "\nContent-Type: application/json\nContent-Length: {}",
             b.len()
         ));
     }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    if let Some(b) = body {
-        s.write_all(b)?;
-    }
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("{target}: no header end")))?;
-    let headers = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status: u16 = headers
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("{target}: bad status line")))?;
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers
-        .lines()
-        .any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.contains("chunked"));
-    if chunked {
-        body = dechunk(&body);
-    }
-    Ok(Resp {
-        status,
-        headers,
-        body,
-    })
+    raw_request(addr, &head, body.unwrap_or_default())
 }
 
 fn request(
@@ -131,21 +74,6 @@ fn request(
 ) -> Resp {
     try_request(addr, method, target, token, body)
         .unwrap_or_else(|e| panic!("{method} {target}: {e}"))
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size_str = String::from_utf8_lossy(&b[..eol]);
-        let size = usize::from_str_radix(size_str.split(';').next().unwrap().trim(), 16)
-            .unwrap_or_else(|_| panic!("bad chunk size {size_str:?}"));
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[eol + 2 + size + 2..];
-    }
-    out
 }
 
 impl Server {

@@ -15,12 +15,10 @@
 
 use kleinraum_load::crs::Reprojector;
 use std::collections::{BTreeSet, HashSet, VecDeque};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::common::{Server, fresh_store};
+use crate::common::{RawResp as Resp, Server, fresh_store, raw_request};
 
 const WORKING: u32 = 25833;
 const YEARS: [i32; 2] = [2023, 2024];
@@ -267,71 +265,13 @@ fn start(config: &Path) -> Server {
     )
 }
 
-/// One HTTP response.
-struct Resp {
-    status: u16,
-    headers: String,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// Minimal HTTP/1.1 GET (no compression asked, `Connection: close`, chunked bodies decoded).
+/// `GET` without asking for compression (the checks read the bodies as sent).
 fn get(addr: &str, target: &str, accept: Option<&str>) -> Resp {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut head = format!("GET {target} HTTP/1.1\nHost: {addr}");
     if let Some(a) = accept {
-        req.push_str(&format!("Accept: {a}\r\n"));
+        head.push_str(&format!("\nAccept: {a}"));
     }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).expect("send");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("{target}: no header end"));
-    let headers = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status: u16 = headers
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{target}: bad status line {headers:?}"));
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers
-        .lines()
-        .any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.contains("chunked"));
-    if chunked {
-        body = dechunk(&body);
-    }
-    Resp {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size_str = String::from_utf8_lossy(&b[..eol]);
-        let size = usize::from_str_radix(size_str.split(';').next().unwrap().trim(), 16)
-            .unwrap_or_else(|_| panic!("bad chunk size {size_str:?}"));
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[eol + 2 + size + 2..];
-    }
-    out
+    raw_request(addr, &head, b"").unwrap_or_else(|e| panic!("GET {target}: {e}"))
 }
 
 /// Numbers in a text, as (token, value): maximal `-?digits(.digits)?` runs not glued to letters
@@ -457,7 +397,7 @@ fn check(url: &str, r: &Resp, s: &Secrets, static_asset: bool) -> Vec<String> {
     let mut bad = Vec::new();
     let body = String::from_utf8_lossy(&r.body);
     for needle in &s.strings {
-        if r.headers.contains(needle.as_str()) {
+        if r.header_lines().contains(needle.as_str()) {
             bad.push(format!("{url}: header contains {needle:?}"));
         }
         if body.contains(needle.as_str()) {
@@ -484,7 +424,7 @@ fn check(url: &str, r: &Resp, s: &Secrets, static_asset: bool) -> Vec<String> {
         };
         // The body length is the one number in the headers that is not content.
         let headers: String = r
-            .headers
+            .header_lines()
             .lines()
             .filter(|l| !l.to_ascii_lowercase().starts_with("content-length:"))
             .collect::<Vec<_>>()
@@ -873,7 +813,7 @@ fn no_response_contains_address_level_data() {
             };
             let as_text = Resp {
                 status: 200,
-                headers: String::new(),
+                headers: Vec::new(),
                 body: text.into_bytes(),
             };
             leaks.extend(check(&url, &as_text, &sec, false));
