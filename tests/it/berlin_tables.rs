@@ -13,7 +13,7 @@ use kleinraum_load::project::{Loaded, load_all_strict, load_level};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::common::{Server, fresh_store, get, repo, shared_data};
+use crate::common::{Server, fresh_store, get, read_csv, repo, shared_data};
 
 fn berlin_tables() -> &'static (ProjectConfig, Loaded, AggregateResult) {
     static B: OnceLock<(ProjectConfig, Loaded, AggregateResult)> = OnceLock::new();
@@ -33,17 +33,7 @@ fn value(r: &AggregateResult, level: &str, id: &str, year: i32, col: &str) -> Op
 }
 
 fn ewr(file: &str) -> Vec<HashMap<String, String>> {
-    let mut r =
-        csv::Reader::from_path(shared_data().join("berlin-population-ewr").join(file)).unwrap();
-    let h: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    r.records()
-        .map(|rec| {
-            h.iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
+    read_csv(&shared_data().join("berlin-population-ewr").join(file))
 }
 
 #[test]
