@@ -1,6 +1,7 @@
 //! `kleinraum`: the command line. Parses arguments, loads a config, runs the library crates.
 //! With no arguments it serves the demo municipality (`data/demo.toml`).
 
+mod alloc;
 mod cmd_aggregate;
 mod cmd_audit;
 mod cmd_check;
@@ -14,6 +15,9 @@ mod kreis;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+
+#[global_allocator]
+static GLOBAL: alloc::HugePages = alloc::HugePages;
 
 /// Kleinräumige Sozialplanung: Sozialräume, Indikatoren, Sozialraumgebiete.
 #[derive(Parser, Debug)]

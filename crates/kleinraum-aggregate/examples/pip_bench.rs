@@ -108,7 +108,7 @@ fn main() {
     };
     let threads: usize = opt("--threads", "2").parse().unwrap();
     let runs: usize = opt("--runs", "5").parse().unwrap();
-    let density: f64 = opt("--density", "4.0").parse().unwrap();
+    let density: f64 = opt("--density", "2.0").parse().unwrap();
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global()

@@ -741,7 +741,7 @@ impl AreaLocator {
         let (order, polys) = polygons_by_id(areas, level)?;
         Ok(AreaLocator {
             order,
-            grid: GridIndex::build(&polys),
+            grid: GridIndex::build_owned(polys),
         })
     }
 

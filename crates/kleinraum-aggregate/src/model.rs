@@ -359,6 +359,11 @@ impl PointKeys {
         (0..self.len()).filter_map(|i| self.get(i))
     }
 
+    /// Room for `n` integer keys (the common case; text keys grow as they come).
+    pub fn with_capacity(n: usize) -> Self {
+        PointKeys::Int(Vec::with_capacity(n))
+    }
+
     /// Appends a key.
     pub fn push(&mut self, key: impl AsRef<str>) {
         let key = key.as_ref();

@@ -242,29 +242,229 @@ impl<'de> Deserialize<'de> for Pv {
     }
 }
 
-/// A position: x, y and any further ordinates (ignored).
-struct Pos(Coord<f64>);
+/// The `coordinates` of a geometry as read in one pass, whatever the geometry type (which may
+/// come after them): the positions in document order and, for each depth of nesting above
+/// them, the number of elements of each array, in document order. The type then says how deep
+/// the positions must be and how to assemble them.
+#[derive(Default)]
+struct Coords {
+    positions: Vec<Coord<f64>>,
+    /// `lens[d]`: element counts of the arrays at depth `d` (0 is `coordinates` itself).
+    lens: [Vec<u32>; MAX_DEPTH],
+    /// Depth of the position arrays (all the same), once one was seen.
+    depth: Option<usize>,
+}
 
-impl<'de> Deserialize<'de> for Pos {
+/// Positions lie at most this deep (MultiPolygon: polygons, rings, positions).
+const MAX_DEPTH: usize = 3;
+
+impl<'de> Deserialize<'de> for Coords {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Pos;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a position [x, y]")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Pos, A::Error> {
-                let x: f64 = s
-                    .next_element()?
-                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let mut c = Coords::default();
+        d.deserialize_seq(ArrayVisitor {
+            coords: &mut c,
+            depth: 0,
+        })?;
+        Ok(c)
+    }
+}
+
+/// Reads one array of `coordinates` at `depth`: a position if its first element is a number,
+/// else an array of arrays.
+struct ArrayVisitor<'c> {
+    coords: &'c mut Coords,
+    depth: usize,
+}
+
+impl<'de> Visitor<'de> for ArrayVisitor<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of coordinates")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
+        let ArrayVisitor { coords, depth } = self;
+        let first = s.next_element_seed(FirstElement {
+            coords,
+            depth: depth + 1,
+        })?;
+        match first {
+            Some(First::Number(x)) => {
                 let y: f64 = s
                     .next_element()?
-                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                    .ok_or_else(|| de::Error::custom("a position needs two numbers [x, y]"))?;
                 while s.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Pos(Coord { x, y }))
+                if *coords.depth.get_or_insert(depth) != depth {
+                    return Err(de::Error::custom(
+                        "positions are nested at different depths",
+                    ));
+                }
+                coords.positions.push(Coord { x, y });
+            }
+            first => {
+                let mut n = u32::from(first.is_some());
+                while s
+                    .next_element_seed(ArraySeed {
+                        coords,
+                        depth: depth + 1,
+                    })?
+                    .is_some()
+                {
+                    n += 1;
+                }
+                let lens = coords
+                    .lens
+                    .get_mut(depth)
+                    .ok_or_else(|| de::Error::custom("coordinates nested too deeply"))?;
+                lens.push(n);
             }
         }
-        d.deserialize_seq(V)
+        Ok(())
+    }
+}
+
+/// An element after the first of an array of arrays.
+struct ArraySeed<'c> {
+    coords: &'c mut Coords,
+    depth: usize,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ArraySeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(de::Error::custom("coordinates nested too deeply"));
+        }
+        d.deserialize_seq(ArrayVisitor {
+            coords: self.coords,
+            depth: self.depth,
+        })
+    }
+}
+
+/// The first element of an array: a number (the array is a position) or an array.
+enum First {
+    Number(f64),
+    Array,
+}
+
+struct FirstElement<'c> {
+    coords: &'c mut Coords,
+    depth: usize,
+}
+
+impl<'de> de::DeserializeSeed<'de> for FirstElement<'_> {
+    type Value = First;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<First, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstElement<'_> {
+    type Value = First;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number or an array of coordinates")
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<First, E> {
+        Ok(First::Number(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<First, E> {
+        Ok(First::Number(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<First, E> {
+        Ok(First::Number(v as f64))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, s: A) -> Result<First, A::Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(de::Error::custom("coordinates nested too deeply"));
+        }
+        ArrayVisitor {
+            coords: self.coords,
+            depth: self.depth,
+        }
+        .visit_seq(s)?;
+        Ok(First::Array)
+    }
+}
+
+/// Assembles read coordinates by geometry type: takes the arrays in document order.
+struct Assemble<'c> {
+    kind: &'c str,
+    positions: std::vec::IntoIter<Coord<f64>>,
+    lens: [std::vec::IntoIter<u32>; MAX_DEPTH],
+}
+
+impl<'c> Assemble<'c> {
+    /// Checks that the positions lie `depth` deep, as the type `kind` needs.
+    fn new(c: Coords, kind: &'c str, depth: usize) -> Result<Self, String> {
+        if let Some(d) = c.depth.filter(|&d| d != depth) {
+            let what = |d: usize| match d {
+                0 => "a position",
+                1 => "an array of positions",
+                2 => "an array of arrays of positions",
+                _ => "an array of arrays of arrays of positions",
+            };
+            return Err(format!(
+                "{kind}: bad coordinates: expected {}, found positions {} deep",
+                what(depth),
+                d
+            ));
+        }
+        // An empty array where positions lie would shift every later position.
+        if c.lens
+            .get(depth..)
+            .is_some_and(|l| l.iter().any(|v| !v.is_empty()))
+        {
+            return Err(format!(
+                "{kind}: bad coordinates: an empty array where a position [x, y] should be"
+            ));
+        }
+        let [a, b, c2] = c.lens;
+        Ok(Assemble {
+            kind,
+            positions: c.positions.into_iter(),
+            lens: [a.into_iter(), b.into_iter(), c2.into_iter()],
+        })
+    }
+
+    /// Element count of the next array at `depth`.
+    fn len(&mut self, depth: usize) -> usize {
+        self.lens[depth].next().unwrap_or(0) as usize
+    }
+
+    fn position(&mut self) -> Result<Coord<f64>, String> {
+        self.positions
+            .next()
+            .ok_or_else(|| format!("{}: a position [x, y] is missing", self.kind))
+    }
+
+    fn positions(&mut self, depth: usize) -> Result<Vec<Coord<f64>>, String> {
+        let n = self.len(depth);
+        (0..n).map(|_| self.position()).collect()
+    }
+
+    fn ring(&mut self, depth: usize) -> Result<LineString<f64>, String> {
+        let positions = self.positions(depth)?;
+        // RFC 7946: a linear ring has at least four positions, the first equal to the last.
+        if positions.len() < 4 {
+            return Err(format!(
+                "{}: a ring has {} positions; a closed ring needs at least 4",
+                self.kind,
+                positions.len()
+            ));
+        }
+        Ok(LineString(positions))
+    }
+
+    fn polygon(&mut self, depth: usize) -> Result<Polygon<f64>, String> {
+        let rings = self.len(depth);
+        if rings == 0 {
+            return Err(format!("{}: a polygon without rings", self.kind));
+        }
+        let exterior = self.ring(depth + 1)?;
+        let interiors = (1..rings)
+            .map(|_| self.ring(depth + 1))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Polygon::new(exterior, interiors))
     }
 }
 
@@ -272,37 +472,10 @@ impl<'de> Deserialize<'de> for Pos {
 struct GeomJson<'a> {
     #[serde(rename = "type")]
     kind: String,
-    #[serde(borrow, default)]
-    coordinates: Option<&'a RawValue>,
+    #[serde(default)]
+    coordinates: Option<Coords>,
     #[serde(borrow, default)]
     geometries: Option<Vec<&'a RawValue>>,
-}
-
-fn coords<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>, kind: &str) -> Result<T, String> {
-    let raw = raw.ok_or_else(|| format!("{kind} without \"coordinates\""))?;
-    serde_json::from_str(raw.get()).map_err(|e| format!("{kind}: bad coordinates: {e}"))
-}
-
-fn ring(positions: Vec<Pos>, kind: &str) -> Result<LineString<f64>, String> {
-    // RFC 7946: a linear ring has at least four positions, the first equal to the last.
-    if positions.len() < 4 {
-        return Err(format!(
-            "{kind}: a ring has {} positions; a closed ring needs at least 4",
-            positions.len()
-        ));
-    }
-    Ok(LineString(positions.into_iter().map(|p| p.0).collect()))
-}
-
-fn polygon(rings: Vec<Vec<Pos>>, kind: &str) -> Result<Polygon<f64>, String> {
-    let mut it = rings.into_iter();
-    let exterior = ring(
-        it.next()
-            .ok_or_else(|| format!("{kind}: a polygon without rings"))?,
-        kind,
-    )?;
-    let interiors = it.map(|r| ring(r, kind)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Polygon::new(exterior, interiors))
 }
 
 /// Decodes one GeoJSON geometry object.
@@ -310,33 +483,37 @@ pub fn parse_geometry(text: &str) -> Result<Geometry<f64>, String> {
     let g: GeomJson<'_> =
         serde_json::from_str(text).map_err(|e| format!("not a GeoJSON geometry: {e}"))?;
     let k = g.kind.as_str();
+    let coords = |depth: usize| -> Result<Assemble<'_>, String> {
+        let c = g
+            .coordinates
+            .ok_or_else(|| format!("{k} without \"coordinates\""))?;
+        Assemble::new(c, k, depth)
+    };
     Ok(match k {
-        "Point" => Geometry::Point(Point(coords::<Pos>(g.coordinates, k)?.0)),
+        "Point" => Geometry::Point(Point(coords(0)?.position()?)),
         "MultiPoint" => Geometry::MultiPoint(MultiPoint(
-            coords::<Vec<Pos>>(g.coordinates, k)?
-                .into_iter()
-                .map(|p| Point(p.0))
-                .collect(),
+            coords(1)?.positions(0)?.into_iter().map(Point).collect(),
         )),
-        "LineString" => Geometry::LineString(LineString(
-            coords::<Vec<Pos>>(g.coordinates, k)?
-                .into_iter()
-                .map(|p| p.0)
-                .collect(),
-        )),
-        "MultiLineString" => Geometry::MultiLineString(MultiLineString(
-            coords::<Vec<Vec<Pos>>>(g.coordinates, k)?
-                .into_iter()
-                .map(|l| LineString(l.into_iter().map(|p| p.0).collect()))
-                .collect(),
-        )),
-        "Polygon" => Geometry::Polygon(polygon(coords(g.coordinates, k)?, k)?),
-        "MultiPolygon" => Geometry::MultiPolygon(MultiPolygon(
-            coords::<Vec<Vec<Vec<Pos>>>>(g.coordinates, k)?
-                .into_iter()
-                .map(|p| polygon(p, k))
-                .collect::<Result<Vec<_>, _>>()?,
-        )),
+        "LineString" => Geometry::LineString(LineString(coords(1)?.positions(0)?)),
+        "MultiLineString" => {
+            let mut a = coords(2)?;
+            let n = a.len(0);
+            Geometry::MultiLineString(MultiLineString(
+                (0..n)
+                    .map(|_| a.positions(1).map(LineString))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+        }
+        "Polygon" => Geometry::Polygon(coords(2)?.polygon(0)?),
+        "MultiPolygon" => {
+            let mut a = coords(3)?;
+            let n = a.len(0);
+            Geometry::MultiPolygon(MultiPolygon(
+                (0..n)
+                    .map(|_| a.polygon(1))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+        }
         "GeometryCollection" => Geometry::GeometryCollection(GeometryCollection(
             g.geometries
                 .ok_or("GeometryCollection without \"geometries\"")?
@@ -362,6 +539,84 @@ mod tests {
             Some(3035)
         );
         assert_eq!(epsg_from_name("WGS84"), None);
+    }
+
+    #[test]
+    fn every_geometry_type_and_broken_coordinates() {
+        let ok = |t: &str| parse_geometry(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        let err = |t: &str| {
+            parse_geometry(t)
+                .err()
+                .unwrap_or_else(|| panic!("{t} accepted"))
+        };
+        assert_eq!(
+            ok(r#"{"coordinates":[1,2.5,9],"type":"Point"}"#),
+            Geometry::Point(Point::new(1.0, 2.5))
+        );
+        assert_eq!(
+            ok(r#"{"type":"MultiPoint","coordinates":[[1,2],[3,4]]}"#),
+            Geometry::MultiPoint(MultiPoint(vec![Point::new(1.0, 2.0), Point::new(3.0, 4.0)]))
+        );
+        let ring =
+            |d: f64| LineString::from(vec![(d, d), (d + 1.0, d), (d + 1.0, d + 1.0), (d, d)]);
+        assert_eq!(
+            ok(r#"{"type":"MultiLineString","coordinates":[[[0,0],[1,0]],[[5,5],[6,6],[7,7]]]}"#),
+            Geometry::MultiLineString(MultiLineString(vec![
+                LineString::from(vec![(0.0, 0.0), (1.0, 0.0)]),
+                LineString::from(vec![(5.0, 5.0), (6.0, 6.0), (7.0, 7.0)]),
+            ]))
+        );
+        assert_eq!(
+            ok(r#"{"type":"MultiPolygon","coordinates":[
+                [[[0,0],[1,0],[1,1],[0,0]],[[2,2],[3,2],[3,3],[2,2]]],
+                [[[5,5],[6,5],[6,6],[5,5]]]]}"#),
+            Geometry::MultiPolygon(MultiPolygon(vec![
+                Polygon::new(ring(0.0), vec![ring(2.0)]),
+                Polygon::new(ring(5.0), vec![]),
+            ]))
+        );
+        assert!(matches!(
+            ok(
+                r#"{"type":"GeometryCollection","geometries":[{"type":"Point","coordinates":[0,0]}]}"#
+            ),
+            Geometry::GeometryCollection(_)
+        ));
+        for (text, says) in [
+            (r#"{"type":"Polygon"}"#, "without \"coordinates\""),
+            (r#"{"type":"Polygon","coordinates":[]}"#, "without rings"),
+            (
+                r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}"#,
+                "3 positions",
+            ),
+            (
+                r#"{"type":"Polygon","coordinates":[[0,0],[1,0],[1,1],[0,0]]}"#,
+                "found positions 1 deep",
+            ),
+            (
+                r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[],[0,0]]]}"#,
+                "empty array",
+            ),
+            (
+                r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[[1,1]],[0,0]]]}"#,
+                "different depths",
+            ),
+            (r#"{"type":"Point","coordinates":[1]}"#, "two numbers"),
+            (
+                r#"{"type":"Point","coordinates":["1","2"]}"#,
+                "a number or an array",
+            ),
+            (
+                r#"{"type":"Point","coordinates":[[[[[1,2]]]]]}"#,
+                "too deeply",
+            ),
+            (
+                r#"{"type":"Curve","coordinates":[1,2]}"#,
+                "unknown geometry type",
+            ),
+        ] {
+            let e = err(text);
+            assert!(e.contains(says), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -200,7 +200,13 @@ pub fn load_all_with(cfg: &ProjectConfig, prep: Prepare) -> Result<Loaded, LoadE
                 }
                 _ => None,
             };
-            Ok((levels, locator, t_levels, t.elapsed()))
+            let t_index = t.elapsed();
+            // The rest is small and also independent of the points: read here too. Its error
+            // waits until the points' is known, so the first failing file is reported as
+            // before.
+            let t = std::time::Instant::now();
+            let extras = load_extras(cfg, &levels);
+            Ok((levels, locator, t_levels, t_index, (extras, t.elapsed())))
         },
         || -> Result<_, LoadError> {
             let mut diags = Vec::new();
@@ -222,43 +228,29 @@ pub fn load_all_with(cfg: &ProjectConfig, prep: Prepare) -> Result<Loaded, LoadE
             Ok((points, diags, t_points, t.elapsed()))
         },
     );
-    let (levels, base_locator, t_levels, t_index) = levels_side?;
+    let (levels, base_locator, t_levels, t_index, (extras, t_extras)) = levels_side?;
     let (points, point_diags, t_points, t_order) = points_side?;
+    let Extras {
+        facilities,
+        tables,
+        table_info,
+        weights,
+        diags: extra_diags,
+    } = extras?;
     let diags = &mut report.diagnostics;
     diags.extend(point_diags);
+    diags.extend(extra_diags);
+    report.tables.extend(table_info);
     stages.push(("load: levels (read, reproject, validate)", t_levels));
     stages.push(("load: base level index (beside the points)", t_index));
     stages.push(("load: points and joined counts", t_points));
     if prep.spatial_order {
         stages.push(("load: points in Morton order", t_order));
     }
-    let started = std::time::Instant::now();
-    let mut facilities = Vec::with_capacity(cfg.facilities.len());
-    for f in &cfg.facilities {
-        facilities.push(load_facilities(f, w, diags)?);
-    }
-    // Tables; entries sharing a name are one table (one file per year).
-    let mut groups: Vec<(String, Vec<crate::areatable::TablePart>)> = Vec::new();
-    for t in &cfg.tables {
-        let level = levels.iter().find(|l| l.key == t.level);
-        let (table, info) = crate::areatable::load_table(t, level, diags)?;
-        let lines = info.row_lines.clone();
-        report.tables.push(info);
-        let part = (table, t.source.clone(), lines);
-        match groups.iter_mut().find(|(n, _)| *n == t.name) {
-            Some((_, parts)) => parts.push(part),
-            None => groups.push((t.name.clone(), vec![part])),
-        }
-    }
-    let tables = groups
-        .into_iter()
-        .map(|(_, parts)| crate::areatable::merge(parts, diags))
-        .collect();
-    let weights = match &cfg.weights {
-        Some(ws) => Some(load_weights(ws, w, diags)?),
-        None => None,
-    };
-    stages.push(("load: facilities, tables, weights", started.elapsed()));
+    stages.push((
+        "load: facilities, tables, weights (beside the points)",
+        t_extras,
+    ));
     report.stages = stages;
     Ok(Loaded {
         dataset: Dataset {
@@ -271,6 +263,54 @@ pub fn load_all_with(cfg: &ProjectConfig, prep: Prepare) -> Result<Loaded, LoadE
         weights,
         base_locator,
         report,
+    })
+}
+
+/// What a project has besides levels and points.
+struct Extras {
+    facilities: Vec<FacilityLayer>,
+    tables: Vec<kleinraum_aggregate::model::AreaTable>,
+    table_info: Vec<TableInfo>,
+    weights: Option<WeightLayer>,
+    diags: Vec<Diagnostic>,
+}
+
+/// Facilities, area tables (entries sharing a name are one table, one file per year) and
+/// weights.
+fn load_extras(cfg: &ProjectConfig, levels: &[Level]) -> Result<Extras, LoadError> {
+    let w = cfg.working_crs;
+    let mut diags = Vec::new();
+    let mut facilities = Vec::with_capacity(cfg.facilities.len());
+    for f in &cfg.facilities {
+        facilities.push(load_facilities(f, w, &mut diags)?);
+    }
+    let mut table_info = Vec::new();
+    let mut groups: Vec<(String, Vec<crate::areatable::TablePart>)> = Vec::new();
+    for t in &cfg.tables {
+        let level = levels.iter().find(|l| l.key == t.level);
+        let (table, info) = crate::areatable::load_table(t, level, &mut diags)?;
+        let lines = info.row_lines.clone();
+        table_info.push(info);
+        let part = (table, t.source.clone(), lines);
+        match groups.iter_mut().find(|(n, _)| *n == t.name) {
+            Some((_, parts)) => parts.push(part),
+            None => groups.push((t.name.clone(), vec![part])),
+        }
+    }
+    let tables = groups
+        .into_iter()
+        .map(|(_, parts)| crate::areatable::merge(parts, &mut diags))
+        .collect();
+    let weights = match &cfg.weights {
+        Some(ws) => Some(load_weights(ws, w, &mut diags)?),
+        None => None,
+    };
+    Ok(Extras {
+        facilities,
+        tables,
+        table_info,
+        weights,
+        diags,
     })
 }
 
@@ -828,12 +868,16 @@ fn read_points_csv(
         .collect::<Result<Vec<_>, _>>()?;
     let year = p.year.unwrap_or(0);
     let (chunks, structural) = t.par_rows(
-        || PointChunk {
-            values: vec![Vec::new(); count_cols.len()],
-            ..Default::default()
+        |lines| PointChunk {
+            x: Vec::with_capacity(lines),
+            y: Vec::with_capacity(lines),
+            keys: PointKeys::with_capacity(lines),
+            rows: Vec::with_capacity(lines),
+            values: vec![Vec::with_capacity(lines); count_cols.len()],
+            diags: Vec::new(),
         },
         |c, r| {
-            let key = r.text(kc).trim();
+            let key = crate::table::trim(r.text(kc));
             if key.is_empty() {
                 c.diags
                     .push(t.diag(r.line, &p.key, "", "empty key; the row is skipped"));
@@ -1128,9 +1172,16 @@ fn read_join(
         .collect::<Result<Vec<_>, _>>()?;
     let text_keys = matches!(index, KeyIndex::Text(_));
     let (chunks, mut diags) = t.par_rows(
-        || (JoinChunk::default(), 0usize),
+        |lines| {
+            let chunk = JoinChunk {
+                rows: Vec::with_capacity(lines),
+                values: Vec::with_capacity(lines * cols.len()),
+                diags: Vec::new(),
+            };
+            (chunk, 0usize)
+        },
         |(c, cursor), r| {
-            let key = r.text(kc).trim();
+            let key = crate::table::trim(r.text(kc));
             // Count files are usually sorted like the coordinate file: with text keys, look a
             // few points ahead of the previous match before hashing.
             let ahead = if text_keys {

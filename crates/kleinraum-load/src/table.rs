@@ -1,11 +1,12 @@
 //! CSV reader for the files planners actually have: `.csv` or `.csv.gz`; `,` `;` or tab;
 //! decimal point or comma; UTF-8 (with or without BOM) or Windows-1252.
 //!
-//! The file is decoded once into a UTF-8 byte buffer; records are then streamed from it as
-//! `csv::ByteRecord`s (one reused buffer, no per-field `String`). [`CsvTable::par_rows`] splits
-//! the buffer at record boundaries into chunks parsed on all cores; files whose quoting is not
-//! plain RFC 4180 (a lone CR, a quote inside an unquoted field) are read by the csv crate in
-//! one pass instead, so both paths yield the same rows, lines and diagnostics.
+//! The file is decoded once into UTF-8 text; records are then streamed from it as [`Record`]s:
+//! fields are spans of that text (a quoted field is unescaped into one reused buffer), so no
+//! field is copied or validated again. [`CsvTable::par_rows`] splits the text at record
+//! boundaries into chunks parsed on all cores; files whose quoting is not plain RFC 4180 (a
+//! lone CR, a quote inside an unquoted field) are read by the csv crate in one pass instead, so
+//! both paths yield the same rows, lines and diagnostics.
 
 use crate::config::CsvOptions;
 use crate::error::{Diagnostic, LoadError};
@@ -38,7 +39,7 @@ pub struct CsvTable {
     pub thousands: Option<char>,
     /// Name of the text encoding the file was decoded from.
     pub encoding: &'static str,
-    data: Vec<u8>,
+    data: String,
     /// Byte offset and line number (1-based) just after the header record.
     body: (usize, usize),
 }
@@ -48,13 +49,99 @@ pub struct Row<'a> {
     /// Line number in the file (the header is line 1).
     pub line: usize,
     /// The fields; the count equals the header's (rows with another count become diagnostics).
-    pub record: &'a csv::ByteRecord,
+    pub record: Record<'a>,
 }
 
-impl Row<'_> {
-    /// Field `i` as text (the buffer is valid UTF-8 and fields are split at ASCII bytes).
-    pub fn text(&self, i: usize) -> &str {
-        std::str::from_utf8(self.record.get(i).unwrap_or_default()).unwrap_or("")
+impl<'a> Row<'a> {
+    /// Field `i` as text; `""` past the last field.
+    pub fn text(&self, i: usize) -> &'a str {
+        self.record.get(i).unwrap_or("")
+    }
+}
+
+/// The fields of one record, borrowed from the decoded text (unquoted fields) or from the
+/// buffer the quoted ones were unescaped into.
+#[derive(Clone, Copy)]
+pub struct Record<'a> {
+    text: &'a str,
+    unquoted: &'a str,
+    spans: &'a [Span],
+}
+
+/// Where a field is: `start..end` of the text, or of the unescaped buffer when `quoted`.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    quoted: bool,
+}
+
+impl<'a> Record<'a> {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True for a record without fields (never emitted).
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Field `i`. Spans start and end at ASCII bytes (delimiter, quote, line end), so they
+    /// are char boundaries and `get` never fails for a field that exists.
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let s = self.spans.get(i)?;
+        let src = if s.quoted { self.unquoted } else { self.text };
+        src.get(s.start..s.end)
+    }
+
+    /// The fields run together, at most `max` bytes (the value of a malformed-row message).
+    fn prefix(&self, max: usize) -> String {
+        let mut v: Vec<u8> = Vec::new();
+        for i in 0..self.len() {
+            if v.len() >= max {
+                break;
+            }
+            v.extend_from_slice(self.get(i).unwrap_or("").as_bytes());
+        }
+        v.truncate(max);
+        String::from_utf8_lossy(&v).into_owned()
+    }
+}
+
+/// The reused buffers a record is parsed into.
+#[derive(Default)]
+struct RecordBuf {
+    spans: Vec<Span>,
+    unquoted: String,
+}
+
+impl RecordBuf {
+    fn clear(&mut self) {
+        self.spans.clear();
+        self.unquoted.clear();
+    }
+
+    fn record<'a>(&'a self, text: &'a str) -> Record<'a> {
+        Record {
+            text,
+            unquoted: &self.unquoted,
+            spans: &self.spans,
+        }
+    }
+
+    /// A record of the csv crate (the sequential path): every field copied into `unquoted`.
+    fn fill_from(&mut self, rec: &csv::ByteRecord) {
+        self.clear();
+        for f in rec {
+            let start = self.unquoted.len();
+            self.unquoted.push_str(&String::from_utf8_lossy(f));
+            self.spans.push(Span {
+                start,
+                end: self.unquoted.len(),
+                quoted: true,
+            });
+        }
     }
 }
 
@@ -72,8 +159,8 @@ impl CsvTable {
             message,
         };
         let (data, encoding) = decode(raw, opts.encoding.as_deref()).map_err(fmt_err)?;
-        let header_end = memchr_newline(&data);
-        let header_line = &data[..header_end];
+        let header_end = memchr_newline(data.as_bytes());
+        let header_line = &data.as_bytes()[..header_end];
         let delimiter = match opts.delimiter.as_deref() {
             Some(d) => parse_delimiter(d).map_err(fmt_err)?,
             None => detect_delimiter(header_line),
@@ -98,10 +185,10 @@ impl CsvTable {
                 char::from(delimiter)
             )));
         }
-        if data.iter().all(|b| b.is_ascii_whitespace()) {
+        if data.bytes().all(|b| b.is_ascii_whitespace()) {
             return Err(fmt_err("the file is empty (no header line)".into()));
         }
-        let mut rdr = reader(delimiter, &data);
+        let mut rdr = reader(delimiter, data.as_bytes());
         let mut rec = csv::ByteRecord::new();
         rdr.read_byte_record(&mut rec)
             .map_err(|e| fmt_err(format!("cannot read the header line: {e}")))?;
@@ -160,8 +247,9 @@ impl CsvTable {
         diags: &mut Vec<Diagnostic>,
         mut f: impl FnMut(&Row<'_>),
     ) -> Result<(), LoadError> {
-        let mut rdr = reader(self.delimiter, &self.data);
+        let mut rdr = reader(self.delimiter, self.data.as_bytes());
         let mut rec = csv::ByteRecord::new();
+        let mut buf = RecordBuf::default();
         let mut first = true;
         loop {
             match rdr.read_byte_record(&mut rec) {
@@ -181,14 +269,15 @@ impl CsvTable {
             // The csv crate starts a record where it began reading: at the LF of a CRLF or at
             // skipped blank lines. Count those so messages name the line an editor shows.
             let line = rec.position().map_or(0, |p| {
-                let skipped = self.data[(p.byte() as usize).min(self.data.len())..]
+                let skipped = self.data.as_bytes()[(p.byte() as usize).min(self.data.len())..]
                     .iter()
                     .take_while(|&&b| b == b'\n' || b == b'\r')
                     .filter(|&&b| b == b'\n')
                     .count();
                 p.line() as usize + skipped
             });
-            self.check_row(&rec, line, diags, &mut f);
+            buf.fill_from(&rec);
+            self.check_row(buf.record(""), line, diags, &mut f);
         }
         Ok(())
     }
@@ -197,10 +286,11 @@ impl CsvTable {
     /// boundaries; each chunk folds its rows, in file order, into an accumulator made by `init`.
     /// Returns the accumulators in file order (one per chunk) and the diagnostics of rows with
     /// the wrong number of fields, in file order. Files the fast splitter does not handle (see
-    /// the module documentation) are read in one sequential chunk.
+    /// the module documentation) are read in one sequential chunk. `init` gets the number of
+    /// lines in its chunk, an upper bound of its rows, to size its buffers once.
     pub fn par_rows<A: Send>(
         &self,
-        init: impl Fn() -> A + Sync,
+        init: impl Fn(usize) -> A + Sync,
         f: impl Fn(&mut A, &Row<'_>) + Sync,
     ) -> Result<(Vec<A>, Vec<Diagnostic>), LoadError> {
         self.par_rows_chunked(chunk_target(self.data.len()), init, f)
@@ -212,14 +302,14 @@ impl CsvTable {
     pub fn par_rows_chunked<A: Send>(
         &self,
         target: usize,
-        init: impl Fn() -> A + Sync,
+        init: impl Fn(usize) -> A + Sync,
         f: impl Fn(&mut A, &Row<'_>) + Sync,
     ) -> Result<(Vec<A>, Vec<Diagnostic>), LoadError> {
         if let Some(out) = self.par_rows_fast(target, &init, &f) {
             return Ok(out);
         }
         let mut diags = Vec::new();
-        let mut acc = init();
+        let mut acc = init(0);
         self.for_each_row(&mut diags, |r| f(&mut acc, r))?;
         Ok((vec![acc], diags))
     }
@@ -228,25 +318,27 @@ impl CsvTable {
     fn par_rows_fast<A: Send>(
         &self,
         target: usize,
-        init: &(impl Fn() -> A + Sync),
+        init: &(impl Fn(usize) -> A + Sync),
         f: &(impl Fn(&mut A, &Row<'_>) + Sync),
     ) -> Option<(Vec<A>, Vec<Diagnostic>)> {
         use rayon::prelude::*;
         let (start, first_line) = self.body;
-        let chunks = split_chunks(&self.data, start, first_line, target);
+        let chunks = split_chunks(self.data.as_bytes(), start, first_line, target);
         let out: Vec<Option<(A, Vec<Diagnostic>)>> = chunks
             .par_iter()
-            .map(|c| {
-                let mut acc = init();
+            .enumerate()
+            .map(|(k, c)| {
+                // Chunks start at record starts, after an ASCII newline: char boundaries.
+                let text = self.data.get(c.start..c.end)?;
+                let lines = match chunks.get(k + 1) {
+                    Some(next) => next.line - c.line,
+                    None => memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1,
+                };
+                let mut acc = init(lines);
                 let mut diags = Vec::new();
-                let ok = parse_chunk(
-                    &self.data[c.start..c.end],
-                    self.delimiter,
-                    c.line,
-                    |rec, line| {
-                        self.check_row(rec, line, &mut diags, |row| f(&mut acc, row));
-                    },
-                );
+                let ok = parse_chunk(text, self.delimiter, c.line, |rec, line| {
+                    self.check_row(rec, line, &mut diags, |row| f(&mut acc, row));
+                });
                 ok.then_some((acc, diags))
             })
             .collect();
@@ -263,21 +355,26 @@ impl CsvTable {
     /// The field-count check of [`CsvTable::for_each_row`] for one record.
     fn check_row(
         &self,
-        rec: &csv::ByteRecord,
+        rec: Record<'_>,
         line: usize,
         diags: &mut Vec<Diagnostic>,
         f: impl FnOnce(&Row<'_>),
     ) {
         if rec.len() != self.headers.len() {
-            if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+            if rec.len() == 1
+                && rec
+                    .get(0)
+                    .unwrap_or("")
+                    .bytes()
+                    .all(|b| b.is_ascii_whitespace())
+            {
                 return;
             }
             diags.push(Diagnostic {
                 path: self.path_str(),
                 row: line,
                 field: String::new(),
-                value: String::from_utf8_lossy(&rec.as_slice()[..rec.as_slice().len().min(80)])
-                    .into_owned(),
+                value: rec.prefix(80),
                 message: format!(
                     "row has {} fields, the header has {}",
                     rec.len(),
@@ -520,9 +617,21 @@ pub fn parse_number(
     }
 }
 
+/// `v.trim()`, without the Unicode whitespace test for the usual field that starts and ends
+/// with a visible ASCII character (nothing to trim: millions of calls per file).
+pub fn trim(v: &str) -> &str {
+    let b = v.as_bytes();
+    let visible = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_graphic());
+    if visible(b.first()) && visible(b.last()) {
+        v
+    } else {
+        v.trim()
+    }
+}
+
 /// Parses a count: a non-negative integer that fits in u32. Surrounding blanks are allowed.
 pub fn parse_count(v: &str) -> Result<u32, &'static str> {
-    let t = v.trim().as_bytes();
+    let t = trim(v).as_bytes();
     if t.is_empty() {
         return Err("empty count (write 0 for none)");
     }
@@ -672,18 +781,18 @@ fn split_chunks(data: &[u8], start: usize, first_line: usize, target: usize) -> 
 /// quote). `false` at anything else (a lone CR, a quote inside an unquoted field or text after
 /// a closing quote, an unterminated quote): the file is then read by the csv crate.
 fn parse_chunk(
-    b: &[u8],
+    text: &str,
     delimiter: u8,
     mut line: usize,
-    mut emit: impl FnMut(&csv::ByteRecord, usize),
+    mut emit: impl FnMut(Record<'_>, usize),
 ) -> bool {
     let mut special = [false; 256];
     for c in [delimiter, b'\n', b'\r', b'"'] {
         special[c as usize] = true;
     }
+    let b = text.as_bytes();
     let n = b.len();
-    let mut rec = csv::ByteRecord::new();
-    let mut scratch: Vec<u8> = Vec::new();
+    let mut buf = RecordBuf::default();
     let mut i = 0;
     // Consumes a record terminator at `i` (LF or CRLF); false for a lone CR.
     let end_of_record = |i: &mut usize, line: &mut usize| -> bool {
@@ -709,33 +818,44 @@ fn parse_chunk(
             continue;
         }
         let rec_line = line;
-        rec.clear();
+        buf.clear();
         loop {
             if i < n && b[i] == b'"' {
                 i += 1;
-                scratch.clear();
+                let start = buf.unquoted.len();
                 loop {
                     let Some(k) = memchr::memchr(b'"', &b[i..]) else {
                         return false;
                     };
-                    let seg = &b[i..i + k];
-                    line += memchr::memchr_iter(b'\n', seg).count();
-                    scratch.extend_from_slice(seg);
+                    // Between two ASCII quotes: char boundaries.
+                    let Some(seg) = text.get(i..i + k) else {
+                        return false;
+                    };
+                    line += memchr::memchr_iter(b'\n', seg.as_bytes()).count();
+                    buf.unquoted.push_str(seg);
                     i += k + 1;
                     if b.get(i) == Some(&b'"') {
-                        scratch.push(b'"');
+                        buf.unquoted.push('"');
                         i += 1;
                     } else {
                         break;
                     }
                 }
-                rec.push_field(&scratch);
+                buf.spans.push(Span {
+                    start,
+                    end: buf.unquoted.len(),
+                    quoted: true,
+                });
             } else {
                 let s = i;
                 while i < n && !special[b[i] as usize] {
                     i += 1;
                 }
-                rec.push_field(&b[s..i]);
+                buf.spans.push(Span {
+                    start: s,
+                    end: i,
+                    quoted: false,
+                });
             }
             if i >= n {
                 break;
@@ -749,7 +869,7 @@ fn parse_chunk(
             }
             break;
         }
-        emit(&rec, rec_line);
+        emit(buf.record(text), rec_line);
     }
     true
 }
@@ -802,7 +922,7 @@ pub fn detect_delimiter(header: &[u8]) -> u8 {
 
 /// Decodes to UTF-8 without BOM. Configured encoding wins; otherwise valid UTF-8 is kept and
 /// anything else is read as Windows-1252 (the usual export of German office software).
-fn decode(mut raw: Vec<u8>, configured: Option<&str>) -> Result<(Vec<u8>, &'static str), String> {
+fn decode(mut raw: Vec<u8>, configured: Option<&str>) -> Result<(String, &'static str), String> {
     let enc = match configured {
         Some(label) => Some(
             encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
@@ -818,21 +938,22 @@ fn decode(mut raw: Vec<u8>, configured: Option<&str>) -> Result<(Vec<u8>, &'stat
             if had_errors {
                 return Err(format!("the file is not valid {}", e.name()));
             }
-            Ok((text.into_owned().into_bytes(), e.name()))
+            Ok((text.into_owned(), e.name()))
         }
         _ => {
             if has_bom {
                 raw.drain(..3);
             }
-            match std::str::from_utf8(&raw) {
-                Ok(_) => Ok((raw, "UTF-8")),
+            // Validated once, here; records are then slices of this text.
+            match String::from_utf8(raw) {
+                Ok(text) => Ok((text, "UTF-8")),
                 Err(e) if enc.is_some() => Err(format!(
                     "the file is not valid UTF-8 (byte {}); set csv.encoding = \"windows-1252\" if it is a Windows export",
-                    e.valid_up_to()
+                    e.utf8_error().valid_up_to()
                 )),
-                Err(_) => {
-                    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&raw);
-                    Ok((text.into_owned().into_bytes(), "windows-1252"))
+                Err(e) => {
+                    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(e.as_bytes());
+                    Ok((text.into_owned(), "windows-1252"))
                 }
             }
         }
@@ -885,7 +1006,7 @@ mod tests {
         let (accs, d2) = t
             .par_rows_chunked(
                 target,
-                Vec::new,
+                |_| Vec::new(),
                 |acc: &mut Vec<(usize, Vec<String>)>, r| {
                     acc.push((
                         r.line,
@@ -979,7 +1100,7 @@ mod tests {
                     decimal,
                     thousands: None,
                     encoding: "UTF-8",
-                    data: vec![],
+                    data: String::new(),
                     body: (0, 1),
                 };
                 for v in &vals {
@@ -993,6 +1114,27 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn fast_trim_equals_str_trim() {
+        for v in [
+            "",
+            " ",
+            "12",
+            " 12",
+            "12 ",
+            "\t12\t",
+            "\u{a0}12",
+            "12\u{a0}",
+            "\u{2007}7\u{3000}",
+            "a b",
+            "ä",
+            "x\u{a0}",
+            "\u{feff}1",
+        ] {
+            assert_eq!(trim(v), v.trim(), "{v:?}");
         }
     }
 

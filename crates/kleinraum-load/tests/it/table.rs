@@ -118,7 +118,7 @@ fn sequential_and_chunked(t: &CsvTable, target: usize) -> [Vec<(usize, Vec<Strin
     let (parts, d) = t
         .par_rows_chunked(
             target,
-            Vec::new,
+            |_| Vec::new(),
             |acc: &mut Vec<(usize, Vec<String>)>, r| {
                 acc.push((
                     r.line,
