@@ -1245,11 +1245,6 @@ fn finish(
         let ids: Vec<String> = level.areas.iter().map(|a| a.id.clone()).collect();
         let mut per_year = vec![None; ny];
         for y in 0..ny {
-            let truth = |i: usize| -> Vec<IndicatorValue> {
-                (0..n_areas)
-                    .map(|a| ev[(a * ny + y) * ni + i].truth())
-                    .collect()
-            };
             // An area whose index indicator is withheld (a suppressed operand) takes no part
             // in the index: its index value would give the withheld value back (everything
             // is linear), and so would the means and SDs its true value entered.
@@ -1266,7 +1261,7 @@ fn finish(
                         if withheld[a] {
                             IndicatorValue::null(NullReason::Suppressed)
                         } else {
-                            truth(i)[a]
+                            ev[(a * ny + y) * ni + i].truth()
                         }
                     })
                     .collect()

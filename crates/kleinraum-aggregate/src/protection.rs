@@ -31,7 +31,7 @@
 use crate::disclosure::{CellLayout, LevelCells, Relation};
 use crate::result::CountFlag;
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A cell: (level, cell index within the level).
 pub type Cell = (usize, usize);
@@ -62,6 +62,75 @@ fn unknown(f: CountFlag) -> bool {
     suppressed(f) || f == CountFlag::Missing
 }
 
+/// The constraints each cell takes part in, as two flat lists with offsets per cell (every
+/// cell of every level has its slot: a hash map of small vectors was most of the time of a
+/// draft edit's disclosure control).
+struct CellIndex {
+    /// First slot of each level's cells.
+    base: Vec<usize>,
+    eq_start: Vec<usize>,
+    eqs: Vec<usize>,
+    bound_start: Vec<usize>,
+    bounds: Vec<usize>,
+}
+
+impl CellIndex {
+    fn new(levels: &[LevelCells<'_>], eqs: &[Vec<(Cell, f64)>], bounds: &[(Cell, Cell)]) -> Self {
+        let mut base = Vec::with_capacity(levels.len() + 1);
+        let mut n = 0;
+        for l in levels {
+            base.push(n);
+            n += l.values.len();
+        }
+        base.push(n);
+        let slot = |c: Cell| base[c.0] + c.1;
+        let eq_cells = eqs
+            .iter()
+            .enumerate()
+            .flat_map(|(k, e)| e.iter().map(move |&(c, _)| (c, k)));
+        let (eq_start, eq_list) = csr(n, eq_cells.map(|(c, k)| (slot(c), k)));
+        let bound_cells = bounds
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &(a, b))| [(slot(a), k), (slot(b), k)]);
+        let (bound_start, bound_list) = csr(n, bound_cells);
+        CellIndex {
+            base,
+            eq_start,
+            eqs: eq_list,
+            bound_start,
+            bounds: bound_list,
+        }
+    }
+
+    /// The equalities and the bounds `c` takes part in.
+    fn get(&self, c: Cell) -> (&[usize], &[usize]) {
+        let i = self.base[c.0] + c.1;
+        (
+            &self.eqs[self.eq_start[i]..self.eq_start[i + 1]],
+            &self.bounds[self.bound_start[i]..self.bound_start[i + 1]],
+        )
+    }
+}
+
+/// Groups `(slot, item)` pairs by slot (`0..n`): offsets and items, in input order per slot.
+fn csr(n: usize, pairs: impl Iterator<Item = (usize, usize)> + Clone) -> (Vec<usize>, Vec<usize>) {
+    let mut start = vec![0usize; n + 1];
+    for (s, _) in pairs.clone() {
+        start[s + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut next = start.clone();
+    let mut items = vec![0; start[n]];
+    for (s, k) in pairs {
+        items[next[s]] = k;
+        next[s] += 1;
+    }
+    (start, items)
+}
+
 /// The published constraints among cells, indexed for the component searches.
 pub struct Constraints<'a> {
     levels: &'a [LevelCells<'a>],
@@ -71,7 +140,7 @@ pub struct Constraints<'a> {
     /// `cells[0] ≤ cells[1]`.
     bounds: Vec<(Cell, Cell)>,
     /// Constraint numbers per cell: equalities and bounds.
-    of_cell: HashMap<Cell, (Vec<usize>, Vec<usize>)>,
+    of_cell: CellIndex,
     /// Set to the threshold to model an attacker who can tell primary from secondary
     /// suppressions (as when both were flagged differently): primary cells lie in
     /// `[1, threshold − 1]`.
@@ -113,16 +182,7 @@ impl<'a> Constraints<'a> {
                 }
             }
         }
-        let mut of_cell: HashMap<Cell, (Vec<usize>, Vec<usize>)> = HashMap::new();
-        for (k, e) in eqs.iter().enumerate() {
-            for &(c, _) in e {
-                of_cell.entry(c).or_default().0.push(k);
-            }
-        }
-        for (k, (a, b)) in bs.iter().enumerate() {
-            of_cell.entry(*a).or_default().1.push(k);
-            of_cell.entry(*b).or_default().1.push(k);
-        }
+        let of_cell = CellIndex::new(levels, &eqs, &bs);
         Constraints {
             levels,
             layout,
@@ -151,9 +211,7 @@ impl<'a> Constraints<'a> {
             if seen.len() > MAX_COMPONENT {
                 break;
             }
-            let Some((eqs, bs)) = self.of_cell.get(&c) else {
-                continue;
-            };
+            let (eqs, bs) = self.of_cell.get(c);
             let neighbours = eqs
                 .iter()
                 .flat_map(|&k| self.rels[k].iter().map(|&(x, _)| x))
@@ -199,10 +257,9 @@ impl<'a> Constraints<'a> {
         let mut eqs: BTreeSet<usize> = BTreeSet::new();
         let mut bs: BTreeSet<usize> = BTreeSet::new();
         for c in comp {
-            if let Some((e, b)) = self.of_cell.get(c) {
-                eqs.extend(e.iter().copied());
-                bs.extend(b.iter().copied());
-            }
+            let (e, b) = self.of_cell.get(*c);
+            eqs.extend(e.iter().copied());
+            bs.extend(b.iter().copied());
         }
         for k in eqs {
             let mut terms = Vec::new();
@@ -265,9 +322,7 @@ impl<'a> Constraints<'a> {
     fn candidates(&self, comp: &[Cell], flags: &[Vec<CountFlag>]) -> Vec<Cell> {
         let mut out = BTreeSet::new();
         for c in comp {
-            let Some((e, b)) = self.of_cell.get(c) else {
-                continue;
-            };
+            let (e, b) = self.of_cell.get(*c);
             for &k in e {
                 for &(x, _) in &self.rels[k] {
                     if flags[x.0][x.1] == CountFlag::Published {
