@@ -120,6 +120,7 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
                         Some(assignment),
                     )
                 }));
+                crate::alloc::release_free_memory();
                 signal.done(match r {
                     Ok(r) => r.map_err(|e| format!("{e:#}")),
                     Err(_) => Err("unexpected internal error (see the log above)".into()),
@@ -155,6 +156,7 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         gpkg_downloads = gpkg,
         "catalog ready"
     );
+    crate::alloc::release_free_memory();
     let bind = bind.unwrap_or_else(|| cfg.server.bind.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
