@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::common::{Server, fresh_store, get, raw_request, repo};
+use crate::common::{Server, fresh_store, get, repo};
 
 fn kreis() -> &'static (Loaded, AggregateResult) {
     static K: OnceLock<(Loaded, AggregateResult)> = OnceLock::new();
@@ -188,16 +188,7 @@ fn the_reference_index_classes_the_two_poorest_towns() {
 }
 
 fn post(addr: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
-    let b = body.to_string();
-    let r = raw_request(
-        addr,
-        &format!(
-            "POST {path} HTTP/1.1\nHost: {addr}\nAuthorization: Bearer {token}\nContent-Type: application/json\nContent-Length: {}",
-            b.len()
-        ),
-        b.as_bytes(),
-    )
-    .expect("POST");
+    let r = crate::common::post_json(addr, path, token, body);
     let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
     (r.status, v)
 }

@@ -14,7 +14,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{RawResp as Resp, Server, raw_request, shared_data};
+use crate::common::{Resp, Server, shared_data};
 
 const TOKENS: &str = "viewer:test-viewer:viewer-token-789;planner:test-planer:planner-token-123;statistik:test-statistik:statistik-token-321;admin:test-admin:admin-token-456";
 const VIEWER: &str = "viewer-token-789";
@@ -52,17 +52,15 @@ fn try_request(
     token: Option<&str>,
     body: Option<&[u8]>,
 ) -> std::io::Result<Resp> {
-    let mut head = format!("{method} {target} HTTP/1.1\nHost: {addr}");
+    let mut headers = Vec::new();
     if let Some(t) = token {
-        head.push_str(&format!("\nAuthorization: Bearer {t}"));
+        headers.push(format!("Authorization: Bearer {t}"));
     }
-    if let Some(b) = body {
-        head.push_str(&format!(
-            "\nContent-Type: application/json\nContent-Length: {}",
-            b.len()
-        ));
+    if body.is_some() {
+        headers.push("Content-Type: application/json".into());
     }
-    raw_request(addr, &head, body.unwrap_or_default())
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    crate::common::request(method, addr, target, &headers, body.unwrap_or_default())
 }
 
 fn request(

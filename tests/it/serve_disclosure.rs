@@ -2,7 +2,7 @@
 //! attacker") against the real `kleinraum serve` on the demo, and the audit command on the demo
 //! and Berlin. Each test shows the attack fails now.
 
-use crate::common::{Server, fresh_store, get, raw_request, repo};
+use crate::common::{Server, fresh_store, get, repo};
 use kleinraum_load::crs::Reprojector;
 use serde_json::{Value, json};
 use std::process::Command;
@@ -22,17 +22,8 @@ fn demo() -> Server {
     )
 }
 
-fn post(addr: &str, path: &str, token: &str, body: &Value) -> crate::common::RawResp {
-    let b = body.to_string();
-    raw_request(
-        addr,
-        &format!(
-            "POST {path} HTTP/1.1\nHost: {addr}\nAuthorization: Bearer {token}\nContent-Type: application/json\nContent-Length: {}",
-            b.len()
-        ),
-        b.as_bytes(),
-    )
-    .unwrap()
+fn post(addr: &str, path: &str, token: &str, body: &Value) -> crate::common::Resp {
+    crate::common::post_json(addr, path, token, body)
 }
 
 /// A square of `half` metres around an EPSG:25832 point, as a WGS 84 GeoJSON polygon.

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::common::{RawResp as Resp, Server, fresh_store, raw_request};
+use crate::common::{Resp, Server, fresh_store};
 
 const WORKING: u32 = 25833;
 const YEARS: [i32; 2] = [2023, 2024];
@@ -267,11 +267,17 @@ fn start(config: &Path) -> Server {
 
 /// `GET` without asking for compression (the checks read the bodies as sent).
 fn get(addr: &str, target: &str, accept: Option<&str>) -> Resp {
-    let mut head = format!("GET {target} HTTP/1.1\nHost: {addr}");
-    if let Some(a) = accept {
-        head.push_str(&format!("\nAccept: {a}"));
-    }
-    raw_request(addr, &head, b"").unwrap_or_else(|e| panic!("GET {target}: {e}"))
+    let accept = accept.map(|a| format!("Accept: {a}"));
+    crate::common::get(
+        addr,
+        target,
+        accept
+            .as_slice()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+    )
 }
 
 /// Numbers in a text, as (token, value): maximal `-?digits(.digits)?` runs not glued to letters

@@ -2,6 +2,7 @@
 //! facility layer; plus an assignment report with distinctive address points that must never
 //! be served.
 
+use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use geo::{MultiPolygon, polygon};
@@ -245,15 +246,19 @@ pub fn catalog() -> Arc<Catalog> {
     )
 }
 
+/// A response, read whole: the status, the headers, the body as sent (`bytes`) and as text
+/// (`body`, lossy UTF-8).
 pub struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
     pub fn header(&self, n: &str) -> &str {
         self.headers
@@ -263,23 +268,87 @@ impl Resp {
     }
 }
 
-pub async fn get_with(cat: &Arc<Catalog>, uri: &str, headers: &[(&str, &str)]) -> Resp {
-    let mut req = Request::builder().uri(uri);
+/// One request through `router`, in-process. A `token` is sent as `Authorization: Bearer`, a
+/// JSON `body` as `application/json`; `headers` are added as given.
+pub async fn request(
+    router: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> Resp {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = app(cat.clone())
-        .oneshot(req.body(Body::empty()).unwrap())
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = router
+        .clone()
+        .oneshot(req.body(body).unwrap())
         .await
         .unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     Resp {
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
     }
+}
+
+/// [`request`] with a token and a JSON body, no further headers.
+pub async fn call(
+    router: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> Resp {
+    request(router, method, uri, token, &[], body).await
+}
+
+/// [`call`], asserting the status `want`; a mismatch names the request, both statuses and the
+/// response body.
+pub async fn expect(
+    router: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+    want: u16,
+) -> Resp {
+    let sent = body.as_ref().map(|v| format!(" {v}")).unwrap_or_default();
+    let r = call(router, method, uri, token, body).await;
+    assert_eq!(
+        r.status.as_u16(),
+        want,
+        "{method} {uri}{sent}: expected {want}, got {}: {}",
+        r.status,
+        r.body
+    );
+    r
+}
+
+pub async fn get_with(cat: &Arc<Catalog>, uri: &str, headers: &[(&str, &str)]) -> Resp {
+    request(&app(cat.clone()), "GET", uri, None, headers, None).await
 }
 
 pub async fn get(cat: &Arc<Catalog>, uri: &str) -> Resp {

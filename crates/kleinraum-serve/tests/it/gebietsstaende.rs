@@ -3,10 +3,7 @@
 //! "basis". Roles, uploads, drafts (split, merge, reshape, draw, save), comparison and
 //! crosswalk (JSON and CSV), publishing, deleting, the audit log.
 
-use crate::fixture::catalog;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use crate::fixture::{call, catalog, expect};
 use kleinraum_gebietsstand::Projector;
 use kleinraum_serve::auth::Tokens;
 use kleinraum_serve::redefine::{Readiness, RedefineState};
@@ -14,14 +11,22 @@ use kleinraum_serve::work::WorkLimiter;
 use kleinraum_testdata::workspace::{LinearProjector, X0, Y0, workspace};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tower::ServiceExt;
 
 const TOKENS: &str =
     "viewer:vera:viewer-secret-1;planner:paul:planner-secret-1;admin:anna:admin-secret-1";
 
+/// The router with its workspace directory, which lives as long as the router; requests go
+/// through the router (`&app` derefs to it).
 struct App {
     router: axum::Router,
     _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for App {
+    type Target = axum::Router;
+    fn deref(&self) -> &axum::Router {
+        &self.router
+    }
 }
 
 fn app() -> App {
@@ -34,67 +39,6 @@ fn app() -> App {
     App {
         router: kleinraum_serve::app_with(catalog(), Some(Arc::new(st))),
         _dir: dir,
-    }
-}
-
-struct Resp {
-    status: StatusCode,
-    content_type: String,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn call(
-    app: &App,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Resp {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = app
-        .router
-        .clone()
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Resp {
-        status,
-        content_type,
-        body,
     }
 }
 
@@ -135,31 +79,20 @@ async fn routes_wait_for_the_versions_computed_after_start() {
     assert_eq!(st.readiness(), Readiness::Computing);
     let pending = tokio::spawn({
         let router = app.router.clone();
-        async move {
-            let req = Request::get("/gebietsstaende").body(Body::empty()).unwrap();
-            router.oneshot(req).await.unwrap()
-        }
+        async move { call(&router, "GET", "/gebietsstaende", None, None).await }
     });
     // The OGC API answers meanwhile; the Gebietsstände request is still waiting.
-    assert_eq!(
-        call(&app, "GET", "/conformance", None, None).await.status,
-        200
-    );
+    expect(&app, "GET", "/conformance", None, None, 200).await;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert!(
         !pending.is_finished(),
         "answered before the versions were computed"
     );
     // A write without a token is refused at once, not after the wait.
-    assert_eq!(
-        call(&app, "POST", "/entwurf", None, Some(json!({})))
-            .await
-            .status,
-        401
-    );
+    expect(&app, "POST", "/entwurf", None, Some(json!({})), 401).await;
     signal.done(Ok(()));
     let resp = pending.await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.status, 200, "{}", resp.body);
     assert_eq!(
         call(&app, "GET", "/gebietsstaende", None, None)
             .await
@@ -175,19 +108,13 @@ async fn routes_wait_for_the_versions_computed_after_start() {
         _dir: _dir2,
     };
     signal.done(Err("Gebietsstand \"plz\": Datei fehlt".into()));
-    let r = call(&failed, "GET", "/gebietsstaende", None, None).await;
-    assert_eq!(r.status, 503);
+    let r = expect(&failed, "GET", "/gebietsstaende", None, None, 503).await;
     let detail = r.json()["detail"].as_str().unwrap().to_string();
     assert!(
         detail.contains("nicht berechnet") && detail.contains("Datei fehlt"),
         "{detail}"
     );
-    assert_eq!(
-        call(&failed, "GET", "/conformance", None, None)
-            .await
-            .status,
-        200
-    );
+    expect(&failed, "GET", "/conformance", None, None, 200).await;
 
     // The computing thread died without a word (a panic): 503, no hang.
     let (ws, _dir3) = workspace();
@@ -197,12 +124,7 @@ async fn routes_wait_for_the_versions_computed_after_start() {
         _dir: _dir3,
     };
     drop(signal);
-    assert_eq!(
-        call(&died, "GET", "/gebietsstaende/basis/areas", None, None)
-            .await
-            .status,
-        503
-    );
+    expect(&died, "GET", "/gebietsstaende/basis/areas", None, None, 503).await;
 
     // Still computing after the longest wait for costly work: 503 with Retry-After, as busy.
     let (ws, _dir4) = workspace();
@@ -219,10 +141,8 @@ async fn routes_wait_for_the_versions_computed_after_start() {
         router: kleinraum_serve::app_with(catalog(), Some(Arc::new(st))),
         _dir: _dir4,
     };
-    let req = Request::get("/gebietsstaende").body(Body::empty()).unwrap();
-    let resp = slow.router.clone().oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(resp.headers().contains_key("retry-after"));
+    let resp = expect(&slow, "GET", "/gebietsstaende", None, None, 503).await;
+    assert!(resp.headers.contains_key("retry-after"));
 }
 
 #[tokio::test]
@@ -236,27 +156,15 @@ async fn roles_list_and_areas() {
         call(&app, "GET", "/auth", PLANNER, None).await.json()["role"],
         "planner"
     );
-    assert_eq!(
-        call(&app, "GET", "/auth", Some("wrong-token-xx"), None)
-            .await
-            .status,
-        401
-    );
+    expect(&app, "GET", "/auth", Some("wrong-token-xx"), None, 401).await;
     let list = call(&app, "GET", "/gebietsstaende", None, None)
         .await
         .json();
     assert_eq!(list["base"], "basis");
     assert_eq!(list["gebietsstaende"][0]["key"], "basis");
     assert_eq!(list["years"], json!([2023, 2024]));
-    let areas = call(
-        &app,
-        "GET",
-        "/gebietsstaende/basis/areas?year=2024",
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(areas.status, 200);
+    let uri = "/gebietsstaende/basis/areas?year=2024";
+    let areas = expect(&app, "GET", uri, None, None, 200).await;
     let v = areas.json();
     let feats = v["features"].as_array().unwrap();
     assert_eq!(feats.len(), 25);
@@ -271,45 +179,15 @@ async fn roles_list_and_areas() {
         .sum();
     assert!(total > 10_000, "{total}");
     // Served from the cache the second time: the same bytes.
-    let again = call(
-        &app,
-        "GET",
-        "/gebietsstaende/basis/areas?year=2024",
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(again.body, areas.body);
-    assert_eq!(
-        call(
-            &app,
-            "GET",
-            "/gebietsstaende/basis/areas?year=1999",
-            None,
-            None
-        )
-        .await
-        .status,
-        400
-    );
-    assert_eq!(
-        call(&app, "GET", "/gebietsstaende/nix/areas", None, None)
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        call(
-            &app,
-            "GET",
-            "/gebietsstaende/basis/areas?jahr=2024",
-            None,
-            None
-        )
-        .await
-        .status,
-        400
-    );
+    let again = call(&app, "GET", uri, None, None).await;
+    assert_eq!(again.bytes, areas.bytes);
+    for (uri, want) in [
+        ("/gebietsstaende/basis/areas?year=1999", 400),
+        ("/gebietsstaende/nix/areas", 404),
+        ("/gebietsstaende/basis/areas?jahr=2024", 400),
+    ] {
+        expect(&app, "GET", uri, None, None, want).await;
+    }
 }
 
 #[tokio::test]
@@ -321,43 +199,22 @@ async fn uploads_need_a_planner_and_drafts_stay_private_until_published() {
         {"type": "Feature", "properties": {"nr": "O", "name": "Ost"}, "geometry": rect(250.0, 0.0, 500.0, 500.0)},
     ]});
     let uri = "/gebietsstaende?key=haelften&name=H%C3%A4lften&id_field=nr&name_field=name";
-    assert_eq!(
-        call(&app, "POST", uri, None, Some(fc.clone())).await.status,
-        401
-    );
-    assert_eq!(
-        call(&app, "POST", uri, VIEWER, Some(fc.clone()))
-            .await
-            .status,
-        403
-    );
-    let up = call(&app, "POST", uri, PLANNER, Some(fc.clone())).await;
-    assert_eq!(up.status, 201, "{}", up.text());
+    expect(&app, "POST", uri, None, Some(fc.clone()), 401).await;
+    expect(&app, "POST", uri, VIEWER, Some(fc.clone()), 403).await;
+    let up = expect(&app, "POST", uri, PLANNER, Some(fc.clone()), 201).await;
     assert_eq!(up.json()["n_areas"], 2);
     // Publishing on upload needs an admin.
     let pub_uri = "/gebietsstaende?key=x2&id_field=nr&status=published";
-    assert_eq!(
-        call(&app, "POST", pub_uri, PLANNER, Some(fc.clone()))
-            .await
-            .status,
-        403
-    );
+    expect(&app, "POST", pub_uri, PLANNER, Some(fc.clone()), 403).await;
     // A broken upload names feature and field; nothing is stored.
     let broken = json!({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"name": "ohne Nummer"}, "geometry": rect(0.0, 0.0, 10.0, 10.0)}]});
-    let r = call(
-        &app,
-        "POST",
-        "/gebietsstaende?key=kaputt&id_field=nr",
-        PLANNER,
-        Some(broken),
-    )
-    .await;
-    assert_eq!(r.status, 400);
+    let uri = "/gebietsstaende?key=kaputt&id_field=nr";
+    let r = expect(&app, "POST", uri, PLANNER, Some(broken), 400).await;
     assert!(
-        r.text().contains("Feature 1") && r.text().contains("nr"),
+        r.body.contains("Feature 1") && r.body.contains("nr"),
         "{}",
-        r.text()
+        r.body
     );
     // The public does not see the draft; viewers do.
     let public: Vec<String> = call(&app, "GET", "/gebietsstaende", None, None)
@@ -369,55 +226,26 @@ async fn uploads_need_a_planner_and_drafts_stay_private_until_published() {
         .map(|v| v["key"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(public, ["basis"]);
-    assert_eq!(
-        call(&app, "GET", "/gebietsstaende/haelften/areas", None, None)
-            .await
-            .status,
-        404
-    );
-    let areas = call(
-        &app,
-        "GET",
-        "/gebietsstaende/haelften/areas?year=2024",
-        VIEWER,
-        None,
-    )
-    .await
-    .json();
-    let sum: u64 = areas["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["properties"]["residents"].as_u64())
-        .sum();
-    let base: u64 = call(
-        &app,
-        "GET",
-        "/gebietsstaende/basis/areas?year=2024",
-        None,
-        None,
-    )
-    .await
-    .json()["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["properties"]["residents"].as_u64())
-        .sum();
+    let haelften = "/gebietsstaende/haelften/areas";
+    expect(&app, "GET", haelften, None, None, 404).await;
+    let residents = |v: Value| -> u64 {
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["properties"]["residents"].as_u64())
+            .sum()
+    };
+    let uri = "/gebietsstaende/haelften/areas?year=2024";
+    let sum = residents(call(&app, "GET", uri, VIEWER, None).await.json());
+    let uri = "/gebietsstaende/basis/areas?year=2024";
+    let base = residents(call(&app, "GET", uri, None, None).await.json());
     // The same points, another cut: equal up to the few points exactly on the grid's outer
     // edge, which the WGS 84 round trip of the uploaded outline can put outside.
     assert!(sum.abs_diff(base) * 200 < base, "{sum} vs {base}");
     // Comparison (JSON and Excel CSV) and crosswalk.
-    let cmp = call(
-        &app,
-        "GET",
-        "/gebietsstaende/basis/vergleich/haelften?year=2024",
-        VIEWER,
-        None,
-    )
-    .await;
-    assert_eq!(cmp.status, 200, "{}", cmp.text());
-    let c = cmp.json();
+    let uri = "/gebietsstaende/basis/vergleich/haelften?year=2024";
+    let c = expect(&app, "GET", uri, VIEWER, None, 200).await.json();
     assert_eq!(c["summary"]["areas_to"], 2);
     assert!(
         c["areas"]
@@ -426,81 +254,28 @@ async fn uploads_need_a_planner_and_drafts_stay_private_until_published() {
             .iter()
             .all(|a| a["change"] == "Gebietsänderung")
     );
-    let csv = call(
-        &app,
-        "GET",
-        "/gebietsstaende/basis/vergleich/haelften?year=2024&f=csv",
-        VIEWER,
-        None,
-    )
-    .await;
-    assert!(csv.content_type.starts_with("text/csv"));
-    let text = csv.text();
+    let uri = "/gebietsstaende/basis/vergleich/haelften?year=2024&f=csv";
+    let csv = call(&app, "GET", uri, VIEWER, None).await;
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    let text = &csv.body;
     assert!(
         text.starts_with('\u{feff}') && text.matches('\u{feff}').count() == 1,
         "one BOM"
     );
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(text.contains("Gebietsänderung"));
-    assert_eq!(
-        call(
-            &app,
-            "GET",
-            "/gebietsstaende/basis/crosswalk/haelften",
-            None,
-            None
-        )
-        .await
-        .status,
-        401
-    );
-    let cw = call(
-        &app,
-        "GET",
-        "/gebietsstaende/basis/crosswalk/haelften?year=2024",
-        PLANNER,
-        None,
-    )
-    .await
-    .json();
+    let uri = "/gebietsstaende/basis/crosswalk/haelften";
+    expect(&app, "GET", uri, None, None, 401).await;
+    let uri = "/gebietsstaende/basis/crosswalk/haelften?year=2024";
+    let cw = call(&app, "GET", uri, PLANNER, None).await.json();
     assert!(!cw["crosswalk"].as_array().unwrap().is_empty());
     // Admin publishes; then the public sees it. Deleting a published version is refused.
-    assert_eq!(
-        call(
-            &app,
-            "POST",
-            "/gebietsstaende/haelften/veroeffentlichen",
-            PLANNER,
-            None
-        )
-        .await
-        .status,
-        403
-    );
-    assert_eq!(
-        call(
-            &app,
-            "POST",
-            "/gebietsstaende/haelften/veroeffentlichen",
-            ADMIN,
-            None
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        call(&app, "GET", "/gebietsstaende/haelften/areas", None, None)
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        call(&app, "DELETE", "/gebietsstaende/haelften", PLANNER, None)
-            .await
-            .status,
-        409
-    );
+    let uri = "/gebietsstaende/haelften/veroeffentlichen";
+    expect(&app, "POST", uri, PLANNER, None, 403).await;
+    expect(&app, "POST", uri, ADMIN, None, 200).await;
+    expect(&app, "GET", haelften, None, None, 200).await;
+    let uri = "/gebietsstaende/haelften";
+    expect(&app, "DELETE", uri, PLANNER, None, 409).await;
     let audit = call(&app, "GET", "/audit", ADMIN, None).await.json();
     let actions: Vec<&str> = audit["entries"]
         .as_array()
@@ -512,42 +287,22 @@ async fn uploads_need_a_planner_and_drafts_stay_private_until_published() {
         actions.contains(&"import") && actions.contains(&"veroeffentlichen"),
         "{actions:?}"
     );
-    assert_eq!(call(&app, "GET", "/audit", PLANNER, None).await.status, 403);
+    expect(&app, "GET", "/audit", PLANNER, None, 403).await;
 }
 
 #[tokio::test]
 async fn draft_sessions_split_merge_reshape_draw_save_and_refuse_bad_geometry() {
     let app = app();
-    assert_eq!(
-        call(
-            &app,
-            "POST",
-            "/entwurf",
-            None,
-            Some(json!({"base": "basis"}))
-        )
-        .await
-        .status,
-        401
-    );
-    let s = call(
-        &app,
-        "POST",
-        "/entwurf",
-        PLANNER,
-        Some(json!({"base": "basis"})),
-    )
-    .await;
-    assert_eq!(s.status, 201, "{}", s.text());
+    let basis = json!({"base": "basis"});
+    expect(&app, "POST", "/entwurf", None, Some(basis.clone()), 401).await;
+    let s = expect(&app, "POST", "/entwurf", PLANNER, Some(basis), 201).await;
     let id = s.json()["id"].as_str().unwrap().to_string();
-    let op = |v: Value| (format!("/entwurf/{id}/operation?year=2024"), v);
+    let ops = format!("/entwurf/{id}/operation?year=2024");
+    let op = |body: Value, want: u16| expect(&app, "POST", &ops, PLANNER, Some(body), want);
 
     // Split cell "22" (x 200–300, y 200–300) by its western half.
-    let (u, b) =
-        op(json!({"op": "split", "area": "22", "geometry": rect(150.0, 150.0, 250.0, 350.0)}));
-    let r = call(&app, "POST", &u, PLANNER, Some(b)).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let v = r.json();
+    let split = json!({"op": "split", "area": "22", "geometry": rect(150.0, 150.0, 250.0, 350.0)});
+    let v = op(split, 200).await.json();
     assert_eq!(v["n_areas"], 26);
     assert_eq!(v["removed"], json!(["22"]));
     let changed: Vec<&str> = v["changed"]
@@ -561,9 +316,7 @@ async fn draft_sessions_split_merge_reshape_draw_save_and_refuse_bad_geometry() 
         "{changed:?}"
     );
     // Merge two cells.
-    let (u, b) = op(json!({"op": "merge", "areas": ["00", "01"]}));
-    let r = call(&app, "POST", &u, PLANNER, Some(b)).await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    let r = op(json!({"op": "merge", "areas": ["00", "01"]}), 200).await;
     assert_eq!(r.json()["n_areas"], 25);
     // A merge of one area, an unknown area, an empty reshape, an unknown op: 4xx, session whole.
     for (body, want) in [
@@ -573,9 +326,7 @@ async fn draft_sessions_split_merge_reshape_draw_save_and_refuse_bad_geometry() 
         (json!({"op": "explode"}), 400),
         (json!({"op": "split", "area": "33"}), 400),
     ] {
-        let (u, b) = op(body.clone());
-        let r = call(&app, "POST", &u, PLANNER, Some(b)).await;
-        assert_eq!(r.status.as_u16(), want, "{body}: {}", r.text());
+        op(body, want).await;
     }
     // A self-crossing drawn polygon is refused with the place; the session is unchanged.
     let p = LinearProjector;
@@ -584,72 +335,32 @@ async fn draft_sessions_split_merge_reshape_draw_save_and_refuse_bad_geometry() 
         json!([lon, lat])
     };
     let bowtie = json!({"type": "Polygon", "coordinates": [[c(50.0, 50.0), c(450.0, 450.0), c(450.0, 50.0), c(50.0, 450.0), c(50.0, 50.0)]]});
-    let (u, b) = op(json!({"op": "draw", "geometry": bowtie}));
-    let r = call(&app, "POST", &u, PLANNER, Some(b)).await;
-    assert_eq!(r.status, 400);
+    let r = op(json!({"op": "draw", "geometry": bowtie}), 400).await;
     assert!(
-        r.text().contains("schneidet") && r.text().contains("N,"),
+        r.body.contains("schneidet") && r.body.contains("N,"),
         "{}",
-        r.text()
+        r.body
     );
-    let areas = call(
-        &app,
-        "GET",
-        &format!("/entwurf/{id}/areas?year=2024"),
-        PLANNER,
-        None,
-    )
-    .await
-    .json();
+    let uri = format!("/entwurf/{id}/areas?year=2024");
+    let areas = call(&app, "GET", &uri, PLANNER, None).await.json();
     assert_eq!(areas["features"].as_array().unwrap().len(), 25);
     // Draw a new area over the middle: it takes its land from the cells it covers.
-    let (u, b) =
-        op(json!({"op": "draw", "name": "Mitte", "geometry": rect(120.0, 120.0, 380.0, 380.0)}));
-    let r = call(&app, "POST", &u, PLANNER, Some(b)).await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    let mitte =
+        json!({"op": "draw", "name": "Mitte", "geometry": rect(120.0, 120.0, 380.0, 380.0)});
+    op(mitte, 200).await;
     // Save as a draft Gebietsstand; viewers see it, the public does not.
-    let saved = call(
-        &app,
-        "POST",
-        &format!("/entwurf/{id}/speichern"),
-        PLANNER,
-        Some(json!({"key": "entwurf-a", "name": "Entwurf A"})),
-    )
-    .await;
-    assert_eq!(saved.status, 201, "{}", saved.text());
-    assert_eq!(
-        call(&app, "GET", "/gebietsstaende/entwurf-a/areas", VIEWER, None)
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        call(&app, "GET", "/gebietsstaende/entwurf-a/areas", None, None)
-            .await
-            .status,
-        404
-    );
+    let uri = format!("/entwurf/{id}/speichern");
+    let save = json!({"key": "entwurf-a", "name": "Entwurf A"});
+    expect(&app, "POST", &uri, PLANNER, Some(save), 201).await;
+    let draft = "/gebietsstaende/entwurf-a/areas";
+    expect(&app, "GET", draft, VIEWER, None, 200).await;
+    expect(&app, "GET", draft, None, None, 404).await;
     // The planner deletes the draft.
-    assert_eq!(
-        call(&app, "DELETE", "/gebietsstaende/entwurf-a", PLANNER, None)
-            .await
-            .status,
-        204
-    );
-    assert_eq!(
-        call(&app, "GET", "/gebietsstaende/entwurf-a/areas", VIEWER, None)
-            .await
-            .status,
-        404
-    );
+    let uri = "/gebietsstaende/entwurf-a";
+    expect(&app, "DELETE", uri, PLANNER, None, 204).await;
+    expect(&app, "GET", draft, VIEWER, None, 404).await;
     // Sessions that do not exist.
-    let r = call(
-        &app,
-        "POST",
-        "/entwurf/e999/operation",
-        PLANNER,
-        Some(json!({"op": "merge", "areas": ["00", "01"]})),
-    )
-    .await;
-    assert_eq!(r.status, 404);
+    let merge = json!({"op": "merge", "areas": ["00", "01"]});
+    let uri = "/entwurf/e999/operation";
+    expect(&app, "POST", uri, PLANNER, Some(merge), 404).await;
 }
