@@ -397,25 +397,28 @@ impl PointKeys {
 
     /// The keys of `parts` one after another.
     pub fn concat(parts: Vec<PointKeys>) -> PointKeys {
-        if parts.iter().all(|p| matches!(p, PointKeys::Int(_))) {
-            let mut out = Vec::with_capacity(parts.iter().map(PointKeys::len).sum());
-            for p in parts {
-                if let PointKeys::Int(v) = p {
-                    out.extend(v);
-                }
-            }
-            return PointKeys::Int(out);
+        let mut out = PointKeys::with_capacity(parts.iter().map(PointKeys::len).sum());
+        for p in parts {
+            out.append(p);
         }
-        let (mut text, mut ends) = (String::new(), Vec::new());
-        for mut p in parts {
-            p.make_text();
-            if let PointKeys::Text { text: t, ends: e } = p {
-                let base = text.len();
-                text.push_str(&t);
-                ends.extend(e.into_iter().map(|x| x + base));
-            }
+        out
+    }
+
+    /// Appends the keys of `other` (text keys when either has text keys).
+    pub fn append(&mut self, mut other: PointKeys) {
+        if let (PointKeys::Int(v), PointKeys::Int(w)) = (&mut *self, &other) {
+            v.extend_from_slice(w);
+            return;
         }
-        PointKeys::Text { text, ends }
+        self.make_text();
+        other.make_text();
+        if let (PointKeys::Text { text, ends }, PointKeys::Text { text: t, ends: e }) =
+            (self, other)
+        {
+            let base = text.len();
+            text.push_str(&t);
+            ends.extend(e.into_iter().map(|x| x + base));
+        }
     }
 
     /// Reordered: key `k` of the result is key `perm[k]`.

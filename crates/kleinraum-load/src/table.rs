@@ -40,8 +40,11 @@ pub struct CsvTable {
     /// Name of the text encoding the file was decoded from.
     pub encoding: &'static str,
     data: String,
-    /// Byte offset and line number (1-based) just after the header record.
+    /// Byte offset and line number (1-based) just after the header record. A block of a file
+    /// read in blocks ([`crate::blocks`]) has no header: offset 0, the line of its first row.
     body: (usize, usize),
+    /// Lines of the file before `data` (a block's), for the csv crate's line numbers.
+    line_offset: usize,
 }
 
 /// One data row as streamed by [`CsvTable::for_each_row`].
@@ -207,7 +210,29 @@ impl CsvTable {
             encoding,
             data,
             body,
+            line_offset: 0,
         })
+    }
+
+    /// A block of the same file read on its own ([`crate::blocks`]): whole records starting at
+    /// line `first_line`, with this table's header and number rules.
+    pub(crate) fn block(&self, data: String, encoding: &'static str, first_line: usize) -> Self {
+        CsvTable {
+            path: self.path.clone(),
+            headers: self.headers.clone(),
+            delimiter: self.delimiter,
+            decimal: self.decimal,
+            thousands: self.thousands,
+            encoding,
+            data,
+            body: (0, first_line),
+            line_offset: first_line - 1,
+        }
+    }
+
+    /// Bytes of decoded data held (a block's, when read in blocks).
+    pub fn data_len(&self) -> usize {
+        self.data.len()
     }
 
     /// The path as text, for diagnostics.
@@ -250,7 +275,8 @@ impl CsvTable {
         let mut rdr = reader(self.delimiter, self.data.as_bytes());
         let mut rec = csv::ByteRecord::new();
         let mut buf = RecordBuf::default();
-        let mut first = true;
+        // A block read on its own starts with a data row, a whole file with its header.
+        let mut first = self.body.0 > 0;
         loop {
             match rdr.read_byte_record(&mut rec) {
                 Ok(false) => break,
@@ -274,7 +300,7 @@ impl CsvTable {
                     .take_while(|&&b| b == b'\n' || b == b'\r')
                     .filter(|&&b| b == b'\n')
                     .count();
-                p.line() as usize + skipped
+                p.line() as usize + skipped + self.line_offset
             });
             buf.fill_from(&rec);
             self.check_row(buf.record(""), line, diags, &mut f);
@@ -886,7 +912,7 @@ fn memchr_newline(data: &[u8]) -> usize {
     data.iter().position(|b| *b == b'\n').unwrap_or(data.len())
 }
 
-fn parse_delimiter(d: &str) -> Result<u8, String> {
+pub(crate) fn parse_delimiter(d: &str) -> Result<u8, String> {
     match d {
         "," => Ok(b','),
         ";" => Ok(b';'),
@@ -922,7 +948,10 @@ pub fn detect_delimiter(header: &[u8]) -> u8 {
 
 /// Decodes to UTF-8 without BOM. Configured encoding wins; otherwise valid UTF-8 is kept and
 /// anything else is read as Windows-1252 (the usual export of German office software).
-fn decode(mut raw: Vec<u8>, configured: Option<&str>) -> Result<(String, &'static str), String> {
+pub(crate) fn decode(
+    mut raw: Vec<u8>,
+    configured: Option<&str>,
+) -> Result<(String, &'static str), String> {
     let enc = match configured {
         Some(label) => Some(
             encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
@@ -1102,6 +1131,7 @@ mod tests {
                     encoding: "UTF-8",
                     data: String::new(),
                     body: (0, 1),
+                    line_offset: 0,
                 };
                 for v in &vals {
                     let want = parse_number(v, decimal, delimiter, None);

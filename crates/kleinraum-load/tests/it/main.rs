@@ -1,5 +1,6 @@
 //! Integration tests of kleinraum-load, one module per theme, compiled into one binary.
 
+mod blocks;
 mod broken;
 mod common;
 mod config;

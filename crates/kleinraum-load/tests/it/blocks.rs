@@ -1,0 +1,136 @@
+//! A point file read in blocks gives exactly what the whole file gives: the same points,
+//! counts, line numbers and diagnostics, whatever the block size, with quoted newlines, CRLF,
+//! blank lines, broken rows, gzip and Windows-1252.
+
+use crate::common::write;
+use kleinraum_load::config::{Crs, CsvOptions, PointSource};
+use kleinraum_load::error::Diagnostic;
+use kleinraum_load::project::load_points_in_blocks;
+use std::io::Write;
+use std::path::Path;
+
+fn source(path: &Path) -> PointSource {
+    PointSource {
+        source: path.to_string_lossy().into_owned(),
+        layer: None,
+        key: "id".into(),
+        x: Some("x".into()),
+        y: Some("y".into()),
+        crs: Some(Crs::Epsg(25833)),
+        csv: CsvOptions::default(),
+        counts: vec!["ew".into(), "kinder".into()],
+        year: Some(2024),
+        join: Vec::new(),
+    }
+}
+
+/// A file with every kind of row the splitter must not cut wrongly.
+fn awkward_file(rows: usize) -> Vec<u8> {
+    let mut s = String::from("id;x;y;ew;kinder\n");
+    for i in 0..rows {
+        let x = 390_000.0 + i as f64 * 1.25;
+        let y = 5_820_000.0 + (i % 97) as f64 * 3.5;
+        if i == 250 {
+            // A quote inside an unquoted field (not RFC 4180): from here on the file cannot be
+            // split by counting quotes, and the rest is read as the csv crate reads it.
+            s.push_str(&format!("k{i}\"b;{x};{y};1;1\n"));
+            continue;
+        }
+        match i % 11 {
+            // A quoted key with the delimiter, a quote and a newline inside.
+            0 => s.push_str(&format!(
+                "\"Haus {i};\"\"A\"\"\nHof\";{x};{y};{};1\n",
+                i % 7
+            )),
+            // CRLF and a decimal comma.
+            1 => s.push_str(&format!(
+                "k{i};{};{y};3;0\r\n",
+                format!("{x}").replace('.', ",")
+            )),
+            // A blank line before the row.
+            2 => s.push_str(&format!("\nk{i};{x};{y};2;2\n")),
+            // A letter in a coordinate: skipped with a diagnostic.
+            3 => s.push_str(&format!("k{i};39l{i};{y};1;0\n")),
+            // A count that is not one: counted as 0 with a diagnostic.
+            4 => s.push_str(&format!("k{i};{x};{y};-1;x\n")),
+            // A field missing: a diagnostic naming the line.
+            5 => s.push_str(&format!("k{i};{x};{y};4\n")),
+            // Umlauts in the key.
+            6 => s.push_str(&format!("Straße-{i};{x};{y};5;1\n")),
+            _ => s.push_str(&format!("k{i};{x};{y};{};{}\n", i % 13, i % 3)),
+        }
+    }
+    s.into_bytes()
+}
+
+fn load(path: &Path, block: usize) -> (kleinraum_aggregate::model::PointLayer, Vec<Diagnostic>) {
+    let mut d = Vec::new();
+    let layer = load_points_in_blocks(&source(path), 25833, block, &mut d)
+        .unwrap_or_else(|e| panic!("block {block}: {e}"));
+    (layer, d)
+}
+
+fn assert_same(path: &Path) {
+    let (whole, whole_d) = load(path, usize::MAX);
+    assert!(whole.len() > 100 && !whole_d.is_empty(), "{}", whole.len());
+    for block in [1, 7, 64, 300, 4096] {
+        let (b, d) = load(path, block);
+        assert_eq!(b.x, whole.x, "block {block}");
+        assert_eq!(b.y, whole.y, "block {block}");
+        assert_eq!(b.columns, whole.columns, "block {block}");
+        let keys = |l: &kleinraum_aggregate::model::PointLayer| -> Vec<String> {
+            (0..l.len())
+                .map(|i| l.keys.get(i).unwrap().into_owned())
+                .collect()
+        };
+        assert_eq!(keys(&b), keys(&whole), "block {block}");
+        assert_eq!(
+            d, whole_d,
+            "block {block}: the same diagnostics at the same lines"
+        );
+    }
+}
+
+#[test]
+fn points_read_in_blocks_equal_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = awkward_file(400);
+    assert_same(&write(dir.path(), "punkte.csv", &raw));
+    // The line numbers are those an editor shows: row i = 3 is on line 7 (the header, a
+    // quoted key over two lines, a CRLF row, a blank line and a row).
+    let (_, d) = load(&dir.path().join("punkte.csv"), 64);
+    let bad = d
+        .iter()
+        .find(|d| d.value == "39l3")
+        .expect("diagnostic for 39l3");
+    assert_eq!((bad.row, bad.field.as_str()), (7, "x"), "{d:?}");
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&raw).unwrap();
+    assert_same(&write(dir.path(), "punkte.csv.gz", gz.finish().unwrap()));
+
+    // Windows-1252: the umlauts of a later block are read as the whole file reads them.
+    let text = String::from_utf8(raw).unwrap();
+    let (cp1252, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert_same(&write(dir.path(), "punkte_ansi.csv", &*cp1252));
+    let (layer, _) = load(&dir.path().join("punkte_ansi.csv"), 64);
+    assert!(
+        (0..layer.len()).any(|i| layer.keys.get(i).unwrap() == "Straße-6"),
+        "umlauts decoded"
+    );
+}
+
+#[test]
+fn a_broken_gzip_block_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&awkward_file(2000)).unwrap();
+    let mut bytes = gz.finish().unwrap();
+    bytes.truncate(bytes.len() / 2);
+    let p = write(dir.path(), "kaputt.csv.gz", bytes);
+    let e = load_points_in_blocks(&source(&p), 25833, 256, &mut Vec::new()).unwrap_err();
+    assert!(
+        e.to_string().contains("kaputt.csv.gz") && e.to_string().contains("gzip"),
+        "{e}"
+    );
+}
