@@ -395,15 +395,6 @@ impl PointKeys {
         }
     }
 
-    /// The keys of `parts` one after another.
-    pub fn concat(parts: Vec<PointKeys>) -> PointKeys {
-        let mut out = PointKeys::with_capacity(parts.iter().map(PointKeys::len).sum());
-        for p in parts {
-            out.append(p);
-        }
-        out
-    }
-
     /// Appends the keys of `other` (text keys when either has text keys).
     pub fn append(&mut self, mut other: PointKeys) {
         if let (PointKeys::Int(v), PointKeys::Int(w)) = (&mut *self, &other) {
@@ -470,11 +461,9 @@ mod tests {
         assert!(matches!(k, PointKeys::Text { .. }));
         let all: Vec<String> = k.iter().map(|s| s.into_owned()).collect();
         assert_eq!(all, ["17", "0", "3", "007", "A-1"]);
-        let joined = PointKeys::concat(vec![
-            ["1", "2"].into_iter().collect(),
-            ["x"].into_iter().collect(),
-            ["3"].into_iter().collect(),
-        ]);
+        let mut joined: PointKeys = ["1", "2"].into_iter().collect();
+        joined.append(["x"].into_iter().collect());
+        joined.append(["3"].into_iter().collect());
         let all: Vec<String> = joined.iter().map(|s| s.into_owned()).collect();
         assert_eq!(all, ["1", "2", "x", "3"]);
         assert_eq!(joined.permuted(&[3, 2, 0, 1]).get(1).as_deref(), Some("x"));

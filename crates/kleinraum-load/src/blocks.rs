@@ -7,7 +7,7 @@
 //! first byte, as [`CsvTable::par_rows`] splits its chunks) and is decoded on its own: UTF-8
 //! when valid, else Windows-1252, or the configured encoding. A file whose configured encoding
 //! is not ASCII-compatible (UTF-16) is read whole. A file smaller than one block is one block,
-//! read exactly as [`CsvTable::open`] reads it.
+//! read as [`CsvTable::open`] reads any file (it is this reader with one block).
 
 use crate::config::CsvOptions;
 use crate::error::LoadError;

@@ -151,8 +151,8 @@ impl RecordBuf {
 impl CsvTable {
     /// Opens and decodes a file (gzip when it starts with the gzip magic bytes).
     pub fn open(path: &Path, opts: &CsvOptions) -> Result<CsvTable, LoadError> {
-        let raw = crate::gj::read_maybe_gz(path)?;
-        CsvTable::from_bytes(path, raw, opts)
+        // The block reader with one block: one way to open, unzip and decode a CSV file.
+        crate::blocks::CsvBlocks::open(path, opts, usize::MAX).map(|(table, _)| table)
     }
 
     /// Decodes CSV bytes; `path` is used in messages only.
