@@ -9,6 +9,7 @@ mod common;
 mod demo_data;
 mod init;
 mod kreis;
+mod layout;
 mod redefine_berlin;
 mod redefine_cli;
 mod redefine_server;

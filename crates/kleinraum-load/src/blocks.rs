@@ -190,8 +190,9 @@ impl Source {
 }
 
 /// Where a block may end.
+#[doc(hidden)] // public for tests/it/units
 #[derive(Debug, PartialEq)]
-enum RecordEnd {
+pub enum RecordEnd {
     /// Just after the last newline outside quotes.
     At(usize),
     /// No newline outside quotes yet.
@@ -203,7 +204,8 @@ enum RecordEnd {
 /// The end of the last whole record in `buf` (which starts at a record start): just after the
 /// last newline outside quoted fields. Quotes must follow RFC 4180 (open a field, `""` inside
 /// one, close it before a delimiter or line end), as [`CsvTable::par_rows`]'s parser wants.
-fn record_end(buf: &[u8], delimiter: u8) -> RecordEnd {
+#[doc(hidden)]
+pub fn record_end(buf: &[u8], delimiter: u8) -> RecordEnd {
     if memchr::memchr(b'"', buf).is_none() {
         return memchr::memrchr(b'\n', buf).map_or(RecordEnd::NotYet, |i| RecordEnd::At(i + 1));
     }
@@ -235,23 +237,4 @@ fn record_end(buf: &[u8], delimiter: u8) -> RecordEnd {
         }
     }
     last.map_or(RecordEnd::NotYet, RecordEnd::At)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_end_skips_newlines_in_quotes() {
-        use RecordEnd::*;
-        assert_eq!(record_end(b"a,b\nc,d\ne", b','), At(8));
-        assert_eq!(record_end(b"a,\"x\ny\"\nc,\"p\nq", b','), At(8));
-        assert_eq!(record_end(b"a,\"x\"\"\n\"\"y\"\nb", b','), At(12));
-        assert_eq!(record_end(b"a,\"x\ny", b','), NotYet);
-        assert_eq!(record_end(b"abc", b','), NotYet);
-        // A quote in an unquoted field, or text after a closing quote.
-        assert_eq!(record_end(b"a\"b,c\n\"x\ny\",d\n", b','), Irregular);
-        assert_eq!(record_end(b"\"a\"b,c\n", b','), Irregular);
-        assert_eq!(record_end(b"a;\"b;c\"\r\nd\n", b';'), At(11));
-    }
 }

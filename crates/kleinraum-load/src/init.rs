@@ -105,7 +105,8 @@ fn stem(p: &Path) -> String {
 }
 
 /// The file stem without years, CRS codes and separators: `plr_2021_epsg25833` → `plr`.
-fn key_of(p: &Path) -> String {
+#[doc(hidden)] // public for tests/it/units
+pub fn key_of(p: &Path) -> String {
     let s = slug(&stem(p));
     let parts: Vec<&str> = s
         .split('_')
@@ -361,7 +362,8 @@ fn strip_prefix_words(l: &str) -> &str {
 }
 
 /// Tokens of a wide header: a year between 1990 and 2100 replaced by `{year}`.
-fn year_template(h: &str) -> Option<(String, i32)> {
+#[doc(hidden)] // public for tests/it/units
+pub fn year_template(h: &str) -> Option<(String, i32)> {
     let b = h.as_bytes();
     for i in 0..b.len().saturating_sub(3) {
         let w = &h[i..i + 4];
@@ -387,7 +389,8 @@ fn common_prefix(v: &[&str]) -> String {
     p
 }
 
-fn common_suffix(v: &[&str]) -> String {
+#[doc(hidden)] // public for tests/it/units
+pub fn common_suffix(v: &[&str]) -> String {
     let rev: Vec<String> = v.iter().map(|s| s.chars().rev().collect()).collect();
     let refs: Vec<&str> = rev.iter().map(String::as_str).collect();
     common_prefix(&refs).chars().rev().collect()
@@ -1565,47 +1568,5 @@ fn toml_key(k: &str) -> String {
         k.to_string()
     } else {
         q(k)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn standard_names_of_age_groups_and_totals() {
-        assert_eq!(standard_name("unter 6 Jahre"), Some("age_below_6"));
-        assert_eq!(standard_name("6 bis unter 15 Jahre"), Some("age_6_15"));
-        assert_eq!(standard_name("unter 15 Jahre"), Some("age_under_15"));
-        assert_eq!(standard_name("65 Jahre und mehr"), Some("age_above_65"));
-        assert_eq!(standard_name("age_below_6"), Some("age_below_6"));
-        assert_eq!(standard_name("Insgesamt"), Some("residents"));
-        assert_eq!(standard_name("inhabitants"), Some("residents"));
-        assert_eq!(standard_name("Ausländer/-innen"), Some("foreigners"));
-        assert_eq!(standard_name("eLb"), None);
-        assert_eq!(slug("Kinder u15 in BG"), "kinder_u15_in_bg");
-        assert_eq!(slug("Gemeindeschlüssel"), "gemeindeschluessel");
-        assert_eq!(key_of(Path::new("plr_2021_epsg25833.geojson.gz")), "plr");
-        assert_eq!(
-            key_of(Path::new("bevoelkerung_2014-2024.csv")),
-            "bevoelkerung"
-        );
-    }
-
-    #[test]
-    fn wide_templates() {
-        assert_eq!(
-            year_template("2013-12-31"),
-            Some(("{year}-12-31".into(), 2013))
-        );
-        assert_eq!(
-            year_template("eLb 12/2014"),
-            Some(("eLb 12/{year}".into(), 2014))
-        );
-        assert_eq!(year_template("district"), None);
-        assert_eq!(
-            common_suffix(&["eLb 12/{year}", "Kinder 12/{year}"]),
-            " 12/{year}"
-        );
     }
 }

@@ -26,7 +26,8 @@ use std::time::Duration;
 /// Steckbrief sets over HTTP: at most this many areas in one document.
 pub const MAX_SET_AREAS: usize = 150;
 /// Rendered reports kept in memory, in bytes.
-const CACHE_BYTES: usize = 256 * 1024 * 1024;
+#[doc(hidden)] // public for tests/it/units
+pub const CACHE_BYTES: usize = 256 * 1024 * 1024;
 /// Longest accepted parameter value (ids, keys).
 const MAX_PARAM: usize = 64;
 
@@ -49,14 +50,16 @@ impl std::fmt::Debug for Reports {
 }
 
 #[derive(Default)]
-struct Cache {
+#[doc(hidden)] // public for tests/it/units
+pub struct Cache {
     map: HashMap<String, Bytes>,
     order: VecDeque<String>,
     bytes: usize,
 }
 
 impl Cache {
-    fn put(&mut self, key: String, value: Bytes) {
+    #[doc(hidden)] // public for tests/it/units
+    pub fn put(&mut self, key: String, value: Bytes) {
         if value.len() > CACHE_BYTES / 4 || self.map.contains_key(&key) {
             return;
         }
@@ -71,6 +74,17 @@ impl Cache {
         self.bytes += value.len();
         self.order.push_back(key.clone());
         self.map.insert(key, value);
+    }
+
+    /// Bytes held (what the bound applies to).
+    #[doc(hidden)] // public for tests/it/units
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    #[doc(hidden)] // public for tests/it/units
+    pub fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
     }
 }
 
@@ -303,7 +317,8 @@ fn cache_key(r: &ReportRequest) -> String {
     )
 }
 
-fn file_name(r: &ReportRequest) -> String {
+#[doc(hidden)] // public for tests/it/units
+pub fn file_name(r: &ReportRequest) -> String {
     let mut parts = vec![r.kind.as_str().to_string()];
     for p in [&r.level, &r.area, &r.indicator].into_iter().flatten() {
         parts.push(p.clone());
@@ -379,34 +394,4 @@ pub async fn report(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cache_stays_bounded() {
-        let mut c = Cache::default();
-        for i in 0..20 {
-            c.put(format!("k{i}"), Bytes::from(vec![0u8; CACHE_BYTES / 8]));
-        }
-        assert!(c.bytes <= CACHE_BYTES);
-        assert!(c.map.contains_key("k19") && !c.map.contains_key("k0"));
-    }
-
-    #[test]
-    fn file_names_are_plain() {
-        let r = ReportRequest {
-            kind: ReportKind::Steckbrief,
-            level: Some("plr".into()),
-            year: Some(2020),
-            area: Some("01\"x".into()),
-            indicator: None,
-            method: None,
-            classes: None,
-            format: Format::Docx,
-        };
-        assert_eq!(file_name(&r), "steckbrief-plr-01_x-2020.docx");
-    }
 }

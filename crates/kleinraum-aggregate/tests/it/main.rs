@@ -5,6 +5,7 @@ mod engine;
 mod mss;
 mod redefine;
 mod tables;
+mod units;
 
 use std::path::PathBuf;
 

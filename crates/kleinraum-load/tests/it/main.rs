@@ -12,3 +12,4 @@ mod project;
 mod robust;
 mod shapefile;
 mod table;
+mod units;

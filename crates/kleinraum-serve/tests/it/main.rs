@@ -5,5 +5,6 @@ mod fuzz;
 mod gebietsstaende;
 mod ogc;
 mod privacy;
+mod units;
 mod upload;
 mod webmap;

@@ -1,0 +1,165 @@
+use geo::MultiPolygon;
+use kleinraum_aggregate::spatial::*;
+use kleinraum_testdata::synthetic::{Rng, mp, random_partition, square};
+
+fn check_against_brute_force(polys: &[MultiPolygon<f64>], pts: &[(f64, f64)], density: f64) {
+    let idx = GridIndex::build_with_density(polys, density);
+    let mut hits = 0usize;
+    for &(x, y) in pts {
+        let want = locate_brute_force(polys, x, y);
+        let got = idx.locate(x, y);
+        assert_eq!(got, want, "point ({x}, {y}) density {density}");
+        hits += want.is_some() as usize;
+    }
+    assert!(
+        hits > pts.len() / 2,
+        "test points mostly inside: {hits}/{}",
+        pts.len()
+    );
+    let assigned = idx.assign(
+        &pts.iter().map(|p| p.0).collect::<Vec<_>>(),
+        &pts.iter().map(|p| p.1).collect::<Vec<_>>(),
+    );
+    for (k, &(x, y)) in pts.iter().enumerate() {
+        assert_eq!(
+            assigned[k],
+            locate_brute_force(polys, x, y).unwrap_or(OUTSIDE)
+        );
+    }
+}
+
+#[test]
+fn grid_index_matches_brute_force_on_seeded_random_points() {
+    for seed in [1u64, 7, 42, 2024] {
+        let polys = random_partition(seed, 8, 6);
+        let mut rng = Rng(seed * 31 + 5);
+        let mut pts = Vec::new();
+        for _ in 0..20_000 {
+            pts.push((
+                499_950.0 + rng.unit() * 900.0,
+                5_799_950.0 + rng.unit() * 900.0,
+            ));
+        }
+        // Exactly on vertices and on the midpoints of edges: the border rule decides.
+        for p in &polys {
+            for pg in &p.0 {
+                for w in pg.exterior().0.windows(2) {
+                    pts.push((w[0].x, w[0].y));
+                    pts.push(((w[0].x + w[1].x) / 2.0, (w[0].y + w[1].y) / 2.0));
+                }
+            }
+        }
+        for density in [0.05, 0.5, 2.0, 8.0] {
+            check_against_brute_force(&polys, &pts, density);
+        }
+    }
+}
+
+#[test]
+fn visiting_in_any_order_gives_the_same_assignment() {
+    // Morton order and a shuffled order, over points that also lie on every vertex.
+    let polys = random_partition(5, 8, 6);
+    let mut rng = Rng(99);
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for _ in 0..50_000 {
+        xs.push(499_950.0 + rng.unit() * 900.0);
+        ys.push(5_799_950.0 + rng.unit() * 900.0);
+    }
+    for p in &polys {
+        for c in p.0.iter().flat_map(|pg| pg.exterior().0.iter()) {
+            xs.push(c.x);
+            ys.push(c.y);
+        }
+    }
+    let idx = GridIndex::build(&polys);
+    let plain = idx.assign(&xs, &ys);
+    assert!(plain.contains(&OUTSIDE) && plain.iter().any(|&a| a != OUTSIDE));
+    let morton = morton_order(&xs, &ys);
+    assert_eq!(idx.assign_in_order(&xs, &ys, &morton), plain);
+    let mut shuffled: Vec<u32> = (0..xs.len() as u32).collect();
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    assert_eq!(idx.assign_in_order(&xs, &ys, &shuffled), plain);
+}
+
+#[test]
+fn index_is_the_same_whatever_the_number_of_bands() {
+    // The build splits the grid into bands of rows by the number of threads: one thread
+    // (one band per 8 rows) and seven threads must give the identical index.
+    let polys = random_partition(11, 8, 6);
+    let build = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        pool.install(|| format!("{:?}", GridIndex::build_with_density(&polys, 8.0)))
+    };
+    let one = build(1);
+    assert!(one.contains("BOUNDARY") || one.contains("edge_start"));
+    assert_eq!(one, build(7));
+    assert_eq!(one, build(2));
+}
+
+#[test]
+fn point_on_shared_border_goes_to_east_or_north_area() {
+    // West (0) and east (1) squares share x = 10; north (2) sits on top of both.
+    let polys = vec![
+        mp(square(0.0, 0.0, 10.0, 10.0), vec![]),
+        mp(square(10.0, 0.0, 20.0, 10.0), vec![]),
+        mp(square(0.0, 10.0, 20.0, 20.0), vec![]),
+    ];
+    let idx = GridIndex::build(&polys);
+    for (x, y, want) in [
+        (10.0, 5.0, Some(1)),  // vertical border: east
+        (5.0, 10.0, Some(2)),  // horizontal border: north
+        (15.0, 10.0, Some(2)), // horizontal border: north
+        (10.0, 10.0, Some(2)), // the corner of all three: east-north-east
+        (0.0, 5.0, Some(0)),   // outer west edge belongs to the area east of it
+        (20.0, 5.0, None),     // outer east edge: nothing lies east of it
+        (5.0, 20.0, None),     // outer north edge: nothing lies north of it
+        (5.0, 0.0, Some(0)),   // outer south edge belongs to the area north of it
+    ] {
+        assert_eq!(idx.locate(x, y), want, "({x}, {y})");
+        assert_eq!(locate_brute_force(&polys, x, y), want, "({x}, {y})");
+    }
+}
+
+#[test]
+fn overlap_goes_to_first_polygon_in_order() {
+    let polys = vec![
+        mp(square(0.0, 0.0, 10.0, 10.0), vec![]),
+        mp(square(5.0, 5.0, 15.0, 15.0), vec![]),
+    ];
+    let idx = GridIndex::build(&polys);
+    assert_eq!(idx.locate(7.0, 7.0), Some(0));
+    assert_eq!(idx.locate(12.0, 12.0), Some(1));
+    let swapped = vec![polys[1].clone(), polys[0].clone()];
+    assert_eq!(GridIndex::build(&swapped).locate(7.0, 7.0), Some(0));
+}
+
+#[test]
+fn hole_is_outside_its_polygon() {
+    let polys = vec![mp(
+        square(0.0, 0.0, 30.0, 30.0),
+        vec![square(10.0, 10.0, 20.0, 20.0)],
+    )];
+    let idx = GridIndex::build(&polys);
+    assert_eq!(idx.locate(15.0, 15.0), None);
+    assert_eq!(idx.locate(5.0, 15.0), Some(0));
+    assert_eq!(idx.locate(-1.0, 15.0), None);
+    assert_eq!(idx.locate(f64::NAN, 15.0), None);
+}
+
+#[test]
+fn near_boundary_finds_points_on_edges_only() {
+    let polys = vec![
+        mp(square(0.0, 0.0, 10.0, 10.0), vec![]),
+        mp(square(10.0, 0.0, 20.0, 10.0), vec![]),
+    ];
+    let idx = GridIndex::build(&polys);
+    assert!(idx.near_boundary(10.0, 5.0, 0.01));
+    assert!(idx.near_boundary(10.005, 5.0, 0.01));
+    assert!(!idx.near_boundary(10.5, 5.0, 0.01));
+    assert!(!idx.near_boundary(5.0, 5.0, 0.01));
+}
