@@ -200,6 +200,20 @@ pub struct TableColumn {
     pub marks: Vec<Option<String>>,
 }
 
+impl TableColumn {
+    /// A column with this one's name and kind and no rows yet (room for `rows`): the start of
+    /// the same table on another Gebietsstand.
+    pub fn empty_like(&self, rows: usize) -> TableColumn {
+        TableColumn {
+            name: self.name.clone(),
+            count: self.count,
+            weight: self.weight.clone(),
+            values: Vec::with_capacity(rows),
+            marks: Vec::new(),
+        }
+    }
+}
+
 impl AreaTable {
     /// A column by name, if present.
     pub fn column(&self, name: &str) -> Option<&TableColumn> {

@@ -340,13 +340,7 @@ impl Workspace {
             let mut columns: Vec<TableColumn> = tb
                 .columns
                 .iter()
-                .map(|c| TableColumn {
-                    name: c.name.clone(),
-                    count: c.count,
-                    weight: c.weight.clone(),
-                    values: Vec::with_capacity(ids.capacity()),
-                    marks: Vec::new(),
-                })
+                .map(|c| c.empty_like(ids.capacity()))
                 .collect();
             for &year in &years {
                 let any_touched = touched.iter().any(|t| *t);

@@ -637,13 +637,7 @@ impl Workspace {
             let mut columns: Vec<TableColumn> = t
                 .columns
                 .iter()
-                .map(|c| TableColumn {
-                    name: c.name.clone(),
-                    count: c.count,
-                    weight: c.weight.clone(),
-                    values: Vec::with_capacity(ids.capacity()),
-                    marks: Vec::new(),
-                })
+                .map(|c| c.empty_like(ids.capacity()))
                 .collect();
             let rows = rows_by_area_year(t);
             for &year in &years {

@@ -224,7 +224,11 @@ impl Source {
                 }
             };
             if let Some(end) = self.block_end(&buf, eof) {
-                self.next_line += memchr::memchr_iter(b'\n', &buf[..end]).count();
+                // Only a next block needs its first line: the last one (a city's whole file)
+                // is not counted through once more.
+                if !eof || end < buf.len() {
+                    self.next_line += memchr::memchr_iter(b'\n', &buf[..end]).count();
+                }
                 return Ok(match (&mut self.input, buf) {
                     (Input::Mapped { pos, .. }, buf) => {
                         *pos += end;

@@ -888,26 +888,7 @@ impl Store {
     /// [`StoreError::NotFound`] if absent, [`StoreError::NotDraft`] if already published.
     pub fn publish(&mut self, key: &str, audit: &AuditEntry) -> Result<(), StoreError> {
         let ctx = format!("publish Gebietsstand {key:?}");
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql_err(&self.display, ctx.clone()))?;
-        match status_of(&tx, key).map_err(sql_err(&self.display, ctx.clone()))? {
-            None => {
-                return Err(StoreError::NotFound {
-                    path: self.display.clone(),
-                    key: key.to_string(),
-                });
-            }
-            Some(s) if s != "draft" => {
-                return Err(StoreError::NotDraft {
-                    path: self.display.clone(),
-                    key: key.to_string(),
-                    action: "publish",
-                });
-            }
-            Some(_) => {}
-        }
+        let tx = Self::draft_transaction(&mut self.conn, &self.display, key, "publish", &ctx)?;
         tx.execute(
             "UPDATE gebietsstaende SET status = 'published' WHERE key = ?1",
             [key],
@@ -922,26 +903,7 @@ impl Store {
     /// [`StoreError::NotFound`] if absent, [`StoreError::NotDraft`] if published.
     pub fn delete_draft(&mut self, key: &str, audit: &AuditEntry) -> Result<(), StoreError> {
         let ctx = format!("delete draft {key:?}");
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql_err(&self.display, ctx.clone()))?;
-        match status_of(&tx, key).map_err(sql_err(&self.display, ctx.clone()))? {
-            None => {
-                return Err(StoreError::NotFound {
-                    path: self.display.clone(),
-                    key: key.to_string(),
-                });
-            }
-            Some(s) if s != "draft" => {
-                return Err(StoreError::NotDraft {
-                    path: self.display.clone(),
-                    key: key.to_string(),
-                    action: "delete",
-                });
-            }
-            Some(_) => {}
-        }
+        let tx = Self::draft_transaction(&mut self.conn, &self.display, key, "delete", &ctx)?;
         tx.execute("DELETE FROM areas WHERE gebietsstand = ?1", [key])
             .map_err(sql_err(&self.display, ctx.clone()))?;
         tx.execute("DELETE FROM gebietsstaende WHERE key = ?1", [key])
@@ -956,6 +918,33 @@ impl Store {
         touch(&tx, &["areas", "gebietsstaende"]).map_err(sql_err(&self.display, ctx.clone()))?;
         insert_audit(&tx, audit).map_err(sql_err(&self.display, ctx.clone()))?;
         tx.commit().map_err(sql_err(&self.display, ctx))
+    }
+
+    /// A write transaction on the draft `key`: [`StoreError::NotFound`] if absent,
+    /// [`StoreError::NotDraft`] (naming `action`) if published.
+    /// (The connection and the path apart, so the caller keeps using its path.)
+    fn draft_transaction<'c>(
+        conn: &'c mut Connection,
+        display: &str,
+        key: &str,
+        action: &'static str,
+        ctx: &str,
+    ) -> Result<rusqlite::Transaction<'c>, StoreError> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_err(display, ctx))?;
+        match status_of(&tx, key).map_err(sql_err(display, ctx))? {
+            None => Err(StoreError::NotFound {
+                path: display.to_string(),
+                key: key.to_string(),
+            }),
+            Some(s) if s != "draft" => Err(StoreError::NotDraft {
+                path: display.to_string(),
+                key: key.to_string(),
+                action,
+            }),
+            Some(_) => Ok(tx),
+        }
     }
 
     /// Appends one audit row (e.g. for writes outside the store, or failed attempts).
