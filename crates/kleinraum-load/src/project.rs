@@ -847,67 +847,240 @@ pub fn load_points_in_blocks(
     })
 }
 
-/// The rows of one chunk of a point CSV, in file order.
-#[derive(Default)]
-struct PointChunk {
+/// The columns read from a point CSV.
+struct PointColumns {
     x: Vec<f64>,
     y: Vec<f64>,
     keys: PointKeys,
     rows: Vec<usize>,
     values: Vec<Vec<u32>>,
-    diags: Vec<Diagnostic>,
 }
 
-impl PointChunk {
-    /// Appends the rows of `parts` (in order; their diagnostics to `diags`), a column per
-    /// core.
-    fn append(&mut self, parts: Vec<PointChunk>, diags: &mut Vec<Diagnostic>) {
-        let (mut xs, mut ys, mut ks, mut rs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut vs: Vec<Vec<Vec<u32>>> = vec![Vec::new(); self.values.len()];
-        for c in parts {
-            xs.push(c.x);
-            ys.push(c.y);
-            ks.push(c.keys);
-            rs.push(c.rows);
-            for (v, part) in vs.iter_mut().zip(c.values) {
-                v.push(part);
-            }
-            diags.extend(c.diags);
-        }
-        let PointChunk {
-            x,
-            y,
-            keys,
-            rows,
-            values,
-            ..
+impl PointColumns {
+    /// Room for `n` more points (zeros, written on all cores: the first writes of fresh
+    /// memory are most of its cost).
+    fn grow(&mut self, n: usize) {
+        use rayon::iter::repeat_n;
+        let PointColumns {
+            x, y, rows, values, ..
         } = self;
         rayon::join(
-            || rayon::join(|| extend(x, xs), || extend(y, ys)),
             || {
                 rayon::join(
-                    || ks.into_iter().for_each(|k| keys.append(k)),
-                    || {
-                        rayon::join(
-                            || extend(rows, rs),
-                            || {
-                                values
-                                    .par_iter_mut()
-                                    .zip(vs)
-                                    .for_each(|(v, parts)| extend(v, parts))
-                            },
-                        )
-                    },
+                    || x.par_extend(repeat_n(0.0, n)),
+                    || y.par_extend(repeat_n(0.0, n)),
+                )
+            },
+            || {
+                rayon::join(
+                    || rows.par_extend(repeat_n(0, n)),
+                    || values.iter_mut().for_each(|v| v.par_extend(repeat_n(0, n))),
                 )
             },
         );
     }
+
+    /// Points from `at` on, as disjoint room for chunks of `lines` points each.
+    fn slots(&mut self, at: usize, lines: &[usize]) -> Vec<Slots<'_>> {
+        let mut x = &mut self.x[at..];
+        let mut y = &mut self.y[at..];
+        let mut rows = &mut self.rows[at..];
+        let mut values: Vec<&mut [u32]> = self.values.iter_mut().map(|v| &mut v[at..]).collect();
+        let mut out = Vec::with_capacity(lines.len());
+        for &n in lines {
+            let (hx, tx) = std::mem::take(&mut x).split_at_mut(n);
+            let (hy, ty) = std::mem::take(&mut y).split_at_mut(n);
+            let (hr, tr) = std::mem::take(&mut rows).split_at_mut(n);
+            let mut hv = Vec::with_capacity(values.len());
+            for v in values.iter_mut() {
+                let (h, t) = std::mem::take(v).split_at_mut(n);
+                hv.push(h);
+                *v = t;
+            }
+            (x, y, rows) = (tx, ty, tr);
+            out.push(Slots {
+                x: hx,
+                y: hy,
+                rows: hr,
+                values: hv,
+                keys: PointKeys::with_capacity(n),
+                diags: Vec::new(),
+                n: 0,
+            });
+        }
+        out
+    }
+
+    /// Moves the `filled[k]` points written into chunk `k` of the room made at `at` (chunks of
+    /// `lines[k]`) together, in order, and drops the rest of the room.
+    fn close_gaps(&mut self, at: usize, lines: &[usize], filled: &[usize]) {
+        let mut columns: Vec<&mut dyn Gaps> = vec![&mut self.x, &mut self.y, &mut self.rows];
+        columns.extend(self.values.iter_mut().map(|v| v as &mut dyn Gaps));
+        columns
+            .into_par_iter()
+            .for_each(|c| c.close(at, lines, filled));
+    }
 }
 
-/// Appends the parts of a column in order.
-fn extend<T: Copy>(column: &mut Vec<T>, parts: Vec<Vec<T>>) {
-    for p in parts {
-        column.extend_from_slice(&p);
+/// A column whose chunks of room are moved together ([`PointColumns::close_gaps`]).
+trait Gaps: Send {
+    fn close(&mut self, at: usize, lines: &[usize], filled: &[usize]);
+}
+
+impl<T: Copy + Send> Gaps for Vec<T> {
+    fn close(&mut self, at: usize, lines: &[usize], filled: &[usize]) {
+        let (mut src, mut dst) = (at, at);
+        for (&room, &n) in lines.iter().zip(filled) {
+            if src != dst {
+                self.copy_within(src..src + n, dst);
+            }
+            src += room;
+            dst += n;
+        }
+        self.truncate(dst);
+    }
+}
+
+/// Where the rows of a point CSV go: [`Slots`] made for a chunk before it is parsed, or the
+/// columns themselves for the sequential reader (a file with irregular quoting, whose rows are
+/// not counted beforehand).
+trait PointSink {
+    fn diags(&mut self) -> &mut Vec<Diagnostic>;
+    /// A point; its counts follow, column by column.
+    fn point(&mut self, x: f64, y: f64, key: &str, line: usize);
+    fn count(&mut self, column: usize, value: u32);
+}
+
+/// Room for the points of one chunk, `n` of them written.
+struct Slots<'a> {
+    x: &'a mut [f64],
+    y: &'a mut [f64],
+    rows: &'a mut [usize],
+    values: Vec<&'a mut [u32]>,
+    keys: PointKeys,
+    diags: Vec<Diagnostic>,
+    n: usize,
+}
+
+impl PointSink for Slots<'_> {
+    fn diags(&mut self) -> &mut Vec<Diagnostic> {
+        &mut self.diags
+    }
+    fn point(&mut self, x: f64, y: f64, key: &str, line: usize) {
+        // A chunk has no more rows than lines (RowChunks).
+        self.x[self.n] = x;
+        self.y[self.n] = y;
+        self.rows[self.n] = line;
+        self.keys.push(key);
+        self.n += 1;
+    }
+    fn count(&mut self, column: usize, value: u32) {
+        self.values[column][self.n - 1] = value;
+    }
+}
+
+/// The columns, appended to.
+struct Push<'a> {
+    columns: &'a mut PointColumns,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl PointSink for Push<'_> {
+    fn diags(&mut self) -> &mut Vec<Diagnostic> {
+        self.diags
+    }
+    fn point(&mut self, x: f64, y: f64, key: &str, line: usize) {
+        let c = &mut *self.columns;
+        c.x.push(x);
+        c.y.push(y);
+        c.rows.push(line);
+        c.keys.push(key);
+    }
+    fn count(&mut self, column: usize, value: u32) {
+        self.columns.values[column].push(value);
+    }
+}
+
+/// The columns of a point CSV that are read, and their names for messages.
+struct PointFields<'a> {
+    p: &'a PointSource,
+    key: usize,
+    x: (usize, &'a str),
+    y: (usize, &'a str),
+    counts: Vec<usize>,
+}
+
+impl PointFields<'_> {
+    /// One row: a point with its counts, or a diagnostic saying why the row is skipped.
+    fn row(&self, t: &CsvTable, s: &mut impl PointSink, r: &crate::table::Row<'_>) {
+        let key = crate::table::trim(r.text(self.key));
+        if key.is_empty() {
+            let d = t.diag(r.line, &self.p.key, "", "empty key; the row is skipped");
+            s.diags().push(d);
+            return;
+        }
+        let coord = |(col, name): (usize, &str), s: &mut _| {
+            let v = r.text(col);
+            let problem = match t.parse_f64(v) {
+                Ok(Some(f)) => return Some(f),
+                Ok(None) => "empty coordinate",
+                Err(NotANumber) => "not a number",
+            };
+            let m = format!("point {key}: {problem}; the row is skipped");
+            PointSink::diags(s).push(t.diag(r.line, name, v, m));
+            None
+        };
+        let (Some(vx), Some(vy)) = (coord(self.x, s), coord(self.y, s)) else {
+            return;
+        };
+        s.point(vx, vy, key, r.line);
+        for (j, (&col, name)) in self.counts.iter().zip(&self.p.counts).enumerate() {
+            let v = r.text(col);
+            let n = parse_count(v).unwrap_or_else(|m| {
+                let d = t.diag(r.line, name, v, format!("point {key}: {m}; counted as 0"));
+                s.diags().push(d);
+                0
+            });
+            s.count(j, n);
+        }
+    }
+
+    /// Reads the rows of block `t` into `columns` (their diagnostics to `row_diags`): on all
+    /// cores, each chunk into room made for it beforehand, so no row is copied; a file with
+    /// irregular quoting sequentially. Returns the diagnostics of rows with the wrong number
+    /// of fields.
+    fn block(
+        &self,
+        t: &CsvTable,
+        columns: &mut PointColumns,
+        row_diags: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<Diagnostic>, LoadError> {
+        let plan = t.row_chunks();
+        let at = columns.x.len();
+        columns.grow(plan.lines().iter().sum());
+        let slots = columns.slots(at, plan.lines());
+        if let Some((slots, structural)) = t.par_rows_into(&plan, slots, &|s, r| self.row(t, s, r))
+        {
+            let mut filled = Vec::with_capacity(slots.len());
+            let mut keys = Vec::with_capacity(slots.len());
+            for s in slots {
+                filled.push(s.n);
+                keys.push(s.keys);
+                row_diags.extend(s.diags);
+            }
+            columns.close_gaps(at, plan.lines(), &filled);
+            keys.into_iter().for_each(|k| columns.keys.append(k));
+            return Ok(structural);
+        }
+        // Not split after all: the room goes, and the rows are appended as they come.
+        columns.close_gaps(at, &[], &[]);
+        let mut structural = Vec::new();
+        let mut sink = Push {
+            columns,
+            diags: row_diags,
+        };
+        t.for_each_row(&mut structural, |r| self.row(t, &mut sink, r))?;
+        Ok(structural)
     }
 }
 
@@ -918,101 +1091,47 @@ fn read_points_csv(
     diags: &mut Vec<Diagnostic>,
 ) -> Result<PointsRead, LoadError> {
     let t = &first;
-    let kc = t.column(&p.key)?;
     let xname = p.x.as_deref().unwrap_or("x");
     let yname = p.y.as_deref().unwrap_or("y");
-    let (xc, yc) = (t.column(xname)?, t.column(yname)?);
-    let count_cols = p
-        .counts
-        .iter()
-        .map(|c| t.column(c))
-        .collect::<Result<Vec<_>, _>>()?;
-    let year = p.year.unwrap_or(0);
-    let row = |t: &CsvTable, c: &mut PointChunk, r: &crate::table::Row<'_>| {
-        let key = crate::table::trim(r.text(kc));
-        if key.is_empty() {
-            c.diags
-                .push(t.diag(r.line, &p.key, "", "empty key; the row is skipped"));
-            return;
-        }
-        let coord = |col: usize, name: &str, local: &mut Vec<Diagnostic>| {
-            let v = r.text(col);
-            match t.parse_f64(v) {
-                Ok(Some(f)) => Some(f),
-                Ok(None) => {
-                    local.push(t.diag(
-                        r.line,
-                        name,
-                        v,
-                        format!("point {key}: empty coordinate; the row is skipped"),
-                    ));
-                    None
-                }
-                Err(NotANumber) => {
-                    local.push(t.diag(
-                        r.line,
-                        name,
-                        v,
-                        format!("point {key}: not a number; the row is skipped"),
-                    ));
-                    None
-                }
-            }
-        };
-        let (Some(vx), Some(vy)) = (
-            coord(xc, xname, &mut c.diags),
-            coord(yc, yname, &mut c.diags),
-        ) else {
-            return;
-        };
-        c.x.push(vx);
-        c.y.push(vy);
-        c.keys.push(key);
-        c.rows.push(r.line);
-        for (vals, (&col, name)) in c.values.iter_mut().zip(count_cols.iter().zip(&p.counts)) {
-            let v = r.text(col);
-            vals.push(parse_count(v).unwrap_or_else(|m| {
-                c.diags
-                    .push(t.diag(r.line, name, v, format!("point {key}: {m}; counted as 0")));
-                0
-            }));
-        }
-    };
-    let init = |lines: usize| PointChunk {
-        x: Vec::with_capacity(lines),
-        y: Vec::with_capacity(lines),
-        keys: PointKeys::with_capacity(lines),
-        rows: Vec::with_capacity(lines),
-        values: vec![Vec::with_capacity(lines); count_cols.len()],
-        diags: Vec::new(),
+    let fields = PointFields {
+        p,
+        key: t.column(&p.key)?,
+        x: (t.column(xname)?, xname),
+        y: (t.column(yname)?, yname),
+        counts: p
+            .counts
+            .iter()
+            .map(|c| t.column(c))
+            .collect::<Result<Vec<_>, _>>()?,
     };
     // Block by block (the file is never in memory whole); the next block is read and decoded
-    // while this one is parsed. Each block's chunks are appended to the columns at once, so
-    // their memory serves the next block (joining all chunks at the end held every column
-    // twice: 20 million points, 2.3 GB).
-    let mut all = init(0);
+    // while this one is parsed, straight into the columns.
+    let mut columns = PointColumns {
+        x: Vec::new(),
+        y: Vec::new(),
+        keys: PointKeys::default(),
+        rows: Vec::new(),
+        values: vec![Vec::new(); fields.counts.len()],
+    };
     let mut row_diags = Vec::new();
     let mut block = Some(first);
     while let Some(t) = block.take() {
         let (parsed, next) = rayon::join(
-            || t.par_rows(init, |c, r| row(&t, c, r)),
+            || fields.block(&t, &mut columns, &mut row_diags),
             || rest.next_block(),
         );
-        let (parts, structural) = parsed?;
-        diags.extend(structural);
+        diags.extend(parsed?);
         drop(t);
-        all.append(parts, &mut row_diags);
         block = next?;
     }
     diags.extend(row_diags);
-    let PointChunk {
+    let PointColumns {
         mut x,
         mut y,
         keys,
         mut rows,
         mut values,
-        ..
-    } = all;
+    } = columns;
     x.shrink_to_fit();
     y.shrink_to_fit();
     rows.shrink_to_fit();
@@ -1028,7 +1147,7 @@ fn read_points_csv(
             .zip(values)
             .map(|(name, values)| CountColumn {
                 name: name.clone(),
-                year,
+                year: p.year.unwrap_or(0),
                 values,
             })
             .collect(),

@@ -357,20 +357,57 @@ impl CsvTable {
         init: &(impl Fn(usize) -> A + Sync),
         f: &(impl Fn(&mut A, &Row<'_>) + Sync),
     ) -> Option<(Vec<A>, Vec<Diagnostic>)> {
-        use rayon::prelude::*;
+        let plan = self.row_chunks_sized(target);
+        let accs = plan.lines.iter().map(|&n| init(n)).collect();
+        self.par_rows_into(&plan, accs, f)
+    }
+
+    /// How [`CsvTable::par_rows`] splits the data rows: chunks at record boundaries, each with
+    /// its number of lines (an upper bound of its rows), so a caller can make room for every
+    /// chunk's rows before they are parsed ([`CsvTable::par_rows_into`]).
+    pub fn row_chunks(&self) -> RowChunks {
+        self.row_chunks_sized(chunk_target(self.data.len()))
+    }
+
+    /// [`CsvTable::row_chunks`] with chunks of about `target` bytes.
+    #[doc(hidden)]
+    pub fn row_chunks_sized(&self, target: usize) -> RowChunks {
         let (start, first_line) = self.body;
         let chunks = split_chunks(self.data.as_bytes(), start, first_line, target);
-        let out: Vec<Option<(A, Vec<Diagnostic>)>> = chunks
-            .par_iter()
+        let lines = chunks
+            .iter()
             .enumerate()
-            .map(|(k, c)| {
+            .map(|(k, c)| match chunks.get(k + 1) {
+                Some(next) => next.line - c.line,
+                None => {
+                    memchr::memchr_iter(b'\n', &self.data.as_bytes()[c.start..c.end]).count() + 1
+                }
+            })
+            .collect();
+        RowChunks { chunks, lines }
+    }
+
+    /// Parses the chunks of `plan` on all cores, each into its own accumulator of `accs` (one
+    /// per chunk, in order). Returns them and the diagnostics of rows with the wrong number of
+    /// fields, in file order; `None` if the file needs the sequential reader (see the module
+    /// documentation), and then what the accumulators hold is not the file's.
+    pub fn par_rows_into<A: Send>(
+        &self,
+        plan: &RowChunks,
+        accs: Vec<A>,
+        f: &(impl Fn(&mut A, &Row<'_>) + Sync),
+    ) -> Option<(Vec<A>, Vec<Diagnostic>)> {
+        use rayon::prelude::*;
+        if accs.len() != plan.chunks.len() {
+            return None;
+        }
+        let out: Vec<Option<(A, Vec<Diagnostic>)>> = plan
+            .chunks
+            .par_iter()
+            .zip(accs)
+            .map(|(c, mut acc)| {
                 // Chunks start at record starts, after an ASCII newline: char boundaries.
                 let text = self.data.get(c.start..c.end)?;
-                let lines = match chunks.get(k + 1) {
-                    Some(next) => next.line - c.line,
-                    None => memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1,
-                };
-                let mut acc = init(lines);
                 let mut diags = Vec::new();
                 let ok = parse_chunk(text, self.delimiter, c.line, |rec, line| {
                     self.check_row(rec, line, &mut diags, |row| f(&mut acc, row));
@@ -724,6 +761,20 @@ fn fast_decimal(b: &[u8], point_ok: bool, comma_ok: bool) -> Option<f64> {
     }
     let x = mant as f64 / POW10[frac_digits];
     Some(if neg { -x } else { x })
+}
+
+/// The chunks of [`CsvTable::row_chunks`].
+#[derive(Debug)]
+pub struct RowChunks {
+    chunks: Vec<Chunk>,
+    lines: Vec<usize>,
+}
+
+impl RowChunks {
+    /// Lines per chunk, in file order: no chunk has more rows.
+    pub fn lines(&self) -> &[usize] {
+        &self.lines
+    }
 }
 
 /// A chunk of the data rows: its byte range and the line its first byte is on.

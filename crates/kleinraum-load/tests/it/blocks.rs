@@ -171,3 +171,33 @@ fn a_pipe_is_read_as_the_mapped_file_is() {
     assert_eq!(layer.features.len(), 1);
     assert!(layer.features[0].geometry.is_some());
 }
+
+/// A block of several chunks (1 MiB and more each) is parsed into room made for every chunk,
+/// whose skipped rows leave gaps that are closed in order afterwards: the same points, keys,
+/// counts and diagnostics as blocks of one chunk each.
+#[test]
+fn the_chunks_of_a_block_are_joined_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // Without the stray quote, so every block is split into chunks.
+    let text = String::from_utf8(awkward_file(120_000))
+        .unwrap()
+        .replace("k250\"b", "k250b");
+    assert!(text.len() > 3 << 20, "{}", text.len());
+    let p = write(dir.path(), "gross.csv", text.as_bytes());
+    let (whole, whole_d) = load(&p, usize::MAX);
+    let (small, small_d) = load(&p, 256 << 10);
+    assert!(whole.len() > 90_000, "{}", whole.len());
+    assert_eq!(whole.x, small.x);
+    assert_eq!(whole.y, small.y);
+    assert_eq!(whole.columns, small.columns);
+    assert_eq!(whole.keys, small.keys);
+    assert_eq!(whole_d, small_d);
+    // Rows were skipped in every chunk (a letter in a coordinate, every 11th row).
+    assert_eq!(
+        whole_d
+            .iter()
+            .filter(|d| d.value.starts_with("39l"))
+            .count(),
+        (0..120_000).filter(|i| i % 11 == 3).count()
+    );
+}
