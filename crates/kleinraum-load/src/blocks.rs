@@ -8,15 +8,11 @@
 //! when valid, else Windows-1252, or the configured encoding. A file whose configured encoding
 //! is not ASCII-compatible (UTF-16) is read whole. A file smaller than one block is one block,
 //! read as [`CsvTable::open`] reads any file (it is this reader with one block).
-//!
-//! A plain file's blocks are mapped ([`crate::bytes`]), not copied; a gzip file is inflated a
-//! block at a time.
 
-use crate::bytes::Raw;
 use crate::config::CsvOptions;
 use crate::error::LoadError;
 use crate::table::CsvTable;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// Bytes read per block: small beside the columns parsed from a large file, large enough that
@@ -36,32 +32,18 @@ pub struct CsvBlocks {
 struct Source {
     path: PathBuf,
     gzip: bool,
-    input: Input,
-    /// Line number of the next block's first line.
+    reader: Box<dyn Read + Send>,
+    /// Bytes read after the previous block's end.
+    carry: Vec<u8>,
+    /// Line number of the first line in `carry`.
     next_line: usize,
+    eof: bool,
     block: usize,
+    /// Bytes still expected: the file's size, five times it for gzip (a guess), to size
+    /// the buffers at once.
+    expected: usize,
     /// The field delimiter, once known (configured, or detected from the header line).
     delimiter: Option<u8>,
-}
-
-/// Where the bytes come from.
-enum Input {
-    /// A plain file, mapped a block at a time: `pos` is the next block's start.
-    Mapped {
-        file: std::fs::File,
-        len: usize,
-        pos: usize,
-    },
-    /// Gzip (or a file that cannot be mapped), read on.
-    Stream {
-        reader: Box<dyn Read + Send>,
-        /// Bytes read after the previous block's end.
-        carry: Vec<u8>,
-        eof: bool,
-        /// Bytes still expected: the file's size, five times it for gzip (a guess), to
-        /// size the buffers at once.
-        expected: usize,
-    },
 }
 
 impl CsvBlocks {
@@ -77,40 +59,13 @@ impl CsvBlocks {
             source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-        let gzip_magic = |b: &[u8]| b.starts_with(&[0x1f, 0x8b]);
-        // A regular file that is not gzip is mapped; gzip and anything else (a pipe, read once
-        // from its start) are read as a stream.
-        let mut magic = [0u8; 2];
-        let plain = meta.is_file()
-            && !((&file).read_exact(&mut magic).is_ok() && gzip_magic(&magic))
-            && Raw::map(&file, 0, size.min(1)).is_some();
-        let (input, gzip) = if plain {
-            let input = Input::Mapped {
-                file,
-                len: size,
-                pos: 0,
-            };
-            (input, false)
+        let size = file.metadata().map_or(0, |m| m.len());
+        let mut file = BufReader::with_capacity(1 << 20, file);
+        let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+        let reader: Box<dyn Read + Send> = if gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(file))
         } else {
-            let mut file = file;
-            if meta.is_file() {
-                file.seek(SeekFrom::Start(0)).map_err(io)?;
-            }
-            let mut file = BufReader::with_capacity(1 << 20, file);
-            let gzip = gzip_magic(file.fill_buf().map_err(io)?);
-            let input = Input::Stream {
-                reader: if gzip {
-                    Box::new(flate2::read::MultiGzDecoder::new(file))
-                } else {
-                    Box::new(file)
-                },
-                carry: Vec::new(),
-                eof: false,
-                expected: size.saturating_mul(if gzip { 5 } else { 1 }),
-            };
-            (input, gzip)
+            Box::new(file)
         };
         // Blocks split at newline bytes: only where every character's bytes are its own
         // (an unknown label is reported by `from_bytes`).
@@ -122,17 +77,22 @@ impl CsvBlocks {
         let mut source = Source {
             path: path.to_path_buf(),
             gzip,
-            input,
+            reader,
+            carry: Vec::new(),
             next_line: 1,
+            eof: false,
             block: if splittable { block.max(1) } else { usize::MAX },
+            expected: usize::try_from(size)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(if gzip { 5 } else { 1 }),
             delimiter: match opts.delimiter.as_deref() {
                 // An invalid one is reported by `from_bytes`; until then, no split.
                 Some(d) => crate::table::parse_delimiter(d).ok(),
                 None => None,
             },
         };
-        let first = CsvTable::from_raw(path, source.read_block()?, opts)?;
-        let template = first.block(String::new().into(), first.encoding, 1);
+        let first = CsvTable::from_bytes(path, source.read_block()?, opts)?;
+        let template = first.block(String::new(), first.encoding, 1);
         let blocks = CsvBlocks {
             source,
             encoding: opts.encoding.clone(),
@@ -144,7 +104,7 @@ impl CsvBlocks {
     /// The next block, `None` after the last.
     pub fn next_block(&mut self) -> Result<Option<CsvTable>, LoadError> {
         loop {
-            if self.source.finished() {
+            if self.source.eof && self.source.carry.is_empty() {
                 return Ok(None);
             }
             let line = self.source.next_line;
@@ -166,114 +126,69 @@ impl CsvBlocks {
 }
 
 impl Source {
-    /// True once every byte was handed out.
-    fn finished(&self) -> bool {
-        match &self.input {
-            Input::Mapped { len, pos, .. } => pos >= len,
-            Input::Stream { carry, eof, .. } => *eof && carry.is_empty(),
-        }
-    }
-
-    /// The bytes from the previous block's end to the end of the record in which byte `block`
-    /// lies (or to the end of the file); counts the lines taken.
-    fn read_block(&mut self) -> Result<Raw, LoadError> {
+    /// Reads on from `carry` to the end of the record in which byte `block` lies (or to the
+    /// end of the file), keeps what follows in `carry` and counts the lines taken.
+    fn read_block(&mut self) -> Result<Vec<u8>, LoadError> {
+        let mut buf = std::mem::take(&mut self.carry);
         let mut target = self.block;
         loop {
-            let (buf, eof) = match &mut self.input {
-                Input::Mapped { file, len, pos } => {
-                    let take = (*len - *pos).min(target);
-                    let raw = Raw::map(file, *pos, take).ok_or_else(|| LoadError::Format {
-                        path: self.path.clone(),
-                        message: format!("cannot map the bytes from {} of the file", *pos),
+            if !self.eof && buf.len() < target {
+                let want = target - buf.len();
+                let before = buf.len();
+                buf.reserve(want.min(self.expected));
+                (&mut self.reader)
+                    .take(u64::try_from(want).unwrap_or(u64::MAX))
+                    .read_to_end(&mut buf)
+                    .map_err(|source| {
+                        if self.gzip {
+                            LoadError::Format {
+                                path: self.path.clone(),
+                                message: format!("gzip data is broken or truncated: {source}"),
+                            }
+                        } else {
+                            LoadError::Io {
+                                path: self.path.clone(),
+                                source,
+                            }
+                        }
                     })?;
-                    (raw, *pos + take == *len)
+                self.eof = buf.len() - before < want;
+                self.expected = self.expected.saturating_sub(buf.len() - before);
+            }
+            if !self.eof && self.delimiter.is_none() {
+                // From the header line, as `from_bytes` detects it (a header longer than a
+                // block waits for the next).
+                let body = buf.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(&buf);
+                if let Some(nl) = memchr::memchr(b'\n', body) {
+                    self.delimiter = Some(crate::table::detect_delimiter(&body[..nl]));
                 }
-                Input::Stream {
-                    reader,
-                    carry,
-                    eof,
-                    expected,
-                } => {
-                    let mut buf = std::mem::take(carry);
-                    if !*eof && buf.len() < target {
-                        let want = target - buf.len();
-                        let before = buf.len();
-                        buf.reserve(want.min(*expected));
-                        reader
-                            .take(u64::try_from(want).unwrap_or(u64::MAX))
-                            .read_to_end(&mut buf)
-                            .map_err(|source| {
-                                if self.gzip {
-                                    LoadError::Format {
-                                        path: self.path.clone(),
-                                        message: format!(
-                                            "gzip data is broken or truncated: {source}"
-                                        ),
-                                    }
-                                } else {
-                                    LoadError::Io {
-                                        path: self.path.clone(),
-                                        source,
-                                    }
-                                }
-                            })?;
-                        *eof = buf.len() - before < want;
-                        *expected = expected.saturating_sub(buf.len() - before);
+            }
+            let end = match (self.eof, self.delimiter) {
+                (true, _) => Some(buf.len()),
+                (false, None) => None,
+                (false, Some(d)) => match record_end(&buf, d) {
+                    RecordEnd::At(end) => Some(end),
+                    RecordEnd::NotYet => None,
+                    RecordEnd::Irregular => {
+                        // A quote outside RFC 4180 (inside an unquoted field, or text after
+                        // a closing quote): newlines can no longer be told apart by counting
+                        // quotes. The rest of the file is one block, read as a whole file is.
+                        self.block = usize::MAX;
+                        None
                     }
-                    (Raw::Owned(buf), *eof)
-                }
+                },
             };
-            if let Some(end) = self.block_end(&buf, eof) {
+            if let Some(end) = end {
+                self.carry = buf.split_off(end);
                 // Only a next block needs its first line: the last one (a city's whole file)
                 // is not counted through once more.
-                if !eof || end < buf.len() {
-                    self.next_line += memchr::memchr_iter(b'\n', &buf[..end]).count();
+                if !(self.eof && self.carry.is_empty()) {
+                    self.next_line += memchr::memchr_iter(b'\n', &buf).count();
                 }
-                return Ok(match (&mut self.input, buf) {
-                    (Input::Mapped { pos, .. }, buf) => {
-                        *pos += end;
-                        buf.truncate(end)
-                    }
-                    (Input::Stream { carry, .. }, Raw::Owned(mut v)) => {
-                        *carry = v.split_off(end);
-                        Raw::Owned(v)
-                    }
-                    (Input::Stream { .. }, buf) => buf,
-                });
-            }
-            if let (Input::Stream { carry, .. }, Raw::Owned(v)) = (&mut self.input, buf) {
-                *carry = v;
+                return Ok(buf);
             }
             // A record longer than a block (a huge quoted field): one more block.
             target = target.saturating_add(self.block);
-        }
-    }
-
-    /// Where a block of `buf` (from a record start; `eof`: to the end of the file) ends, if
-    /// it holds a whole record.
-    fn block_end(&mut self, buf: &[u8], eof: bool) -> Option<usize> {
-        if !eof && self.delimiter.is_none() {
-            // From the header line, as `from_bytes` detects it (a header longer than a block
-            // waits for the next).
-            let body = buf.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(buf);
-            if let Some(nl) = memchr::memchr(b'\n', body) {
-                self.delimiter = Some(crate::table::detect_delimiter(&body[..nl]));
-            }
-        }
-        match (eof, self.delimiter) {
-            (true, _) => Some(buf.len()),
-            (false, None) => None,
-            (false, Some(d)) => match record_end(buf, d) {
-                RecordEnd::At(end) => Some(end),
-                RecordEnd::NotYet => None,
-                RecordEnd::Irregular => {
-                    // A quote outside RFC 4180 (inside an unquoted field, or text after a
-                    // closing quote): newlines can no longer be told apart by counting quotes.
-                    // The rest of the file is one block, read as a whole file is.
-                    self.block = usize::MAX;
-                    None
-                }
-            },
         }
     }
 }

@@ -4,7 +4,6 @@
 //! JSON and decoded on its own, so a broken geometry is reported with its feature number instead
 //! of as an anonymous position in the file.
 
-use crate::bytes::Raw;
 use crate::error::LoadError;
 use crate::features::{PropValue, RawFeature, RawLayer};
 use geo::{
@@ -29,27 +28,12 @@ pub fn read(path: &Path) -> Result<RawLayer, LoadError> {
     parse(path, &bytes)
 }
 
-/// A whole file, mapped ([`crate::bytes`]) or, for gzip (the file starts with the gzip magic
-/// bytes) and files that cannot be mapped, read and decompressed in memory.
-pub(crate) fn read_maybe_gz(path: &Path) -> Result<Raw, LoadError> {
-    let io = |source| LoadError::Io {
+/// Reads a file fully, decompressing gzip when the file starts with the gzip magic bytes.
+pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let raw = std::fs::read(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    let raw = match usize::try_from(meta.len()) {
-        Ok(len) if meta.is_file() => Raw::map(&file, 0, len),
-        _ => None,
-    };
-    let raw = match raw {
-        Some(raw) => raw,
-        None => {
-            let mut v = Vec::new();
-            (&file).read_to_end(&mut v).map_err(io)?;
-            Raw::Owned(v)
-        }
-    };
+    })?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 5);
         flate2::read::MultiGzDecoder::new(&raw[..])
@@ -58,7 +42,7 @@ pub(crate) fn read_maybe_gz(path: &Path) -> Result<Raw, LoadError> {
                 path: path.to_path_buf(),
                 message: format!("gzip data is broken or truncated: {e}"),
             })?;
-        Ok(Raw::Owned(out))
+        Ok(out)
     } else {
         Ok(raw)
     }

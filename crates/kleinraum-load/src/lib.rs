@@ -8,7 +8,6 @@
 
 pub mod areatable;
 pub mod blocks;
-pub mod bytes;
 pub mod check;
 pub mod config;
 pub mod crs;

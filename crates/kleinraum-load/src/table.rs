@@ -8,7 +8,6 @@
 //! lone CR, a quote inside an unquoted field) are read by the csv crate in one pass instead, so
 //! both paths yield the same rows, lines and diagnostics.
 
-use crate::bytes::{Raw, Text};
 use crate::config::CsvOptions;
 use crate::error::{Diagnostic, LoadError};
 use std::path::{Path, PathBuf};
@@ -40,7 +39,7 @@ pub struct CsvTable {
     pub thousands: Option<char>,
     /// Name of the text encoding the file was decoded from.
     pub encoding: &'static str,
-    data: Text,
+    data: String,
     /// Byte offset and line number (1-based) just after the header record. A block of a file
     /// read in blocks ([`crate::blocks`]) has no header: offset 0, the line of its first row.
     body: (usize, usize),
@@ -158,15 +157,6 @@ impl CsvTable {
 
     /// Decodes CSV bytes; `path` is used in messages only.
     pub fn from_bytes(path: &Path, raw: Vec<u8>, opts: &CsvOptions) -> Result<CsvTable, LoadError> {
-        Self::from_raw(path, Raw::Owned(raw), opts)
-    }
-
-    /// [`CsvTable::from_bytes`] of bytes read or mapped.
-    pub(crate) fn from_raw(
-        path: &Path,
-        raw: Raw,
-        opts: &CsvOptions,
-    ) -> Result<CsvTable, LoadError> {
         let fmt_err = |message: String| LoadError::Format {
             path: path.to_path_buf(),
             message,
@@ -226,7 +216,7 @@ impl CsvTable {
 
     /// A block of the same file read on its own ([`crate::blocks`]): whole records starting at
     /// line `first_line`, with this table's header and number rules.
-    pub(crate) fn block(&self, data: Text, encoding: &'static str, first_line: usize) -> Self {
+    pub(crate) fn block(&self, data: String, encoding: &'static str, first_line: usize) -> Self {
         CsvTable {
             path: self.path.clone(),
             headers: self.headers.clone(),
@@ -1009,7 +999,10 @@ pub fn detect_delimiter(header: &[u8]) -> u8 {
 
 /// Decodes to UTF-8 without BOM. Configured encoding wins; otherwise valid UTF-8 is kept and
 /// anything else is read as Windows-1252 (the usual export of German office software).
-pub(crate) fn decode(raw: Raw, configured: Option<&str>) -> Result<(Text, &'static str), String> {
+pub(crate) fn decode(
+    mut raw: Vec<u8>,
+    configured: Option<&str>,
+) -> Result<(String, &'static str), String> {
     let enc = match configured {
         Some(label) => Some(
             encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
@@ -1025,19 +1018,22 @@ pub(crate) fn decode(raw: Raw, configured: Option<&str>) -> Result<(Text, &'stat
             if had_errors {
                 return Err(format!("the file is not valid {}", e.name()));
             }
-            Ok((text.into_owned().into(), e.name()))
+            Ok((text.into_owned(), e.name()))
         }
         _ => {
-            let raw = if has_bom { raw.skip(3) } else { raw };
+            if has_bom {
+                raw.drain(..3);
+            }
             // Validated once, here; records are then slices of this text.
-            match Text::from_utf8(raw) {
+            match String::from_utf8(raw) {
                 Ok(text) => Ok((text, "UTF-8")),
-                Err((_, at)) if enc.is_some() => Err(format!(
-                    "the file is not valid UTF-8 (byte {at}); set csv.encoding = \"windows-1252\" if it is a Windows export"
+                Err(e) if enc.is_some() => Err(format!(
+                    "the file is not valid UTF-8 (byte {}); set csv.encoding = \"windows-1252\" if it is a Windows export",
+                    e.utf8_error().valid_up_to()
                 )),
-                Err((raw, _)) => {
-                    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&raw);
-                    Ok((text.into_owned().into(), "windows-1252"))
+                Err(e) => {
+                    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(e.as_bytes());
+                    Ok((text.into_owned(), "windows-1252"))
                 }
             }
         }
