@@ -857,13 +857,18 @@ struct PointColumns {
 }
 
 impl PointColumns {
-    /// Room for `n` more points (zeros, written on all cores: the first writes of fresh
-    /// memory are most of its cost).
+    /// Room for `n` more points. The first block's room is fresh zeroed memory that the chunks'
+    /// first writes fault in, on all cores; later blocks' room is zeroed on all cores.
     fn grow(&mut self, n: usize) {
         use rayon::iter::repeat_n;
         let PointColumns {
             x, y, rows, values, ..
         } = self;
+        if x.is_empty() {
+            (*x, *y, *rows) = (vec![0.0; n], vec![0.0; n], vec![0; n]);
+            values.iter_mut().for_each(|v| *v = vec![0; n]);
+            return;
+        }
         rayon::join(
             || {
                 rayon::join(
