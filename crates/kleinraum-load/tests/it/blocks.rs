@@ -135,11 +135,11 @@ fn a_broken_gzip_block_names_the_file() {
     );
 }
 
-/// A named pipe cannot be mapped: it is read as a stream, once, from its first byte, and gives
-/// what the mapped file gives (points, counts, lines, diagnostics). So does a GeoJSON file.
+/// A named pipe can be read only once, from its first byte: it gives what the same file gives
+/// (points, counts, lines, diagnostics). So does a GeoJSON file.
 #[cfg(unix)]
 #[test]
-fn a_pipe_is_read_as_the_mapped_file_is() {
+fn a_pipe_is_read_as_the_file_is() {
     let dir = tempfile::tempdir().unwrap();
     let pipe = |name: &str, bytes: Vec<u8>| {
         let p = dir.path().join(name);
@@ -155,16 +155,16 @@ fn a_pipe_is_read_as_the_mapped_file_is() {
     };
     let raw = awkward_file(400);
     let file = write(dir.path(), "punkte.csv", &raw);
-    let (mapped, mapped_d) = load(&file, 64);
+    let (filed, filed_d) = load(&file, 64);
     let (piped, piped_d) = load(&pipe("punkte_pipe.csv", raw), 64);
-    assert_eq!(piped.x, mapped.x);
-    assert_eq!(piped.columns, mapped.columns);
+    assert_eq!(piped.x, filed.x);
+    assert_eq!(piped.columns, filed.columns);
     let lines = |d: &[Diagnostic]| {
         d.iter()
             .map(|d| (d.row, d.value.clone()))
             .collect::<Vec<_>>()
     };
-    assert_eq!(lines(&piped_d), lines(&mapped_d));
+    assert_eq!(lines(&piped_d), lines(&filed_d));
 
     let gj = br#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"1"},"geometry":{"type":"Point","coordinates":[13.4,52.5]}}]}"#;
     let layer = kleinraum_load::gj::read(&pipe("flaechen.geojson", gj.to_vec())).unwrap();
