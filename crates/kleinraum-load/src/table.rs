@@ -360,8 +360,7 @@ impl CsvTable {
     }
 
     /// [`CsvTable::row_chunks`] with chunks of about `target` bytes.
-    #[doc(hidden)]
-    pub fn row_chunks_sized(&self, target: usize) -> RowChunks {
+    fn row_chunks_sized(&self, target: usize) -> RowChunks {
         let (start, first_line) = self.body;
         let chunks = split_chunks(self.data.as_bytes(), start, first_line, target);
         let lines = chunks
