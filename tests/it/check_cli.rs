@@ -417,3 +417,42 @@ fn serve_without_a_store_setting_says_where_it_keeps_the_store() {
     );
     assert!(want.exists());
 }
+
+/// Address points declared in the wrong CRS (degrees instead of UTM metres): one clear error
+/// naming the file and a coordinate, and not one PROJ log line per point before it (there
+/// were 40,000 "utm: Invalid latitude" lines on the demo town, 401,033 on Berlin).
+#[test]
+fn points_in_a_wrong_crs_give_one_error_and_no_proj_log_per_point() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = repo().join("data");
+    let cfg = std::fs::read_to_string(demo.join("demo.toml"))
+        .expect("demo config")
+        .replace("\"demo/", &format!("\"{}/demo/", demo.display()))
+        .replace(
+            "crs = 25832                              # CRS of x/y",
+            "crs = 4326 # CRS of x/y",
+        );
+    assert!(cfg.contains("crs = 4326 #"), "the demo config changed");
+    let path = dir.path().join("falsches_crs.toml");
+    std::fs::write(&path, cfg).expect("write config");
+    let out = dir.path().join("out.csv");
+    let r = run(&[
+        "aggregate",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_ne!(r.code, 0, "stdout: {}", r.stdout);
+    assert!(
+        r.stderr.contains("adressen.csv") && r.stderr.contains("cannot be transformed"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("Invalid latitude"),
+        "PROJ's log reached stderr"
+    );
+    // (a backtrace under RUST_BACKTRACE adds a few dozen lines; the bug added 40,000)
+    assert!(r.stderr.lines().count() < 1000, "{}", r.stderr);
+    assert!(!out.exists());
+}

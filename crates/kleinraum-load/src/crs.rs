@@ -35,8 +35,27 @@ fn convert_array(p: &Backend, _: &mut [(f64, f64)]) -> Result<(), String> {
     match *p {}
 }
 
+/// Silences PROJ's own log on stderr, once, before the first transformation is set up. PROJ
+/// prints a line for every coordinate it cannot transform ("utm: Invalid latitude": 401,033
+/// lines for Berlin's addresses under a wrong `crs`) before kleinraum's error, which names the
+/// file and the first such coordinate, is shown. `proj::Proj` makes its own PROJ context for
+/// every transformation, and a new context copies the log level of PROJ's default context,
+/// so the level is set there.
+#[cfg(feature = "proj")]
+fn quiet_proj_log() {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        // SAFETY: a null context is PROJ's documented way to address its default context;
+        // the call sets one integer in it.
+        unsafe {
+            proj_sys::proj_log_level(std::ptr::null_mut(), proj_sys::PJ_LOG_LEVEL_PJ_LOG_NONE);
+        }
+    });
+}
+
 #[cfg(feature = "proj")]
 fn backend(from: &Crs, to: u32) -> Result<Backend, String> {
+    quiet_proj_log();
     proj::Proj::new_known_crs(&from.proj_definition(), &format!("EPSG:{to}"), None).map_err(|e| {
         format!(
             "PROJ cannot transform {} to EPSG:{to}: {e}",
