@@ -12,6 +12,7 @@ use std::time::Instant;
 /// Runs the subcommand.
 pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> {
     let t0 = Instant::now();
+    kleinraum_load::write::OutputFormat::of(out)?;
     let cfg = ProjectConfig::load(config)
         .with_context(|| format!("reading the config {}", config.display()))?;
     // One join: the base level indexed while the points are read, the points left in file

@@ -402,19 +402,44 @@ pub fn write_gpkg(r: &AggregateResult, path: &Path) -> Result<(), WriteError> {
 /// Writes by extension: `.csv` (with `excel` for the Excel dialect), `.geojson`/`.json`,
 /// `.gpkg` (needs the `gdal` feature).
 pub fn write_by_extension(r: &AggregateResult, path: &Path, excel: bool) -> Result<(), WriteError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    match ext.as_str() {
-        "csv" => write_csv(r, path, excel),
-        "geojson" | "json" => write_geojson(r, path),
+    match OutputFormat::of(path)? {
+        OutputFormat::Csv => write_csv(r, path, excel),
+        OutputFormat::GeoJson => write_geojson(r, path),
         #[cfg(feature = "gdal")]
-        "gpkg" => write_gpkg(r, path),
-        _ => Err(WriteError::UnknownFormat {
-            path: path.to_path_buf(),
-        }),
+        OutputFormat::Gpkg => write_gpkg(r, path),
+    }
+}
+
+/// The output formats [`write_by_extension`] chooses from by the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// `.csv`: the Excel table.
+    Csv,
+    /// `.geojson` or `.json`.
+    GeoJson,
+    /// `.gpkg` (with the `gdal` feature).
+    #[cfg(feature = "gdal")]
+    Gpkg,
+}
+
+impl OutputFormat {
+    /// The format `path` names, or the error `write_by_extension` would give: callers check it
+    /// before loading, so a mistyped `--out` is reported at once, not after the whole run.
+    pub fn of(path: &Path) -> Result<OutputFormat, WriteError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        match ext.as_str() {
+            "csv" => Ok(OutputFormat::Csv),
+            "geojson" | "json" => Ok(OutputFormat::GeoJson),
+            #[cfg(feature = "gdal")]
+            "gpkg" => Ok(OutputFormat::Gpkg),
+            _ => Err(WriteError::UnknownFormat {
+                path: path.to_path_buf(),
+            }),
+        }
     }
 }
 
