@@ -297,15 +297,21 @@ fn bow_tie_polygon_exits_1_naming_feature_and_location() {
     );
 }
 
-#[test]
-fn missing_source_file_is_fatal_with_exit_code_2() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = dir.path().join("fehlt.toml");
+/// A config in `dir` whose one level reads `gibt_es_nicht.geojson`, a file that does not exist.
+fn missing_source_config(dir: &Path) -> PathBuf {
+    let cfg = dir.join("fehlt.toml");
     std::fs::write(
         &cfg,
         "title = \"Fehlt\"\nworking_crs = 25833\n[[level]]\nkey = \"a\"\ntitle = \"A\"\nsource = \"gibt_es_nicht.geojson\"\nid_field = \"id\"\n",
     )
     .expect("write config");
+    cfg
+}
+
+#[test]
+fn missing_source_file_is_fatal_with_exit_code_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = missing_source_config(dir.path());
     let r = check(&cfg, &[]);
     assert_eq!(r.code, 2, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
     assert!(r.stderr.contains("gibt_es_nicht.geojson"), "{}", r.stderr);
@@ -463,12 +469,7 @@ fn points_in_a_wrong_crs_give_one_error_and_no_proj_log_per_point() {
 fn an_unknown_output_format_is_refused_before_loading() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A config whose data do not exist: the output check must come first.
-    let cfg = dir.path().join("fehlt.toml");
-    std::fs::write(
-        &cfg,
-        "title = \"Fehlt\"\nworking_crs = 25833\n[[level]]\nkey = \"a\"\ntitle = \"A\"\nsource = \"gibt_es_nicht.geojson\"\nid_field = \"id\"\n",
-    )
-    .expect("write config");
+    let cfg = missing_source_config(dir.path());
     let out = dir.path().join("ergebnis.xlsx");
     let r = run(&[
         "aggregate",
