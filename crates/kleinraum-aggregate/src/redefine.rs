@@ -44,9 +44,128 @@ pub struct Crosswalk {
     pub unmatched: u64,
 }
 
+/// Which pair of areas (one per partition) each point lies in, for two assignments of the same
+/// points: worked out once, so that a crosswalk per weight column (every count of every year, as
+/// the differencing guard needs) is one sequential pass over the weights instead of a hash
+/// lookup per point and column.
+#[derive(Debug, Clone)]
+pub struct Pairing {
+    n_from: usize,
+    n_to: usize,
+    /// The distinct (from, to) pairs, sorted, so crosswalk cells come out in order.
+    pairs: Vec<(u32, u32)>,
+    /// Per point: its index in `pairs`, or [`Pairing::UNPAIRED`].
+    slot: Vec<u32>,
+}
+
+impl Pairing {
+    /// A point outside (or out of range in) either assignment.
+    const UNPAIRED: u32 = u32::MAX;
+    /// Up to this many possible pairs (`n_from × n_to`, 16 MB of slots) the pairs are found
+    /// through a dense table; beyond it through a hash map.
+    const DENSE_LIMIT: usize = 1 << 22;
+
+    /// Pairs the points of two assignments. An index ≥ `n_from` / `n_to` (such as
+    /// [`OUTSIDE`]) leaves the point unpaired.
+    ///
+    /// # Panics
+    /// If the two slices differ in length (a caller bug, not bad data).
+    pub fn new(assign_from: &[u32], assign_to: &[u32], n_from: usize, n_to: usize) -> Self {
+        assert_eq!(
+            assign_from.len(),
+            assign_to.len(),
+            "Pairing::new: assignments of different lengths"
+        );
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let in_range = |f: u32, t: u32| (f as usize) < n_from && (t as usize) < n_to;
+        let mut slot: Vec<u32> = if n_from.saturating_mul(n_to) <= Self::DENSE_LIMIT {
+            let mut table = vec![Self::UNPAIRED; n_from * n_to];
+            assign_from
+                .iter()
+                .zip(assign_to)
+                .map(|(&f, &t)| {
+                    if !in_range(f, t) {
+                        return Self::UNPAIRED;
+                    }
+                    let cell = &mut table[f as usize * n_to + t as usize];
+                    if *cell == Self::UNPAIRED {
+                        *cell = pairs.len() as u32;
+                        pairs.push((f, t));
+                    }
+                    *cell
+                })
+                .collect()
+        } else {
+            let mut table: HashMap<(u32, u32), u32> = HashMap::new();
+            assign_from
+                .iter()
+                .zip(assign_to)
+                .map(|(&f, &t)| {
+                    if !in_range(f, t) {
+                        return Self::UNPAIRED;
+                    }
+                    *table.entry((f, t)).or_insert_with(|| {
+                        pairs.push((f, t));
+                        pairs.len() as u32 - 1
+                    })
+                })
+                .collect()
+        };
+        // Renumber the pairs in sorted order.
+        let mut order: Vec<u32> = (0..pairs.len() as u32).collect();
+        order.sort_unstable_by_key(|&k| pairs[k as usize]);
+        let mut rank = vec![0u32; pairs.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k as usize] = r as u32;
+        }
+        for s in slot.iter_mut().filter(|s| **s != Self::UNPAIRED) {
+            *s = rank[*s as usize];
+        }
+        let pairs = order.iter().map(|&k| pairs[k as usize]).collect();
+        Pairing {
+            n_from,
+            n_to,
+            pairs,
+            slot,
+        }
+    }
+
+    /// The crosswalk for one weight per point (as [`Crosswalk::build`]).
+    ///
+    /// # Panics
+    /// If `weights` is not one per point (a caller bug, not bad data).
+    pub fn crosswalk(&self, weights: &[u32]) -> Crosswalk {
+        assert_eq!(
+            weights.len(),
+            self.slot.len(),
+            "Pairing::crosswalk: {} weights for {} points",
+            weights.len(),
+            self.slot.len()
+        );
+        let mut sums = vec![0u64; self.pairs.len()];
+        let mut unmatched = 0u64;
+        for (&s, &w) in self.slot.iter().zip(weights) {
+            match sums.get_mut(s as usize) {
+                Some(sum) => *sum += u64::from(w),
+                None => unmatched += u64::from(w),
+            }
+        }
+        let cells = self
+            .pairs
+            .iter()
+            .zip(&sums)
+            .filter(|&(_, &weight)| weight > 0)
+            .map(|(&(from, to), &weight)| CrosswalkCell { from, to, weight })
+            .collect();
+        Crosswalk::from_cells(self.n_from, self.n_to, cells, unmatched)
+    }
+}
+
 impl Crosswalk {
     /// Builds the crosswalk from two assignments of the same points and one weight per point.
     /// An index ≥ `n_from` / `n_to` (such as [`OUTSIDE`]) counts as unassigned.
+    /// For several weight columns over the same two assignments, build one [`Pairing`] and ask
+    /// it for each column.
     ///
     /// # Panics
     /// If the three slices differ in length (a caller bug, not bad data).
@@ -57,41 +176,11 @@ impl Crosswalk {
         n_from: usize,
         n_to: usize,
     ) -> Crosswalk {
-        assert!(
-            assign_from.len() == assign_to.len() && assign_to.len() == weights.len(),
-            "Crosswalk::build: {} from, {} to, {} weights",
-            assign_from.len(),
-            assign_to.len(),
-            weights.len()
-        );
-        let mut pairs: HashMap<u64, u64> = HashMap::new();
-        let mut unmatched = 0u64;
-        for ((&f, &t), &w) in assign_from.iter().zip(assign_to).zip(weights) {
-            if w == 0 {
-                continue;
-            }
-            if f as usize >= n_from || t as usize >= n_to {
-                unmatched += u64::from(w);
-                continue;
-            }
-            *pairs
-                .entry((u64::from(f) << 32) | u64::from(t))
-                .or_default() += u64::from(w);
-        }
-        let mut cells: Vec<CrosswalkCell> = pairs
-            .into_iter()
-            .map(|(k, weight)| CrosswalkCell {
-                from: (k >> 32) as u32,
-                to: k as u32,
-                weight,
-            })
-            .collect();
-        cells.sort_unstable_by_key(|c| (c.from, c.to));
-        Self::from_cells(n_from, n_to, cells, unmatched)
+        Pairing::new(assign_from, assign_to, n_from, n_to).crosswalk(weights)
     }
 
-    /// One crosswalk per weight column, from one pass over the points (the differencing guard
-    /// checks every count column, not only residents). Same rules as [`Crosswalk::build`].
+    /// One crosswalk per weight column, from one [`Pairing`] of the points (the differencing
+    /// guard checks every count column, not only residents). Same rules as [`Crosswalk::build`].
     ///
     /// # Panics
     /// If the slices differ in length (a caller bug, not bad data).
@@ -102,49 +191,8 @@ impl Crosswalk {
         n_from: usize,
         n_to: usize,
     ) -> Vec<Crosswalk> {
-        assert!(
-            assign_from.len() == assign_to.len()
-                && weights.iter().all(|w| w.len() == assign_to.len()),
-            "Crosswalk::build_many: slices of different lengths"
-        );
-        let k = weights.len();
-        let mut slot: HashMap<u64, usize> = HashMap::new();
-        let mut keys: Vec<u64> = Vec::new();
-        let mut sums: Vec<u64> = Vec::new();
-        let mut unmatched = vec![0u64; k];
-        for (i, (&f, &t)) in assign_from.iter().zip(assign_to).enumerate() {
-            if f as usize >= n_from || t as usize >= n_to {
-                for (j, w) in weights.iter().enumerate() {
-                    unmatched[j] += u64::from(w[i]);
-                }
-                continue;
-            }
-            let key = (u64::from(f) << 32) | u64::from(t);
-            let s = *slot.entry(key).or_insert_with(|| {
-                keys.push(key);
-                sums.extend(std::iter::repeat_n(0, k));
-                keys.len() - 1
-            });
-            for (j, w) in weights.iter().enumerate() {
-                sums[s * k + j] += u64::from(w[i]);
-            }
-        }
-        (0..k)
-            .map(|j| {
-                let mut cells: Vec<CrosswalkCell> = keys
-                    .iter()
-                    .enumerate()
-                    .filter(|&(s, _)| sums[s * k + j] > 0)
-                    .map(|(s, &key)| CrosswalkCell {
-                        from: (key >> 32) as u32,
-                        to: key as u32,
-                        weight: sums[s * k + j],
-                    })
-                    .collect();
-                cells.sort_unstable_by_key(|c| (c.from, c.to));
-                Self::from_cells(n_from, n_to, cells, unmatched[j])
-            })
-            .collect()
+        let pairing = Pairing::new(assign_from, assign_to, n_from, n_to);
+        weights.iter().map(|w| pairing.crosswalk(w)).collect()
     }
 
     fn from_cells(n_from: usize, n_to: usize, cells: Vec<CrosswalkCell>, unmatched: u64) -> Self {

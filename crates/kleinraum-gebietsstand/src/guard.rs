@@ -12,7 +12,7 @@
 
 use crate::session::{Session, Warning, bbox, mean_position};
 use crate::workspace::Workspace;
-use kleinraum_aggregate::redefine::{self, Crosswalk};
+use kleinraum_aggregate::redefine::{self, Crosswalk, Pairing};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -180,14 +180,11 @@ impl Workspace {
                 // and the guard withholds the other side against that official area.
                 let withhold_a = |ai: u32| ra >= rb && !is_copy(&a.meta.key, ai);
                 let withhold_b = |bi: u32| rb >= ra && !is_copy(&b.meta.key, bi);
+                // Each address's pair of areas, once for every column of every year.
+                let pairing =
+                    Pairing::new(&a.assignment, &b.assignment, a.areas.len(), b.areas.len());
                 // Containment by addresses (every address of b lies in a), for the unions.
-                let pts = Crosswalk::build(
-                    &a.assignment,
-                    &b.assignment,
-                    &units,
-                    a.areas.len(),
-                    b.areas.len(),
-                );
+                let pts = pairing.crosswalk(&units);
                 let mut inside_a: Vec<Vec<u32>> = vec![Vec::new(); a.areas.len()];
                 let mut inside_b: Vec<Vec<u32>> = vec![Vec::new(); b.areas.len()];
                 for c in &pts.cells {
@@ -234,17 +231,10 @@ impl Workspace {
                         .filter(|(_, c)| c.year == y)
                         .map(|(j, c)| (j, c.name.as_str()))
                         .collect();
-                    let weights: Vec<&[u32]> = cols
+                    let cws: Vec<Crosswalk> = cols
                         .iter()
-                        .map(|&(j, _)| self.points.columns[j].values.as_slice())
+                        .map(|&(j, _)| pairing.crosswalk(&self.points.columns[j].values))
                         .collect();
-                    let cws = Crosswalk::build_many(
-                        &a.assignment,
-                        &b.assignment,
-                        &weights,
-                        a.areas.len(),
-                        b.areas.len(),
-                    );
                     let mut seen: BTreeSet<(bool, u32)> = BTreeSet::new();
                     for (cw, &(_, col)) in cws.iter().zip(&cols) {
                         // Pairs.
@@ -391,11 +381,12 @@ impl Workspace {
                 // The draft area against the other version's areas, per year of residents:
                 // the intersections come from the area's own points, the totals from the sums.
                 let to: Vec<u32> = inside.iter().map(|&p| v.assignment[p as usize]).collect();
+                let pairing = Pairing::new(&from, &to, s.areas.len(), v.areas.len());
                 // Every count column: a draft that moves one house of 4 residents with 3
                 // foreigners must not reveal the foreigners either.
                 let sliver = self.points.columns.iter().enumerate().find_map(|(col, c)| {
                     let w: Vec<u32> = inside.iter().map(|&p| c.values[p as usize]).collect();
-                    let mut cw = Crosswalk::build(&from, &to, &w, s.areas.len(), v.areas.len());
+                    let mut cw = pairing.crosswalk(&w);
                     cw.from_total[d] = s.finest.sums[d * nc + col];
                     for (o, t) in cw.to_total.iter_mut().enumerate() {
                         *t = v.finest.sums[o * nc + col];
@@ -550,22 +541,12 @@ impl Workspace {
                 let hid_b = &withheld[&b.meta.key];
                 let pub_a = |k: u32| !hid_a.contains(&a.areas[k as usize].id);
                 let pub_b = |k: u32| !hid_b.contains(&b.areas[k as usize].id);
-                let pts = Crosswalk::build(
-                    &a.assignment,
-                    &b.assignment,
-                    &units,
-                    a.areas.len(),
-                    b.areas.len(),
-                );
+                let pairing =
+                    Pairing::new(&a.assignment, &b.assignment, a.areas.len(), b.areas.len());
+                let pts = pairing.crosswalk(&units);
                 for y in self.years() {
                     for c in self.points.columns.iter().filter(|c| c.year == y) {
-                        let cw = Crosswalk::build(
-                            &a.assignment,
-                            &b.assignment,
-                            &c.values,
-                            a.areas.len(),
-                            b.areas.len(),
-                        );
+                        let cw = pairing.crosswalk(&c.values);
                         let at = |f: u32, to: u32| {
                             cw.cells
                                 .binary_search_by_key(&(f, to), |x| (x.from, x.to))

@@ -502,3 +502,72 @@ fn build_many_equals_one_build_per_column() {
         Crosswalk::build(&a, &b, &w2, areas.len(), areas.len())
     );
 }
+
+/// The crosswalk by brute force: a sorted map of pairs, every point looked at per column.
+fn crosswalk_by_brute_force(
+    a: &[u32],
+    b: &[u32],
+    w: &[u32],
+    n_from: usize,
+    n_to: usize,
+) -> Crosswalk {
+    let mut pairs: std::collections::BTreeMap<(u32, u32), u64> = Default::default();
+    let mut unmatched = 0u64;
+    let (mut from_total, mut to_total) = (vec![0u64; n_from], vec![0u64; n_to]);
+    for i in 0..a.len() {
+        if (a[i] as usize) < n_from && (b[i] as usize) < n_to {
+            if w[i] > 0 {
+                *pairs.entry((a[i], b[i])).or_default() += u64::from(w[i]);
+            }
+            from_total[a[i] as usize] += u64::from(w[i]);
+            to_total[b[i] as usize] += u64::from(w[i]);
+        } else {
+            unmatched += u64::from(w[i]);
+        }
+    }
+    Crosswalk {
+        n_from,
+        n_to,
+        cells: pairs
+            .into_iter()
+            .map(|((from, to), weight)| CrosswalkCell { from, to, weight })
+            .collect(),
+        from_total,
+        to_total,
+        unmatched,
+    }
+}
+
+#[test]
+fn pairing_crosswalks_equal_brute_force_with_a_dense_and_a_hashed_table() {
+    // 40 × 30 areas go through the dense table, 3,000 × 2,000 (6 M pairs) through the hash map.
+    for (n_from, n_to) in [(40usize, 30usize), (3_000, 2_000)] {
+        let mut rng = Rng(n_from as u64);
+        let n = 20_000;
+        // Assignments with OUTSIDE and other out-of-range indices mixed in.
+        let mut pick = |n_areas: usize| {
+            let r = rng.next_u64();
+            match r % 50 {
+                0 => OUTSIDE,
+                1 => n_areas as u32 + (r % 7) as u32,
+                _ => ((r >> 8) % n_areas as u64) as u32,
+            }
+        };
+        let a: Vec<u32> = (0..n).map(|_| pick(n_from)).collect();
+        let b: Vec<u32> = (0..n).map(|_| pick(n_to)).collect();
+        let pairing = Pairing::new(&a, &b, n_from, n_to);
+        for seed in 0..3u64 {
+            let mut rng = Rng(seed + 7);
+            // Zero weights too: their pairs are no cells.
+            let w: Vec<u32> = (0..n).map(|_| (rng.next_u64() % 4) as u32).collect();
+            let expected = crosswalk_by_brute_force(&a, &b, &w, n_from, n_to);
+            assert!(expected.unmatched > 0 && expected.cells.len() > 100);
+            assert_eq!(
+                pairing.crosswalk(&w),
+                expected,
+                "{n_from}×{n_to}, seed {seed}"
+            );
+            assert_eq!(Crosswalk::build(&a, &b, &w, n_from, n_to), expected);
+        }
+    }
+}
