@@ -233,17 +233,19 @@ pub fn parse_response(buf: &[u8]) -> std::io::Result<Resp> {
 }
 
 /// The tests' HTTP client (ureq, no TLS): no redirects followed, error statuses returned as
-/// responses, no limit on body size. Pooled connections are reused for 5 s at most: the server
-/// closes a keep-alive connection after 10 s idle (its header-read timeout), and ureq's default
-/// of 15 s sent a POST down a closed connection ("Peer disconnected") when a test paused
-/// between two requests for 10–15 s.
+/// responses, no limit on body size, and a new connection for every request. Kept-alive
+/// connections made the tests flaky: the server closes an idle one after its header-read
+/// timeout (10 s, a slowloris guard), and a pooled connection then carried a POST into a
+/// closed socket ("Peer disconnected") in two CI runs, the second with reuse limited to
+/// connections idle for less than 5 s. Browsers and GIS clients retry on a fresh connection; a
+/// test must not have to.
 fn agent() -> &'static ureq::Agent {
     static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
     AGENT.get_or_init(|| {
         ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .max_idle_age(std::time::Duration::from_secs(5))
+            .max_idle_connections(0)
             .timeout_global(Some(std::time::Duration::from_secs(120)))
             .build()
             .into()
