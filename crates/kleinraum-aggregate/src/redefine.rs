@@ -77,40 +77,28 @@ impl Pairing {
             "Pairing::new: assignments of different lengths"
         );
         let mut pairs: Vec<(u32, u32)> = Vec::new();
-        let in_range = |f: u32, t: u32| (f as usize) < n_from && (t as usize) < n_to;
-        let mut slot: Vec<u32> = if n_from.saturating_mul(n_to) <= Self::DENSE_LIMIT {
-            let mut table = vec![Self::UNPAIRED; n_from * n_to];
-            assign_from
-                .iter()
-                .zip(assign_to)
-                .map(|(&f, &t)| {
-                    if !in_range(f, t) {
-                        return Self::UNPAIRED;
-                    }
-                    let cell = &mut table[f as usize * n_to + t as usize];
-                    if *cell == Self::UNPAIRED {
-                        *cell = pairs.len() as u32;
-                        pairs.push((f, t));
-                    }
-                    *cell
-                })
-                .collect()
-        } else {
-            let mut table: HashMap<(u32, u32), u32> = HashMap::new();
-            assign_from
-                .iter()
-                .zip(assign_to)
-                .map(|(&f, &t)| {
-                    if !in_range(f, t) {
-                        return Self::UNPAIRED;
-                    }
-                    *table.entry((f, t)).or_insert_with(|| {
-                        pairs.push((f, t));
-                        pairs.len() as u32 - 1
-                    })
-                })
-                .collect()
-        };
+        let dense = n_from.saturating_mul(n_to) <= Self::DENSE_LIMIT;
+        let mut table = vec![Self::UNPAIRED; if dense { n_from * n_to } else { 0 }];
+        let mut hashed: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut slot: Vec<u32> = assign_from
+            .iter()
+            .zip(assign_to)
+            .map(|(&f, &t)| {
+                if f as usize >= n_from || t as usize >= n_to {
+                    return Self::UNPAIRED;
+                }
+                let cell = if dense {
+                    &mut table[f as usize * n_to + t as usize]
+                } else {
+                    hashed.entry((f, t)).or_insert(Self::UNPAIRED)
+                };
+                if *cell == Self::UNPAIRED {
+                    *cell = pairs.len() as u32;
+                    pairs.push((f, t));
+                }
+                *cell
+            })
+            .collect();
         // Renumber the pairs in sorted order.
         let mut order: Vec<u32> = (0..pairs.len() as u32).collect();
         order.sort_unstable_by_key(|&k| pairs[k as usize]);
