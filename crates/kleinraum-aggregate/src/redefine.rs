@@ -62,8 +62,11 @@ impl Pairing {
     /// A point outside (or out of range in) either assignment.
     const UNPAIRED: u32 = u32::MAX;
     /// Up to this many possible pairs (`n_from × n_to`, 16 MB of slots) the pairs are found
-    /// through a dense table; beyond it through a hash map.
+    /// through a dense table; beyond it through a hash map. Also through the hash map when the
+    /// table would have more than [`Self::DENSE_PER_POINT`] slots per point: a draft area's
+    /// few hundred addresses against a whole version must not fill a table for every pair.
     const DENSE_LIMIT: usize = 1 << 22;
+    const DENSE_PER_POINT: usize = 4;
 
     /// Pairs the points of two assignments. An index ≥ `n_from` / `n_to` (such as
     /// [`OUTSIDE`]) leaves the point unpaired.
@@ -77,7 +80,8 @@ impl Pairing {
             "Pairing::new: assignments of different lengths"
         );
         let mut pairs: Vec<(u32, u32)> = Vec::new();
-        let dense = n_from.saturating_mul(n_to) <= Self::DENSE_LIMIT;
+        let dense = n_from.saturating_mul(n_to)
+            <= Self::DENSE_LIMIT.min(assign_from.len().saturating_mul(Self::DENSE_PER_POINT));
         let mut table = vec![Self::UNPAIRED; if dense { n_from * n_to } else { 0 }];
         let mut hashed: HashMap<(u32, u32), u32> = HashMap::new();
         let mut slot: Vec<u32> = assign_from
