@@ -126,8 +126,10 @@ def timed(cmd, env=None):
 
 def serve_start(kleinraum, config, store, runs):
     """`kleinraum serve CONFIG`: seconds until the first answered /conformance, RSS then; seconds
-    until /gebietsstaende answers too (the server computes them after it listens), RSS then;
-    and the peak RSS of the process (/usr/bin/time -v) after it is stopped."""
+    until /collections answers (the map's first request that needs the geometry: the extents
+    in CRS84, rendered after the server listens); seconds until /gebietsstaende answers too
+    (computed after it listens), RSS then; and the peak RSS of the process (/usr/bin/time -v)
+    after it is stopped."""
     import signal
     import socket
     import urllib.request
@@ -161,6 +163,14 @@ def serve_start(kleinraum, config, store, runs):
             return 0.0
 
         rss = rss_now()
+        cols = None
+        if ready is not None and p.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/collections?f=json", timeout=30) as r:
+                    if r.status == 200 and json.load(r).get("collections"):
+                        cols = time.perf_counter() - t
+            except OSError:
+                pass
         full = None
         while ready is not None and p.poll() is None and time.perf_counter() - t < 120:
             try:
@@ -175,7 +185,7 @@ def serve_start(kleinraum, config, store, runs):
             os.kill(int(child[0]), signal.SIGTERM)
         _, err = p.communicate(timeout=60)
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
-        out.append((ready, rss, full, rss_full, int(m.group(1)) / 1024 if m else 0.0))
+        out.append((ready, rss, cols, full, rss_full, int(m.group(1)) / 1024 if m else 0.0))
     return out
 
 
@@ -189,11 +199,12 @@ def main():
         ap.add_argument("--runs", type=int, default=3)
         a = ap.parse_args()
         res = serve_start(a.kleinraum, a.config, a.store, a.runs)
-        for k, (ready, rss, full, rss_full, peak) in enumerate(res):
+        for k, (ready, rss, cols, full, rss_full, peak) in enumerate(res):
             if not ready:
                 print(f"  run {k + 1}: not ready within 120 s")
                 continue
             print(f"  run {k + 1}: first /conformance answered after {ready:.3f} s, RSS then {rss:.0f} MB; "
+                  + (f"/collections after {cols:.3f} s; " if cols else "/collections not answered; ")
                   + (f"/gebietsstaende after {full:.3f} s, RSS then {rss_full:.0f} MB; " if full else "/gebietsstaende not answered; ")
                   + f"peak RSS {peak:.0f} MB")
         return

@@ -136,9 +136,8 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         },
     );
     let catalog_started = Instant::now();
-    let mut catalog = Catalog::build(settings, &result, &facilities, reproject)
+    let mut catalog = Catalog::build_owned(settings, result, &facilities, reproject)
         .with_context(|| format!("preparing the API for {}", config.display()))?;
-    drop(result);
     tracing::info!(
         seconds = catalog_started.elapsed().as_secs_f64(),
         "API catalogue built"
@@ -165,11 +164,31 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
         .max_blocking_threads(32)
         .build()
         .context("starting the async runtime")?;
+    let catalog = Arc::new(catalog);
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .with_context(|| format!("cannot bind {bind}"))?;
-        kleinraum_serve::serve_with(listener, Arc::new(catalog), Some(redefine))
+        // The geometry in CRS84 (what the map and GIS clients ask for) is rendered once the
+        // server listens: /conformance and the landing page need none of it, and a request
+        // that does waits for its collection only.
+        let warm = Arc::clone(&catalog);
+        std::thread::Builder::new()
+            .name("crs84".into())
+            .spawn(move || {
+                let t = Instant::now();
+                match warm.warm() {
+                    Ok(()) => tracing::info!(
+                        seconds = t.elapsed().as_secs_f64(),
+                        "geometries in CRS84 rendered"
+                    ),
+                    Err(e) => {
+                        tracing::error!(error = %e, "rendering the geometries in CRS84 failed")
+                    }
+                }
+            })
+            .context("starting the CRS84 thread")?;
+        kleinraum_serve::serve_with(listener, catalog, Some(redefine))
             .await
             .context("serving")
     })?;

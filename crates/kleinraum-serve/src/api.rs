@@ -239,7 +239,7 @@ pub async fn conformance(ctx: Ctx) -> Result<Response, ApiError> {
     }
 }
 
-fn collection_json(cat: &Catalog, c: &Collection, ctx: &Ctx) -> Value {
+fn collection_json(cat: &Catalog, c: &Collection, ctx: &Ctx) -> Result<Value, ApiError> {
     let p = format!("/collections/{}", c.id);
     let mut links = vec![
         link(
@@ -313,7 +313,10 @@ fn collection_json(cat: &Catalog, c: &Collection, ctx: &Ctx) -> Value {
         ));
     }
     let mut extent = serde_json::Map::new();
-    if let Some(b) = c.extent {
+    let bbox = cat
+        .extent(c)
+        .map_err(|(c, e)| geometry_error(c, OutputCrs::Crs84, e))?;
+    if let Some(b) = bbox {
         extent.insert(
             "spatial".into(),
             json!({"bbox": [b], "crs": OutputCrs::Crs84.uri()}),
@@ -335,7 +338,7 @@ fn collection_json(cat: &Catalog, c: &Collection, ctx: &Ctx) -> Value {
             .map(|c| c.uri())
             .filter(|u| *u != cat.storage_crs.uri()),
     );
-    json!({
+    Ok(json!({
         "id": c.id,
         "title": c.title,
         "description": c.description,
@@ -344,7 +347,25 @@ fn collection_json(cat: &Catalog, c: &Collection, ctx: &Ctx) -> Value {
         "extent": extent,
         "crs": crs,
         "storageCrs": cat.storage_crs.uri(),
+    }))
+}
+
+/// Renders CRS84 where the extents need it (right after start, before [`Catalog::warm`] is
+/// through): off the async threads, within the limit of costly work.
+async fn ensure_extents(cat: &Arc<Catalog>) -> Result<(), ApiError> {
+    if cat.extents_ready() {
+        return Ok(());
+    }
+    let cat = Arc::clone(cat);
+    let work = cat.settings.work.clone();
+    work.run(move |_| -> Result<(), ApiError> {
+        for c in &cat.collections {
+            cat.extent(c)
+                .map_err(|(c, e)| geometry_error(c, OutputCrs::Crs84, e))?;
+        }
+        Ok(())
     })
+    .await
 }
 
 /// `GET /collections`
@@ -352,11 +373,12 @@ pub async fn collections(State(cat): State<Arc<Catalog>>, ctx: Ctx) -> Result<Re
     ctx.allow(&["f"])?;
     match ctx.format()? {
         Format::Json => {
+            ensure_extents(&cat).await?;
             let cols: Vec<Value> = cat
                 .collections
                 .iter()
                 .map(|c| collection_json(&cat, c, &ctx))
-                .collect();
+                .collect::<Result<_, _>>()?;
             let body = json!({
                 "links": [
                     link(ctx.url("/collections", &[("f", "json")]), "self", "application/json", "Datensätze"),
@@ -397,10 +419,13 @@ pub async fn collection(
     let c = find(&cat, &id)?;
     ctx.allow(&["f"])?;
     match ctx.format()? {
-        Format::Json => Ok(json_response(
-            "application/json",
-            collection_json(&cat, c, &ctx).to_string(),
-        )),
+        Format::Json => {
+            ensure_extents(&cat).await?;
+            Ok(json_response(
+                "application/json",
+                collection_json(&cat, c, &ctx)?.to_string(),
+            ))
+        }
         Format::Html => {
             let mut b = format!("<p>{}</p><ul>", esc(&c.description));
             let _ = write!(

@@ -1,11 +1,12 @@
 //! The catalog: everything the server answers from, built once at startup.
 //!
-//! The costly work happens once: [`Catalog::build`] reprojects every geometry to CRS84 (through
-//! a callback the binary supplies, so this crate links no PROJ) and renders it to GeoJSON text,
-//! and renders the properties per area and year. The other offered CRSs, the simplified zoom
-//! tiers and the downloads are rendered the first time a request needs them, then kept: most
-//! are never asked for, and rendering all of them at start made the server slow to come up and
-//! large. A request then only filters and concatenates pre-rendered pieces.
+//! The costly work happens once: [`Catalog::build`] renders the properties per area and year.
+//! The geometry in every offered CRS (reprojected through a callback the binary supplies, so
+//! this crate links no PROJ), the simplified zoom tiers and the downloads are rendered the
+//! first time a request needs them, then kept: most are never asked for, and rendering them at
+//! start made the server slow to come up and large. CRS84, which the map and every GIS client
+//! ask for, is rendered right after the server listens ([`Catalog::warm`]). A request then only
+//! filters and concatenates pre-rendered pieces.
 //!
 //! The catalog is built from an [`AggregateResult`] (publishable: every count passed disclosure
 //! control) and the public facility layers. It never sees address-level points, and it drops the
@@ -29,6 +30,9 @@ use std::time::Duration;
 /// Called from several threads at once (the areas are rendered on all cores), and kept by the
 /// catalog for the CRSs rendered on first request.
 pub type Reproject = dyn Fn(u32, f64, f64) -> Result<(f64, f64), String> + Send + Sync;
+
+/// A collection whose CRS84 rendering failed, and why ([`Catalog::extent`]).
+pub type ExtentError<'c> = (&'c Collection, &'c BuildError);
 
 /// Why the catalog could not be built (or a CRS rendered on first request could not be).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -310,8 +314,6 @@ pub struct Collection {
     pub features: Vec<Feature>,
     /// Feature position by id.
     pub by_id: HashMap<String, usize>,
-    /// Spatial extent in CRS84 (`None` when no feature has geometry).
-    pub extent: Option<[f64; 4]>,
     /// GeoJSON geometry type of the features; `None` when no feature has a geometry (the
     /// whole municipality, which is a sum, not a drawn area).
     pub geometry_type: Option<&'static str>,
@@ -323,8 +325,8 @@ pub struct Collection {
     pub level: Option<usize>,
     /// Downloads, rendered on first request.
     pub downloads: Downloads,
-    /// The features' geometry in the output CRSs and zoom tiers (CRS84 from the start, the
-    /// rest on first request).
+    /// The features' geometry in the output CRSs and zoom tiers, each rendered on first
+    /// request.
     geo: Geometries,
 }
 
@@ -431,13 +433,10 @@ impl Collection {
         (full, tiers)
     }
 
-    /// Renders CRS84 (what the map and every GIS client ask for; it also checks that every
-    /// coordinate can be reprojected) and sets the extent from it.
-    fn render_crs84(&mut self) -> Result<(), BuildError> {
-        let r = self.render_crs(OutputCrs::Crs84)?;
-        self.extent = extent_of(&r.shapes);
-        self.geo.crs[OutputCrs::Crs84.index()] = std::sync::OnceLock::from(Ok(r));
-        Ok(())
+    /// The bounding box of the features in CRS84 (`None` when none has a geometry), from the
+    /// CRS84 rendering (made now if it was not before: exact, not a reprojected box).
+    fn own_extent(&self) -> Result<Option<[f64; 4]>, &BuildError> {
+        Ok(self.in_crs(OutputCrs::Crs84)?.extent)
     }
 
     /// The rendering in `crs`, made now if it was not before.
@@ -515,7 +514,8 @@ impl Collection {
                 })
                 .collect();
             // The tolerance is SIMPLIFY_PIXELS at the latitude of the level's centre.
-            let lat = self.extent.map_or(51.0, |e| (e[1] + e[3]) / 2.0);
+            let extent = self.own_extent().ok().flatten();
+            let lat = extent.map_or(51.0, |e| (e[1] + e[3]) / 2.0);
             let tolerance = M_PER_PX_Z0 * lat.to_radians().cos()
                 / 2f64.powi(i32::from(ZOOM_TIERS[t]))
                 * SIMPLIFY_PIXELS;
@@ -568,7 +568,7 @@ impl Collection {
 }
 
 /// A collection's geometry in the output CRSs and zoom tiers, each rendered once, when first
-/// needed (CRS84 at build).
+/// needed.
 #[derive(Clone)]
 struct Geometries {
     /// The CRS of [`Feature::geometry`].
@@ -612,11 +612,14 @@ struct InCrs {
     full: Vec<String>,
     /// Per [`ZOOM_TIERS`] entry: text per feature (`None`: the full text serves).
     tiers: [std::sync::OnceLock<Vec<Option<String>>>; ZOOM_TIERS.len()],
+    /// Bounding box of `shapes` (`None` when they are empty or all `None`).
+    extent: Option<[f64; 4]>,
 }
 
 impl InCrs {
     fn new(shapes: Vec<Option<Geometry<f64>>>, full: Vec<String>) -> InCrs {
         InCrs {
+            extent: extent_of(&shapes),
             shapes,
             full,
             tiers: Default::default(),
@@ -671,6 +674,14 @@ pub fn flag_name(f: CountFlag) -> &'static str {
 }
 
 fn push_json_str(buf: &mut String, s: &str) {
+    // A text without quote, backslash or control character is its own JSON (serde_json
+    // escapes nothing else): most ids, names and field names, every property of every row.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        buf.push('"');
+        buf.push_str(s);
+        buf.push('"');
+        return;
+    }
     // serde_json escapes exactly as JSON requires; writing into a String cannot fail.
     buf.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
 }
@@ -701,6 +712,9 @@ fn push_value(buf: &mut String, v: &Value) {
                 let _ = write!(buf, "{n}");
             }
         }
+        Value::String(s) => push_json_str(buf, s),
+        Value::Null => buf.push_str("null"),
+        Value::Bool(b) => buf.push_str(if *b { "true" } else { "false" }),
         other => buf.push_str(&other.to_string()),
     }
 }
@@ -1072,14 +1086,24 @@ fn bbox_of(g: &Geometry<f64>) -> Option<Rect<f64>> {
 }
 
 impl Catalog {
-    /// Builds the catalog: reprojects every geometry to CRS84 through `reproject` and renders
-    /// it, renders every property set; the other CRSs, zoom tiers and downloads are rendered on
-    /// first request (`reproject` is kept for them). `result` must be publishable (it is:
-    /// disclosure control runs in the engine); its operator-only assignment report is dropped
-    /// here.
+    /// Builds the catalog: renders every property set and checks that every coordinate is
+    /// finite; the geometry in each CRS (reprojected through `reproject`, which is kept), the
+    /// zoom tiers and the downloads are rendered on first request, CRS84 by [`Catalog::warm`].
+    /// `result` must be publishable (it is: disclosure control runs in the engine); its
+    /// operator-only assignment report is dropped here.
     pub fn build(
         settings: Settings,
         result: &AggregateResult,
+        facilities: &[FacilityLayer],
+        reproject: Arc<Reproject>,
+    ) -> Result<Catalog, BuildError> {
+        Self::build_owned(settings, result.clone(), facilities, reproject)
+    }
+
+    /// [`Catalog::build`] from a result the caller no longer needs (no copy of it is made).
+    pub fn build_owned(
+        settings: Settings,
+        mut result: AggregateResult,
         facilities: &[FacilityLayer],
         reproject: Arc<Reproject>,
     ) -> Result<Catalog, BuildError> {
@@ -1088,7 +1112,6 @@ impl Catalog {
             25833 => OutputCrs::Epsg25833,
             other => return Err(BuildError::WorkingCrs(other)),
         };
-        let mut result = result.clone();
         result.report = Default::default();
         let mut collections: Vec<Collection> = Vec::new();
         let mut seen = BTreeSet::new();
@@ -1166,7 +1189,6 @@ impl Catalog {
                 kind: CollectionKind::Areas,
                 fields,
                 years: result.years.clone(),
-                extent: None,
                 features,
                 by_id,
                 geometry_type: has_geometry.then_some("MultiPolygon"),
@@ -1175,17 +1197,9 @@ impl Catalog {
                 downloads: Downloads::default(),
                 geo: Geometries::new(working, Arc::clone(&reproject)),
             };
-            c.render_crs84()?;
+            check_finite(&c)?;
             render_downloads(&mut c);
             collections.push(c);
-        }
-
-        // Levels without geometry (the synthetic whole city) cover the finest level's extent.
-        let finest = collections.first().and_then(|c| c.extent);
-        for c in &mut collections {
-            if c.extent.is_none() {
-                c.extent = finest;
-            }
         }
 
         for layer in facilities {
@@ -1194,7 +1208,7 @@ impl Catalog {
             }
             let mut c =
                 facility_collection(layer, Geometries::new(working, Arc::clone(&reproject)))?;
-            c.render_crs84()?;
+            check_finite(&c)?;
             render_downloads(&mut c);
             collections.push(c);
         }
@@ -1202,11 +1216,11 @@ impl Catalog {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for c in &collections {
             c.id.hash(&mut h);
-            for (fi, f) in c.features.iter().enumerate() {
+            for f in &c.features {
                 f.id.hash(&mut h);
-                // CRS84 is rendered at build: this cannot fail here.
-                if let Ok(t) = c.geometry_text(fi, None, OutputCrs::Crs84) {
-                    t.hash(&mut h);
+                // The stored geometry, not a rendering of it: every rendering follows from it.
+                if let Some(g) = &f.geometry {
+                    hash_geometry(g, &mut h);
                 }
                 for r in &f.rows {
                     r.json.hash(&mut h);
@@ -1223,6 +1237,44 @@ impl Catalog {
             version,
             reports: None,
         })
+    }
+
+    /// The spatial extent of `c` in CRS84 (`None` when nothing has a geometry). A level
+    /// without geometry (the synthetic whole city) covers the finest level's extent. Renders
+    /// CRS84 if that was not done before (see [`Catalog::extents_ready`]).
+    pub fn extent<'c>(&'c self, c: &'c Collection) -> Result<Option<[f64; 4]>, ExtentError<'c>> {
+        if let Some(e) = c.own_extent().map_err(|e| (c, e))? {
+            return Ok(Some(e));
+        }
+        match self.collections.first() {
+            Some(finest) if !std::ptr::eq(finest, c) => {
+                finest.own_extent().map_err(|e| (finest, e))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether [`Catalog::extent`] answers without rendering, for every collection.
+    pub fn extents_ready(&self) -> bool {
+        self.collections
+            .iter()
+            .all(|c| c.geometry_ready(None, OutputCrs::Crs84))
+    }
+
+    /// Renders CRS84 for every collection, finest level first (what the map asks for first),
+    /// unless a request did already. The binary calls it on a thread of its own once the
+    /// server listens, so the first answers do not wait for it; a request that needs a
+    /// collection's CRS84 before waits for that collection only. Returns the first error.
+    pub fn warm(&self) -> Result<(), BuildError> {
+        let mut first = Ok(());
+        for c in &self.collections {
+            if let Err(e) = c.in_crs(OutputCrs::Crs84)
+                && first.is_ok()
+            {
+                first = Err(e.clone());
+            }
+        }
+        first
     }
 
     /// A collection by id.
@@ -1298,6 +1350,48 @@ fn default_year(result: &AggregateResult, li: usize) -> Option<usize> {
             })
         })
         .or(Some(last))
+}
+
+/// Fails on the first coordinate that is NaN or infinite (in feature order): no CRS could
+/// render it. Reprojection itself happens when a CRS is first asked for.
+fn check_finite(c: &Collection) -> Result<(), BuildError> {
+    use geo::CoordsIter;
+    for f in &c.features {
+        if let Some(g) = &f.geometry
+            && !g.coords_iter().all(|p| p.x.is_finite() && p.y.is_finite())
+        {
+            return Err(BuildError::NonFinite {
+                collection: c.id.clone(),
+                feature: f.id.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Hashes a geometry's structure and coordinates (their bits: a moved vertex changes it).
+fn hash_geometry(g: &Geometry<f64>, h: &mut impl Hasher) {
+    fn ring(r: &[Coord<f64>], h: &mut impl Hasher) {
+        r.len().hash(h);
+        for c in r {
+            c.x.to_bits().hash(h);
+            c.y.to_bits().hash(h);
+        }
+    }
+    match g {
+        Geometry::Point(p) => ring(&[p.0], h),
+        Geometry::MultiPolygon(mp) => {
+            for p in &mp.0 {
+                p.interiors().len().hash(h);
+                ring(&p.exterior().0, h);
+                for r in p.interiors() {
+                    ring(&r.0, h);
+                }
+            }
+        }
+        // The catalog only creates points and multipolygons.
+        _ => {}
+    }
 }
 
 fn extent_of(shapes: &[Option<Geometry<f64>>]) -> Option<[f64; 4]> {
@@ -1418,7 +1512,6 @@ fn facility_collection(layer: &FacilityLayer, geo: Geometries) -> Result<Collect
         kind: CollectionKind::Facilities,
         fields,
         years: Vec::new(),
-        extent: None,
         features,
         by_id,
         geometry_type: Some("Point"),
@@ -1446,7 +1539,7 @@ fn tier_decimals(crs: OutputCrs, z: u8) -> i32 {
 fn render_downloads(c: &mut Collection) {
     c.downloads.offer(
         DownloadFormat::GeoJson,
-        Arc::new(|c: &Collection| Some(render_geojson(c).into_bytes())),
+        Arc::new(|c: &Collection| render_geojson(c).map(String::into_bytes)),
     );
     c.downloads.offer(
         DownloadFormat::Csv,
@@ -1458,8 +1551,13 @@ fn render_downloads(c: &mut Collection) {
     );
 }
 
-/// The GeoJSON download: CRS84, one feature per area and year.
-fn render_geojson(c: &Collection) -> String {
+/// The GeoJSON download: CRS84, one feature per area and year. `None` (logged) when CRS84
+/// cannot be rendered.
+fn render_geojson(c: &Collection) -> Option<String> {
+    if let Err(e) = c.in_crs(OutputCrs::Crs84) {
+        tracing::error!(collection = %c.id, error = %e, "GeoJSON download unavailable");
+        return None;
+    }
     let mut gj = String::from("{\"type\":\"FeatureCollection\",\"name\":");
     push_json_str(&mut gj, &c.id);
     gj.push_str(",\"features\":[");
@@ -1467,7 +1565,7 @@ fn render_geojson(c: &Collection) -> String {
     // integer id as the feature id, so the area id stays the one `id` field).
     let mut n = 0usize;
     for (fi, f) in c.features.iter().enumerate() {
-        // CRS84 is rendered at build.
+        // Rendered above.
         let geometry = c
             .geometry_text(fi, None, OutputCrs::Crs84)
             .unwrap_or("null");
@@ -1484,7 +1582,7 @@ fn render_geojson(c: &Collection) -> String {
         }
     }
     gj.push_str("]}\n");
-    gj
+    Some(gj)
 }
 
 fn csv_cell(out: &mut String, s: &str, sep: char) {

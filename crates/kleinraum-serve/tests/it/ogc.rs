@@ -369,8 +369,14 @@ async fn other_crss_and_zoom_tiers_are_rendered_on_first_request_and_kept() {
     use kleinraum_serve::crs::OutputCrs;
     let cat = catalog();
     let c = cat.collection("planungsraeume").unwrap();
-    // Built: CRS84 only (the map's and every GIS client's); nothing simplified yet.
+    // Built: no geometry rendered, so the server listens at once.
+    assert!(!c.geometry_ready(None, OutputCrs::Crs84));
+    assert!(!cat.extents_ready());
+    // CRS84 (the map's and every GIS client's) by the warm-up the binary starts; nothing
+    // simplified yet.
+    cat.warm().expect("CRS84 renders");
     assert!(c.geometry_ready(None, OutputCrs::Crs84));
+    assert!(cat.extents_ready());
     for crs in [
         OutputCrs::Epsg4326,
         OutputCrs::Epsg25832,
@@ -432,6 +438,40 @@ async fn a_crs_that_cannot_be_rendered_on_request_is_a_500_naming_it_and_the_res
     .await;
     assert_eq!(ok.status, StatusCode::OK);
     assert_eq!(first_coord(&ok.json()), (390_000.0, 5_820_000.0));
+}
+
+#[tokio::test]
+async fn crs84_that_cannot_be_rendered_fails_the_requests_that_need_it_not_the_start() {
+    // CRS84 is rendered after the server listens: a reprojection that fails there leaves
+    // /conformance answering, and every request that needs CRS84 (the extents of
+    // /collections, the items) says which collection and why, as does the warm-up's log.
+    let rp = |epsg: u32, x: f64, y: f64| match epsg {
+        4326 => Err("no transformation to WGS 84".to_string()),
+        _ => fake_reproject(epsg, x, y),
+    };
+    let cat = std::sync::Arc::new(
+        kleinraum_serve::Catalog::build(settings(), &result(), &[kitas()], std::sync::Arc::new(rp))
+            .expect("builds: no reprojection at build"),
+    );
+    assert_eq!(get(&cat, "/conformance").await.status, StatusCode::OK);
+    for uri in [
+        "/collections",
+        "/collections/planungsraeume",
+        "/collections/planungsraeume/items",
+    ] {
+        let r = get(&cat, uri).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
+        assert!(
+            r.body.contains("planungsraeume") && r.body.contains("no transformation"),
+            "{uri}: {}",
+            r.body
+        );
+    }
+    let e = cat.warm().expect_err("the warm-up reports it");
+    assert!(e.to_string().contains("planungsraeume"), "{e}");
+    // The storage CRS needs no reprojection and still answers.
+    let ok = get(&cat, "/collections/planungsraeume/items?crs=EPSG:25833").await;
+    assert_eq!(ok.status, StatusCode::OK);
 }
 
 #[tokio::test]
