@@ -16,9 +16,6 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-#[global_allocator]
-static GLOBAL: alloc::HugePages = alloc::HugePages;
-
 /// Kleinräumige Sozialplanung: Sozialräume, Indikatoren, Sozialraumgebiete.
 #[derive(Parser, Debug)]
 #[command(name = "kleinraum", version, about, long_about = None)]
