@@ -197,16 +197,28 @@ def main():
         ap.add_argument("--config", required=True)
         ap.add_argument("--store", required=True)
         ap.add_argument("--runs", type=int, default=3)
+        ap.add_argument("--kleinraum-before", help="a second binary (e.g. main's), run alternately")
         a = ap.parse_args()
-        res = serve_start(a.kleinraum, a.config, a.store, a.runs)
-        for k, (ready, rss, cols, full, rss_full, peak) in enumerate(res):
-            if not ready:
-                print(f"  run {k + 1}: not ready within 120 s")
-                continue
-            print(f"  run {k + 1}: first /conformance answered after {ready:.3f} s, RSS then {rss:.0f} MB; "
-                  + (f"/collections after {cols:.3f} s; " if cols else "/collections not answered; ")
-                  + (f"/gebietsstaende after {full:.3f} s, RSS then {rss_full:.0f} MB; " if full else "/gebietsstaende not answered; ")
-                  + f"peak RSS {peak:.0f} MB")
+        bins = [("kleinraum", a.kleinraum)] + ([("before", a.kleinraum_before)] if a.kleinraum_before else [])
+        # Alternate the binaries run by run so drift on the shared machine hits both alike.
+        res = {name: [] for name, _ in bins}
+        for _ in range(a.runs):
+            for name, path in bins:
+                res[name] += serve_start(path, a.config, a.store, 1)
+        for name, _ in bins:
+            for k, (ready, rss, cols, full, rss_full, peak) in enumerate(res[name]):
+                tag = f"{name} run {k + 1}" if len(bins) > 1 else f"run {k + 1}"
+                if not ready:
+                    print(f"  {tag}: not ready within 120 s")
+                    continue
+                print(f"  {tag}: first /conformance answered after {ready:.3f} s, RSS then {rss:.0f} MB; "
+                      + (f"/collections after {cols:.3f} s; " if cols else "/collections not answered; ")
+                      + (f"/gebietsstaende after {full:.3f} s, RSS then {rss_full:.0f} MB; " if full else "/gebietsstaende not answered; ")
+                      + f"peak RSS {peak:.0f} MB")
+            ok = [r for r in res[name] if r[0]]
+            if ok:
+                print(f"  {name}: median first /conformance {statistics.median(r[0] for r in ok):.3f} s, "
+                      f"median RSS then {statistics.median(r[1] for r in ok):.0f} MB")
         return
     if len(sys.argv) > 1 and sys.argv[1] == "job":
         ap = argparse.ArgumentParser()
@@ -227,6 +239,7 @@ def main():
     ap.add_argument("--tools", default="kleinraum,duckdb,geopandas")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--kleinraum-before", help="a second binary (e.g. main's), run alternately")
     a = ap.parse_args()
     tools = a.tools.split(",")
     os.makedirs(os.path.join(a.bench_dir, "results"), exist_ok=True)
@@ -242,6 +255,9 @@ def main():
         if "kleinraum" in tools:
             out = os.path.join(res, f"e2e_kleinraum_n{n}_m{m}.csv")
             plan.append(("kleinraum aggregate", [a.kleinraum, "aggregate", cfg, "--out", out, "--timings"], out))
+            if a.kleinraum_before:
+                out = os.path.join(res, f"e2e_kleinraum_before_n{n}_m{m}.csv")
+                plan.append(("kleinraum before", [a.kleinraum_before, "aggregate", cfg, "--out", out], out))
         if "duckdb" in tools:
             out = os.path.join(res, f"e2e_duckdb_n{n}_m{m}.csv")
             plan.append(("duckdb t2", [a.python, me, "job", "duckdb", "--points", points, "--polys", polys, "--out", out], out))
