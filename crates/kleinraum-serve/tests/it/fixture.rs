@@ -246,6 +246,21 @@ pub fn catalog() -> Arc<Catalog> {
     )
 }
 
+/// The fixture catalog with a reprojection into `epsg` that fails with `message` (the others
+/// as in [`catalog`]). It builds: nothing is reprojected at build.
+pub fn catalog_failing_into(epsg: u32, message: &'static str) -> Arc<Catalog> {
+    let rp = move |to: u32, x: f64, y: f64| {
+        if to == epsg {
+            Err(message.to_string())
+        } else {
+            fake_reproject(to, x, y)
+        }
+    };
+    Arc::new(
+        Catalog::build(settings(), &result(), &[kitas()], Arc::new(rp)).expect("catalog builds"),
+    )
+}
+
 /// A response, read whole: the status, the headers, the body as sent (`bytes`) and as text
 /// (`body`, lossy UTF-8).
 pub struct Resp {

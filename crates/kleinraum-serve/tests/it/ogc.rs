@@ -411,14 +411,7 @@ async fn other_crss_and_zoom_tiers_are_rendered_on_first_request_and_kept() {
 async fn a_crs_that_cannot_be_rendered_on_request_is_a_500_naming_it_and_the_rest_answers() {
     // A reprojection that fails into EPSG:25832 only: the catalog builds (CRS84 works), the
     // request for 25832 says why it fails, and the server keeps answering the others.
-    let rp = |epsg: u32, x: f64, y: f64| match epsg {
-        25832 => Err("no grid for this area".to_string()),
-        _ => fake_reproject(epsg, x, y),
-    };
-    let cat = std::sync::Arc::new(
-        kleinraum_serve::Catalog::build(settings(), &result(), &[kitas()], std::sync::Arc::new(rp))
-            .expect("builds: CRS84 works"),
-    );
+    let cat = catalog_failing_into(25832, "no grid for this area");
     for uri in [
         "/collections/planungsraeume/items/01100101?crs=EPSG:25832",
         "/collections/planungsraeume/items?crs=EPSG:25832",
@@ -445,14 +438,7 @@ async fn crs84_that_cannot_be_rendered_fails_the_requests_that_need_it_not_the_s
     // CRS84 is rendered after the server listens: a reprojection that fails there leaves
     // /conformance answering, and every request that needs CRS84 (the extents of
     // /collections, the items) says which collection and why, as does the warm-up's log.
-    let rp = |epsg: u32, x: f64, y: f64| match epsg {
-        4326 => Err("no transformation to WGS 84".to_string()),
-        _ => fake_reproject(epsg, x, y),
-    };
-    let cat = std::sync::Arc::new(
-        kleinraum_serve::Catalog::build(settings(), &result(), &[kitas()], std::sync::Arc::new(rp))
-            .expect("builds: no reprojection at build"),
-    );
+    let cat = catalog_failing_into(4326, "no transformation to WGS 84");
     assert_eq!(get(&cat, "/conformance").await.status, StatusCode::OK);
     for uri in [
         "/collections",
