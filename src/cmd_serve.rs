@@ -170,8 +170,8 @@ pub fn run(config: Option<PathBuf>, bind: Option<String>) -> Result<()> {
             .await
             .with_context(|| format!("cannot bind {bind}"))?;
         // The geometry in CRS84 (what the map and GIS clients ask for) is rendered once the
-        // server listens: /conformance and the landing page need none of it, and a request
-        // that does waits for its collection only.
+        // server listens: /conformance and the landing page need none of it; the items wait
+        // for their collection, /collections (the extents) for all of them.
         let warm = Arc::clone(&catalog);
         std::thread::Builder::new()
             .name("crs84".into())

@@ -1263,8 +1263,9 @@ impl Catalog {
 
     /// Renders CRS84 for every collection, finest level first (what the map asks for first),
     /// unless a request did already. The binary calls it on a thread of its own once the
-    /// server listens, so the first answers do not wait for it; a request that needs a
-    /// collection's CRS84 before waits for that collection only. Returns the first error.
+    /// server listens, so the first answers do not wait for it; a request that needs CRS84
+    /// before waits for what it needs (the items their collection, the extents every one).
+    /// Returns the first error.
     pub fn warm(&self) -> Result<(), BuildError> {
         let mut first = Ok(());
         for c in &self.collections {
