@@ -1318,6 +1318,18 @@ impl<'a> KeyIndex<'a> {
             KeyIndex::Text(map) => map.get(key).copied(),
         }
     }
+
+    /// [`KeyIndex::get`] of a plain integer's text, from its value. `None` for text keys.
+    fn get_int(&self, v: u64) -> Option<u32> {
+        match self {
+            KeyIndex::Dense { base, slots } => {
+                let s = *slots.get(usize::try_from(v.checked_sub(*base)?).ok()?)?;
+                (s != u32::MAX).then_some(s)
+            }
+            KeyIndex::Int(map) => map.get(&v).copied(),
+            KeyIndex::Text(_) => None,
+        }
+    }
 }
 
 /// What one chunk of a count file read: per row the point (or none) and where its parsed
@@ -1351,53 +1363,65 @@ fn read_join(
         .map(|c| t.column(c))
         .collect::<Result<Vec<_>, _>>()?;
     let text_keys = matches!(index, KeyIndex::Text(_));
-    let (chunks, mut diags) = t.par_rows(
-        |lines| {
-            let chunk = JoinChunk {
-                rows: Vec::with_capacity(lines),
-                values: Vec::with_capacity(lines * cols.len()),
-                diags: Vec::new(),
-            };
-            (chunk, 0usize)
-        },
-        |(c, cursor), r| {
-            let key = crate::table::trim(r.text(kc));
-            // Count files are usually sorted like the coordinate file: with text keys, look a
-            // few points ahead of the previous match before hashing.
-            let ahead = if text_keys {
-                (*cursor..(*cursor + 8).min(keys.len()))
-                    .find(|&k| keys.get(k).is_some_and(|k| k == key))
-                    .map(|k| k as u32)
-            } else {
-                None
-            };
-            let line = r.line as u32;
-            let Some(idx) = ahead.or_else(|| index.get(key)) else {
-                c.diags.push(t.diag(
-                    r.line,
-                    &j.key,
-                    key,
-                    "key matches no point of the coordinate file; the row's counts are not used",
-                ));
-                c.rows.push((u32::MAX, line, c.diags.len() as u32));
-                return;
-            };
-            *cursor = idx as usize + 1;
-            for (&col, name) in cols.iter().zip(&names) {
-                let v = r.text(col);
-                c.values.push(parse_count(v).unwrap_or_else(|m| {
-                    c.diags.push(t.diag(
-                        r.line,
-                        name,
-                        v,
-                        format!("point {key}: {m}; counted as 0"),
-                    ));
-                    0
-                }));
-            }
-            c.rows.push((idx, line, c.diags.len() as u32));
-        },
-    )?;
+    let init = |lines| {
+        let chunk = JoinChunk {
+            rows: Vec::with_capacity(lines),
+            values: Vec::with_capacity(lines * cols.len()),
+            diags: Vec::new(),
+        };
+        (chunk, 0usize)
+    };
+    // A row of plain integers whose key is a point's and whose counts fit: taken as is; any
+    // other row by `general`, which says what is wrong with it.
+    let ints = |(c, _): &mut (JoinChunk, usize), line: usize, v: &[u64]| {
+        let Some(idx) = index.get_int(v[kc]) else {
+            return false;
+        };
+        if cols.iter().any(|&col| v[col] > u64::from(u32::MAX)) {
+            return false;
+        }
+        c.values.extend(cols.iter().map(|&col| v[col] as u32));
+        c.rows.push((idx, line as u32, c.diags.len() as u32));
+        true
+    };
+    let general = |(c, cursor): &mut (JoinChunk, usize), r: &crate::table::Row<'_>| {
+        let key = crate::table::trim(r.text(kc));
+        // Count files are usually sorted like the coordinate file: with text keys, look a
+        // few points ahead of the previous match before hashing.
+        let ahead = if text_keys {
+            (*cursor..(*cursor + 8).min(keys.len()))
+                .find(|&k| keys.get(k).is_some_and(|k| k == key))
+                .map(|k| k as u32)
+        } else {
+            None
+        };
+        let line = r.line as u32;
+        let Some(idx) = ahead.or_else(|| index.get(key)) else {
+            c.diags.push(t.diag(
+                r.line,
+                &j.key,
+                key,
+                "key matches no point of the coordinate file; the row's counts are not used",
+            ));
+            c.rows.push((u32::MAX, line, c.diags.len() as u32));
+            return;
+        };
+        *cursor = idx as usize + 1;
+        for (&col, name) in cols.iter().zip(&names) {
+            let v = r.text(col);
+            c.values.push(parse_count(v).unwrap_or_else(|m| {
+                c.diags
+                    .push(t.diag(r.line, name, v, format!("point {key}: {m}; counted as 0")));
+                0
+            }));
+        }
+        c.rows.push((idx, line, c.diags.len() as u32));
+    };
+    let (chunks, mut diags) = if text_keys {
+        t.par_rows(init, general)?
+    } else {
+        t.par_rows_ints(init, ints, general)?
+    };
     // Merged in file order: the first row of a key wins, later ones are duplicates.
     // Each column its own zeroed allocation, only written here (`vec![vec![0; n]; k]` copies
     // the first into the others, and a fresh zeroed page that is read before it is written is

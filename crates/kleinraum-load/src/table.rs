@@ -414,6 +414,73 @@ impl CsvTable {
         Some((accs, diags))
     }
 
+    /// [`CsvTable::par_rows`] for files of whole numbers (count files: a key and counts): a row
+    /// whose every field is a plain integer (digits only, no leading zero, at most 19 digits,
+    /// so its text is the number's) with as many fields as the header is split and parsed in
+    /// one pass and handed to `ints` as (line, values). `ints` returns `false` for a row it
+    /// does not take (before changing its accumulator); that row, and every other row, goes
+    /// to `general` as [`CsvTable::par_rows`] would give it. Rows, lines and diagnostics are
+    /// those of [`CsvTable::par_rows`]; only the work per plain row is less (a third of the
+    /// CPU of a count file's rows: no spans, no field lookups, one pass over the bytes).
+    pub fn par_rows_ints<A: Send>(
+        &self,
+        init: impl Fn(usize) -> A + Sync,
+        ints: impl Fn(&mut A, usize, &[u64]) -> bool + Sync,
+        general: impl Fn(&mut A, &Row<'_>) + Sync,
+    ) -> Result<(Vec<A>, Vec<Diagnostic>), LoadError> {
+        self.par_rows_ints_chunked(chunk_target(self.data.len()), init, ints, general)
+    }
+
+    /// [`CsvTable::par_rows_ints`] with chunks of about `target` bytes (for the tests).
+    #[doc(hidden)]
+    pub fn par_rows_ints_chunked<A: Send>(
+        &self,
+        target: usize,
+        init: impl Fn(usize) -> A + Sync,
+        ints: impl Fn(&mut A, usize, &[u64]) -> bool + Sync,
+        general: impl Fn(&mut A, &Row<'_>) + Sync,
+    ) -> Result<(Vec<A>, Vec<Diagnostic>), LoadError> {
+        use rayon::prelude::*;
+        let plan = self.row_chunks_sized(target);
+        let out: Vec<Option<(A, Vec<Diagnostic>)>> = plan
+            .chunks
+            .par_iter()
+            .zip(&plan.lines)
+            .map(|(c, &lines)| {
+                let text = self.data.get(c.start..c.end)?;
+                let mut acc = init(lines);
+                let mut diags = Vec::new();
+                let mut slow = |acc: &mut A, rec: Record<'_>, line: usize| {
+                    self.check_row(rec, line, &mut diags, |row| general(acc, row));
+                };
+                let ok = parse_int_chunk(
+                    text,
+                    self.delimiter,
+                    c.line,
+                    self.headers.len(),
+                    &mut acc,
+                    &ints,
+                    &mut slow,
+                );
+                ok.then_some((acc, diags))
+            })
+            .collect();
+        if out.iter().all(Option::is_some) {
+            let mut accs = Vec::with_capacity(out.len());
+            let mut diags = Vec::new();
+            for (a, d) in out.into_iter().flatten() {
+                accs.push(a);
+                diags.extend(d);
+            }
+            return Ok((accs, diags));
+        }
+        // Irregular quoting or a lone CR somewhere: the csv crate, every row to `general`.
+        let mut diags = Vec::new();
+        let mut acc = init(0);
+        self.for_each_row(&mut diags, |r| general(&mut acc, r))?;
+        Ok((vec![acc], diags))
+    }
+
     /// The field-count check of [`CsvTable::for_each_row`] for one record.
     fn check_row(
         &self,
@@ -946,6 +1013,79 @@ fn parse_chunk(
             break;
         }
         emit(buf.record(text), rec_line);
+    }
+    true
+}
+
+/// The rows of a chunk (starting at a record start): a row of `width` plain integers (see
+/// [`CsvTable::par_rows_ints`]) is parsed in one pass and goes to `ints`; any other line, and a
+/// row `ints` declines, is read by [`parse_chunk`] and goes to `slow`, so both give what
+/// [`parse_chunk`] alone would. From the first line with a quote on (a quoted field may span
+/// lines), the rest of the chunk is read by [`parse_chunk`]. `false` where [`parse_chunk`]
+/// gives it (a lone CR, broken quoting).
+fn parse_int_chunk<A>(
+    text: &str,
+    delimiter: u8,
+    mut line: usize,
+    width: usize,
+    acc: &mut A,
+    ints: &impl Fn(&mut A, usize, &[u64]) -> bool,
+    slow: &mut impl FnMut(&mut A, Record<'_>, usize),
+) -> bool {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut values: Vec<u64> = Vec::with_capacity(width);
+    let mut i = 0;
+    while i < n {
+        let start = i;
+        values.clear();
+        let mut plain = !delimiter.is_ascii_digit();
+        while plain {
+            let f = i;
+            let mut v = 0u64;
+            while i < n && b[i].is_ascii_digit() {
+                // At most 19 digits are kept (below 2^64): wrapping only past those.
+                v = v.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
+                i += 1;
+            }
+            let len = i - f;
+            plain = len > 0 && len <= 19 && (len == 1 || b[f] != b'0');
+            values.push(v);
+            if plain && i < n && b[i] == delimiter {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let end = match b.get(i) {
+            None => Some(n),
+            Some(b'\n') => Some(i + 1),
+            Some(b'\r') if b.get(i + 1) == Some(&b'\n') => Some(i + 2),
+            Some(_) => None,
+        };
+        if let Some(e) = end.filter(|_| plain && values.len() == width)
+            && ints(acc, line, &values)
+        {
+            line += 1;
+            i = e;
+            continue;
+        }
+        // This line by the general reader; a record is this one line unless it has a quote.
+        let e = memchr::memchr(b'\n', &b[start..]).map_or(n, |k| start + k + 1);
+        if memchr::memchr(b'"', &b[start..e]).is_some() {
+            return text.get(start..).is_some_and(|rest| {
+                parse_chunk(rest, delimiter, line, |rec, l| slow(acc, rec, l))
+            });
+        }
+        // `start` and `e` follow an ASCII newline or end the text: char boundaries.
+        let Some(seg) = text.get(start..e) else {
+            return false;
+        };
+        if !parse_chunk(seg, delimiter, line, |rec, l| slow(acc, rec, l)) {
+            return false;
+        }
+        line += 1;
+        i = e;
     }
     true
 }

@@ -205,6 +205,57 @@ fn chunked_reader_equals_sequential_reader_on_every_shared_csv() {
 }
 
 #[test]
+fn integer_rows_reader_equals_sequential_reader_on_every_shared_csv() {
+    // Count files (all integers) take the one-pass way; the rest come the general way. Both
+    // print a row alike: a plain integer's value is its field's text.
+    let mut plain_rows = 0;
+    for p in shared_csvs() {
+        let t = CsvTable::open(&p, &CsvOptions::default()).unwrap();
+        let mut d = Vec::new();
+        let mut slow: Vec<(usize, u64)> = t
+            .rows(&mut d)
+            .unwrap()
+            .iter()
+            .map(|(line, f)| row_print(*line, f.iter().map(String::as_str)))
+            .collect();
+        slow.extend(d.iter().map(|d| row_print(d.row, [d.to_string().as_str()])));
+        type Acc = (Vec<(usize, u64)>, usize);
+        let (parts, d) = t
+            .par_rows_ints_chunked(
+                65_536,
+                |_| (Vec::new(), 0),
+                |acc: &mut Acc, line, v| {
+                    let texts: Vec<String> = v.iter().map(u64::to_string).collect();
+                    acc.0
+                        .push(row_print(line, texts.iter().map(String::as_str)));
+                    acc.1 += 1;
+                    true
+                },
+                |acc: &mut Acc, r| {
+                    acc.0
+                        .push(row_print(r.line, (0..r.record.len()).map(|i| r.text(i))))
+                },
+            )
+            .unwrap();
+        plain_rows += parts.iter().map(|a| a.1).sum::<usize>();
+        let mut fast: Vec<_> = parts.into_iter().flat_map(|a| a.0).collect();
+        fast.extend(d.iter().map(|d| row_print(d.row, [d.to_string().as_str()])));
+        let first_difference = slow.iter().zip(&fast).position(|(a, b)| a != b);
+        assert!(
+            slow.len() == fast.len() && first_difference.is_none(),
+            "{}: {} rows and diagnostics read sequentially, {} by the integer reader; first \
+             difference at {:?}",
+            p.display(),
+            slow.len(),
+            fast.len(),
+            first_difference.map(|i| (slow[i].0, fast[i].0))
+        );
+    }
+    // Berlin's five count files alone have 2 million plain rows.
+    assert!(plain_rows > 1_500_000, "plain integer rows: {plain_rows}");
+}
+
+#[test]
 fn chunked_reader_equals_sequential_reader_in_excel_dialects() {
     // The Berlin MSS table as Excel writes it: semicolons, decimal commas, CRLF, Windows-1252
     // (an umlaut in a quoted name), and one broken row: the same rows, lines and diagnostics.

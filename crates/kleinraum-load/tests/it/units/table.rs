@@ -85,6 +85,113 @@ fn chunked_reader_equals_csv_crate_on_hostile_files() {
     }
 }
 
+/// Rows and diagnostics through [`CsvTable::par_rows_ints_chunked`]: integer rows as their
+/// values' text (which is the fields' text for a plain integer), tagged by the way they came,
+/// where `decline` says which integer rows go the general way after all.
+fn ints_way(
+    t: &CsvTable,
+    target: usize,
+    decline: impl Fn(usize, &[u64]) -> bool + Sync,
+) -> (Rows, usize) {
+    type Acc = (Vec<(usize, Vec<String>)>, usize);
+    let (accs, d) = t
+        .par_rows_ints_chunked(
+            target,
+            |_| (Vec::new(), 0),
+            |acc: &mut Acc, line, v| {
+                if decline(line, v) {
+                    return false;
+                }
+                acc.0.push((line, v.iter().map(u64::to_string).collect()));
+                acc.1 += 1;
+                true
+            },
+            |acc: &mut Acc, r| {
+                acc.0.push((
+                    r.line,
+                    (0..r.record.len()).map(|i| r.text(i).to_string()).collect(),
+                ))
+            },
+        )
+        .unwrap();
+    let taken = accs.iter().map(|a| a.1).sum();
+    let mut rows: Rows = accs.into_iter().flat_map(|a| a.0).collect();
+    rows.extend(
+        d.iter()
+            .map(|d| (d.row, vec![format!("diag {}", d.message)])),
+    );
+    (rows, taken)
+}
+
+#[test]
+fn integer_rows_read_in_one_pass_equal_the_general_reader() {
+    let mut files: Vec<Vec<u8>> = [
+        &b"id,a,b\n1,2,3\n4,5,6\n"[..],
+        b"id;a;b\r\n1;2;3\r\n4;5;6",
+        b"id,a,b\n1,02,3\n0,0,0\n-1,2,3\n1,2\n1,2,3,4\n\n \n1, 2,3\n1,2,3 \n",
+        b"id,a,b\n18446744073709551615,1,2\n9999999999999999999,1,2\n10000000000000000000,1,2\n",
+        b"id,a,b\n1,2,3\r4,5,6\n",
+        b"id,a,b\n1,2,3\r\n\r\n4,5,6\r\n",
+        b"id,a,b\n1,\"2\",3\n4,5,6\n7,\"8\n9\",1\n",
+        b"id,a,b\n1,2,3,\n,1,2\n1,,2\n1.5,2,3\n",
+        b"id\ta\n1\t2\n3\t4x\n5\t6\n",
+        b"id\n1\n\n2\n",
+        b"id,a\n\xc3\xa4,1\n2,3\n",
+    ]
+    .iter()
+    .map(|f| f.to_vec())
+    .collect();
+    // A long file of mostly plain rows with every kind of exception sprinkled in.
+    let mut state = 7u64;
+    let mut long = b"id;x;y;z\n".to_vec();
+    for k in 1..3000u64 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let row = match (state >> 33) % 23 {
+            0 => format!("{k};0{};1;2\n", state % 9),
+            1 => format!("{k};;1;2\r\n"),
+            2 => "\n".to_string(),
+            3 => format!("{k};1;2\n"),
+            // Quotes near the end only: from a quote on, a chunk is read the general way.
+            4 if k > 2900 => format!("{k};\"1\";2;3\n"),
+            5 => format!("{k};4294967296;1;2\n"),
+            6 => format!("{k};-1;1;2\n"),
+            _ => format!(
+                "{k};{};{};{}\r\n",
+                state % 1000,
+                (state >> 10) % 7,
+                (state >> 20) % 50
+            ),
+        };
+        long.extend_from_slice(row.as_bytes());
+    }
+    files.push(long);
+    for (k, f) in files.iter().enumerate() {
+        let t =
+            CsvTable::from_bytes(Path::new("t.csv"), f.clone(), &CsvOptions::default()).unwrap();
+        for target in [1, 2, 3, 5, 7, 11, 64, 1 << 20] {
+            let (slow, general_only) = both_ways(f, target);
+            assert_eq!(slow, general_only, "file {k}, chunks of {target} bytes");
+            let (ints, taken) = ints_way(&t, target, |_, _| false);
+            assert_eq!(slow, ints, "file {k}, chunks of {target} bytes");
+            // Rows declined by the callback (every third line) come the general way.
+            let (some, fewer) = ints_way(&t, target, |line, _| line % 3 == 0);
+            assert_eq!(
+                slow, some,
+                "file {k}, chunks of {target} bytes, some declined"
+            );
+            assert!(fewer <= taken);
+            if k == files.len() - 1 && target == 1 << 20 {
+                assert!(
+                    taken > 2000 && fewer < taken,
+                    "plain rows taken: {taken}, {fewer}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn fast_decimals_equal_the_general_parser() {
     let mut vals: Vec<String> = [
