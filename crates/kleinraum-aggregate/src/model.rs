@@ -396,6 +396,18 @@ impl PointKeys {
         }
     }
 
+    /// Appends a key written as a plain integer (see [`plain_int`]), given as its value.
+    pub fn push_int(&mut self, key: u64) {
+        match self {
+            PointKeys::Int(v) => v.push(key),
+            PointKeys::Text { text, ends } => {
+                use std::fmt::Write as _;
+                let _ = write!(text, "{key}");
+                ends.push(text.len());
+            }
+        }
+    }
+
     fn make_text(&mut self) {
         if let PointKeys::Int(v) = self {
             let mut text = String::new();

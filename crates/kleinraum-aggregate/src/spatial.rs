@@ -653,16 +653,13 @@ impl GridIndex {
     pub fn assign(&self, xs: &[f64], ys: &[f64]) -> Vec<u32> {
         use rayon::prelude::*;
         assert_eq!(xs.len(), ys.len());
-        let mut out = vec![OUTSIDE; xs.len()];
-        const CHUNK: usize = 1 << 14;
-        out.par_chunks_mut(CHUNK)
-            .zip(xs.par_chunks(CHUNK).zip(ys.par_chunks(CHUNK)))
-            .for_each(|(o, (xc, yc))| {
-                for ((o, &x), &y) in o.iter_mut().zip(xc).zip(yc) {
-                    *o = self.locate(x, y).unwrap_or(OUTSIDE);
-                }
-            });
-        out
+        // Collected in place on all cores: the output's fresh pages are faulted in there too,
+        // not by a fill on one core first.
+        xs.par_iter()
+            .zip(ys)
+            .with_min_len(1 << 14)
+            .map(|(&x, &y)| self.locate(x, y).unwrap_or(OUTSIDE))
+            .collect()
     }
 
     /// As [`GridIndex::assign`], visiting the points in `order` (a permutation of their
@@ -679,11 +676,20 @@ impl GridIndex {
         let (ox, oy) = rayon::join(|| gather(xs), || gather(ys));
         let visited = self.assign(&ox, &oy);
         drop((ox, oy));
-        let mut out = vec![OUTSIDE; xs.len()];
-        for (&i, &a) in order.iter().zip(&visited) {
-            out[i as usize] = a;
-        }
-        out
+        // Scattered on all cores (each index once: `order` is a permutation); a relaxed store
+        // is a plain store, and `into_inner` turns the vector into `u32`s in place.
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        let out: Vec<AtomicU32> = (0..xs.len())
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .map(|_| AtomicU32::new(OUTSIDE))
+            .collect();
+        order
+            .par_iter()
+            .zip(&visited)
+            .with_min_len(1 << 14)
+            .for_each(|(&i, &a)| out[i as usize].store(a, Relaxed));
+        out.into_iter().map(AtomicU32::into_inner).collect()
     }
 
     /// Whether the point lies within `tolerance` metres of any polygon boundary (for the

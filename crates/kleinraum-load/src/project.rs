@@ -14,7 +14,7 @@ use crate::crs::{Crs, Reprojector, check_area_of_use, check_area_of_use_par};
 use crate::error::{Diagnostic, LoadError};
 use crate::features::{PropValue, RawLayer, read_layer};
 use crate::repair::Repair;
-use crate::table::{CsvTable, NotANumber, parse_count};
+use crate::table::{CsvTable, NotANumber, PlainRow, parse_count};
 use geo::{Geometry, MultiPolygon};
 use kleinraum_aggregate::aggregate::AreaLocator;
 use kleinraum_aggregate::model::{
@@ -984,6 +984,17 @@ impl PointSink for Slots<'_> {
     }
 }
 
+impl Slots<'_> {
+    /// [`PointSink::point`] with a key written as a plain integer, given as its value.
+    fn point_int(&mut self, x: f64, y: f64, key: u64, line: usize) {
+        self.x[self.n] = x;
+        self.y[self.n] = y;
+        self.rows[self.n] = line;
+        self.keys.push_int(key);
+        self.n += 1;
+    }
+}
+
 /// The columns, appended to.
 struct Push<'a> {
     columns: &'a mut PointColumns,
@@ -1050,6 +1061,33 @@ impl PointFields<'_> {
         }
     }
 
+    /// [`PointFields::row`] for a plain row that needs no message (a key, both coordinates,
+    /// every count a plain integer that fits); `false`, with nothing written, for any other.
+    fn plain_row(&self, t: &CsvTable, s: &mut Slots<'_>, line: usize, r: &PlainRow<'_>) -> bool {
+        let coord = |col| t.parse_f64(r.text(col)).ok().flatten();
+        let (Some(x), Some(y)) = (coord(self.x.0), coord(self.y.0)) else {
+            return false;
+        };
+        let count = |col| r.int(col).filter(|&v| v <= u64::from(u32::MAX));
+        if self.counts.iter().any(|&c| count(c).is_none()) {
+            return false;
+        }
+        match r.int(self.key) {
+            Some(k) => s.point_int(x, y, k, line),
+            None => {
+                let key = crate::table::trim(r.text(self.key));
+                if key.is_empty() {
+                    return false;
+                }
+                s.point(x, y, key, line);
+            }
+        }
+        for (j, &c) in self.counts.iter().enumerate() {
+            s.count(j, count(c).unwrap_or(0) as u32);
+        }
+        true
+    }
+
     /// Reads the rows of block `t` into `columns` (their diagnostics to `row_diags`): on all
     /// cores, each chunk into room made for it beforehand, so no row is copied; a file with
     /// irregular quoting sequentially. Returns the diagnostics of rows with the wrong number
@@ -1064,8 +1102,12 @@ impl PointFields<'_> {
         let at = columns.x.len();
         columns.grow(plan.lines().iter().sum());
         let slots = columns.slots(at, plan.lines());
-        if let Some((slots, structural)) = t.par_rows_into(&plan, slots, &|s, r| self.row(t, s, r))
-        {
+        if let Some((slots, structural)) = t.par_rows_plain_into(
+            &plan,
+            slots,
+            &|s, line, r| self.plain_row(t, s, line, r),
+            &|s, r| self.row(t, s, r),
+        ) {
             let mut filled = Vec::with_capacity(slots.len());
             let mut keys = Vec::with_capacity(slots.len());
             for s in slots {
@@ -1126,7 +1168,7 @@ fn read_points_csv(
             || rest.next_block(),
         );
         diags.extend(parsed?);
-        drop(t);
+        rest.recycle(t);
         block = next?;
     }
     diags.extend(row_diags);
@@ -1371,16 +1413,18 @@ fn read_join(
         };
         (chunk, 0usize)
     };
-    // A row of plain integers whose key is a point's and whose counts fit: taken as is; any
+    // A plain row whose key is a point's and whose counts are plain and fit: taken as is; any
     // other row by `general`, which says what is wrong with it.
-    let ints = |(c, _): &mut (JoinChunk, usize), line: usize, v: &[u64]| {
-        let Some(idx) = index.get_int(v[kc]) else {
+    let plain = |(c, _): &mut (JoinChunk, usize), line: usize, r: &PlainRow<'_>| {
+        let Some(idx) = r.int(kc).and_then(|k| index.get_int(k)) else {
             return false;
         };
-        if cols.iter().any(|&col| v[col] > u64::from(u32::MAX)) {
+        let count = |col| r.int(col).filter(|&v| v <= u64::from(u32::MAX));
+        if cols.iter().any(|&col| count(col).is_none()) {
             return false;
         }
-        c.values.extend(cols.iter().map(|&col| v[col] as u32));
+        c.values
+            .extend(cols.iter().map(|&col| count(col).unwrap_or(0) as u32));
         c.rows.push((idx, line as u32, c.diags.len() as u32));
         true
     };
@@ -1420,7 +1464,7 @@ fn read_join(
     let (chunks, mut diags) = if text_keys {
         t.par_rows(init, general)?
     } else {
-        t.par_rows_ints(init, ints, general)?
+        t.par_rows_plain(init, plain, general)?
     };
     // Merged in file order: the first row of a key wins, later ones are duplicates.
     // Each column its own zeroed allocation, only written here (`vec![vec![0; n]; k]` copies
