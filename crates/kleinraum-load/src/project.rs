@@ -1064,7 +1064,11 @@ impl PointFields<'_> {
     /// [`PointFields::row`] for a plain row that needs no message (a key, both coordinates,
     /// every count a plain integer that fits); `false`, with nothing written, for any other.
     fn plain_row(&self, t: &CsvTable, s: &mut Slots<'_>, line: usize, r: &PlainRow<'_>) -> bool {
-        let coord = |col| t.parse_f64(r.text(col)).ok().flatten();
+        let point = t.point_decimals();
+        let coord = |col| match r.point_decimal(col) {
+            Some(v) if point => Some(v),
+            _ => t.parse_f64(r.text(col)).ok().flatten(),
+        };
         let (Some(x), Some(y)) = (coord(self.x.0), coord(self.y.0)) else {
             return false;
         };

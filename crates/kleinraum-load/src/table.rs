@@ -550,6 +550,12 @@ impl CsvTable {
         Ok(out)
     }
 
+    /// Whether numbers are written with a decimal point and no thousands separator, so that
+    /// [`PlainRow::point_decimal`] reads a field as [`CsvTable::parse_f64`] does.
+    pub fn point_decimals(&self) -> bool {
+        self.thousands.is_none() && self.decimal != Decimal::Comma
+    }
+
     /// Parses a decimal number according to the decimal and thousands rules. Empty →
     /// `Ok(None)`.
     pub fn parse_f64(&self, v: &str) -> Result<Option<f64>, NotANumber> {
@@ -805,10 +811,6 @@ pub fn parse_count(v: &str) -> Result<u32, &'static str> {
 /// allocating. `None` for anything else (the general parser decides). Exact: a mantissa below
 /// 2^53 divided by an exact power of ten is the correctly rounded value, as `str::parse` gives.
 fn fast_decimal(b: &[u8], point_ok: bool, comma_ok: bool) -> Option<f64> {
-    const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ];
     let (neg, digits) = match b.first()? {
         b'-' => (true, &b[1..]),
         _ => (false, b),
@@ -1042,12 +1044,23 @@ pub struct PlainRow<'a> {
     text: &'a str,
     /// Where each field ends in `text` (the next starts one byte later).
     ends: &'a [usize],
-    /// Each field's value if it is a plain integer, else [`NOT_PLAIN`].
+    /// Each field's digits as a number (see `kinds`), else [`NOT_PLAIN`].
     ints: &'a [u64],
+    /// Per field: [`INT`] a plain integer, `1..=19` a decimal with that many digits after its
+    /// point (`ints` holds all its digits), [`OTHER`] anything else.
+    kinds: &'a [u8],
 }
 
 /// Marks a field that is not a plain integer (which are below 10^19).
 const NOT_PLAIN: u64 = u64::MAX;
+/// Kinds of fields of a [`PlainRow`].
+const INT: u8 = 0;
+const OTHER: u8 = u8::MAX;
+/// Exact powers of ten as `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 impl<'a> PlainRow<'a> {
     /// Field `i` as text; `""` past the last field.
@@ -1063,7 +1076,19 @@ impl<'a> PlainRow<'a> {
     /// Field `i` as a number if it is a plain integer (digits only, no leading zero, no
     /// blanks: the number's text is the field's).
     pub fn int(&self, i: usize) -> Option<u64> {
-        self.ints.get(i).copied().filter(|&v| v != NOT_PLAIN)
+        (self.kinds.get(i) == Some(&INT)).then(|| self.ints[i])
+    }
+
+    /// Field `i` as [`CsvTable::parse_f64`] reads it in a table with a decimal point and no
+    /// thousands separator ([`CsvTable::point_decimals`]), if it is written `digits[.digits]`
+    /// with at most 19 digits below 2^53 (the exact case); `None` for any other field.
+    pub fn point_decimal(&self, i: usize) -> Option<f64> {
+        let mant = *self.ints.get(i)?;
+        match *self.kinds.get(i)? {
+            // A mantissa below 2^53 divided by an exact power of ten is correctly rounded.
+            k if k != OTHER && mant <= 1 << 53 => Some(mant as f64 / POW10[usize::from(k)]),
+            _ => None,
+        }
     }
 }
 
@@ -1090,6 +1115,7 @@ fn parse_plain_chunk<A>(
     let n = b.len();
     let mut ints: Vec<u64> = Vec::with_capacity(width);
     let mut ends: Vec<usize> = Vec::with_capacity(width);
+    let mut kinds: Vec<u8> = Vec::with_capacity(width);
     // A digit delimiter would be read as part of a number.
     let quick = !delimiter.is_ascii_digit();
     let mut i = 0;
@@ -1097,6 +1123,7 @@ fn parse_plain_chunk<A>(
         let start = i;
         ints.clear();
         ends.clear();
+        kinds.clear();
         if quick {
             loop {
                 let f = i;
@@ -1107,15 +1134,35 @@ fn parse_plain_chunk<A>(
                     i += 1;
                 }
                 let len = i - f;
-                let mut int = len > 0 && len <= 19 && (len == 1 || b[f] != b'0');
+                let mut kind = if len > 0 && len <= 19 && (len == 1 || b[f] != b'0') {
+                    INT
+                } else {
+                    OTHER
+                };
+                if len > 0 && b.get(i) == Some(&b'.') {
+                    // A decimal point: the fraction's digits go on into the same number.
+                    i += 1;
+                    let g = i;
+                    while i < n && b[i].is_ascii_digit() {
+                        v = v.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
+                        i += 1;
+                    }
+                    let frac = i - g;
+                    kind = if frac > 0 && len + frac <= 19 {
+                        frac as u8
+                    } else {
+                        OTHER
+                    };
+                }
                 if i < n && !special[b[i] as usize] {
-                    // Not a plain integer: on to the field's end.
-                    int = false;
+                    // Neither: on to the field's end.
+                    kind = OTHER;
                     while i < n && !special[b[i] as usize] {
                         i += 1;
                     }
                 }
-                ints.push(if int { v } else { NOT_PLAIN });
+                ints.push(if kind == OTHER { NOT_PLAIN } else { v });
+                kinds.push(kind);
                 ends.push(i - start);
                 if i < n && b[i] == delimiter {
                     i += 1;
@@ -1141,6 +1188,7 @@ fn parse_plain_chunk<A>(
                     text: row_text,
                     ends: &ends,
                     ints: &ints,
+                    kinds: &kinds,
                 },
             )
         {

@@ -228,6 +228,15 @@ fn plain_rows_reader_equals_sequential_reader_on_every_shared_csv() {
                         if let Some(v) = r.int(i) {
                             assert_eq!(v.to_string(), r.text(i), "{} line {line}", p.display());
                         }
+                        if let Some(d) = r.point_decimal(i).filter(|_| t.point_decimals()) {
+                            let general = t.parse_f64(r.text(i)).map(|g| g.map(f64::to_bits));
+                            assert_eq!(
+                                general,
+                                Ok(Some(d.to_bits())),
+                                "{} line {line}",
+                                p.display()
+                            );
+                        }
                     }
                     acc.0
                         .push(row_print(line, (0..t.headers.len()).map(|i| r.text(i))));

@@ -114,6 +114,10 @@ fn plain_way(t: &CsvTable, target: usize, decline: impl Fn(usize) -> bool + Sync
                             Some(v) => assert_eq!(v.to_string(), text, "line {line}"),
                             None => assert!(!is_plain(text), "line {line}: {text:?}"),
                         }
+                        if let Some(d) = r.point_decimal(i) {
+                            let general = parse_decimal(text, Decimal::Point, t.delimiter);
+                            assert_eq!(general.map(|g| g.map(f64::to_bits)), Ok(Some(d.to_bits())));
+                        }
                         text.to_string()
                     })
                     .collect();
@@ -172,6 +176,16 @@ fn plain_rows_read_in_one_pass_equal_the_general_reader() {
             4 if k > 2900 => format!("{k};\"1\";2;3\n"),
             5 => format!("{k};4294967296;1;2\n"),
             6 => format!("{k};-1;1;2\n"),
+            // Decimals, the exact case and beyond it.
+            7 => format!(
+                "{k};{}.{};0.{};00.5\n",
+                state % 100_000,
+                state % 1000,
+                state % 7
+            ),
+            8 => format!("{k};{}.;.5;1.2.3\n", state % 10),
+            9 => format!("{k};9007199254740993.5;123456789012.3456789;12345678901234567890.1\n"),
+            10 => format!("{k};9007199254740993;1e5;-2.5\n"),
             _ => format!(
                 "{k};{};{};{}\r\n",
                 state % 1000,
