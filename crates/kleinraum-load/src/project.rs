@@ -993,6 +993,14 @@ impl Slots<'_> {
         self.keys.push_int(key);
         self.n += 1;
     }
+
+    /// The counts of the last point, column by column.
+    fn counts(&mut self, values: &[u32]) {
+        let at = self.n - 1;
+        for (column, &v) in self.values.iter_mut().zip(values) {
+            column[at] = v;
+        }
+    }
 }
 
 /// The columns, appended to.
@@ -1072,9 +1080,16 @@ impl PointFields<'_> {
         let (Some(x), Some(y)) = (coord(self.x.0), coord(self.y.0)) else {
             return false;
         };
-        let count = |col| r.int(col).filter(|&v| v <= u64::from(u32::MAX));
-        if self.counts.iter().any(|&c| count(c).is_none()) {
+        // Every count read once, before anything is written.
+        let mut counts = [0u32; 32];
+        if self.counts.len() > counts.len() {
             return false;
+        }
+        for (v, &c) in counts.iter_mut().zip(&self.counts) {
+            match r.int(c) {
+                Some(n) if n <= u64::from(u32::MAX) => *v = n as u32,
+                _ => return false,
+            }
         }
         match r.int(self.key) {
             Some(k) => s.point_int(x, y, k, line),
@@ -1086,9 +1101,7 @@ impl PointFields<'_> {
                 s.point(x, y, key, line);
             }
         }
-        for (j, &c) in self.counts.iter().enumerate() {
-            s.count(j, count(c).unwrap_or(0) as u32);
-        }
+        s.counts(&counts[..self.counts.len()]);
         true
     }
 
