@@ -391,6 +391,21 @@ impl CsvTable {
         accs: Vec<A>,
         f: &(impl Fn(&mut A, &Row<'_>) + Sync),
     ) -> Option<(Vec<A>, Vec<Diagnostic>)> {
+        self.par_chunks(plan, accs, f, &|text, line, acc, slow| {
+            parse_chunk(text, self.delimiter, line, |rec, l| slow(acc, rec, l))
+        })
+    }
+
+    /// Runs `parse` on the chunks of `plan` on all cores, each with its accumulator and a sink
+    /// that checks a record's field count and hands its row to `general`; gathers the
+    /// accumulators and diagnostics in file order. `None` if any chunk's `parse` gives `false`.
+    fn par_chunks<A: Send>(
+        &self,
+        plan: &RowChunks,
+        accs: Vec<A>,
+        general: &(impl Fn(&mut A, &Row<'_>) + Sync),
+        parse: &(impl Fn(&str, usize, &mut A, &mut dyn FnMut(&mut A, Record<'_>, usize)) -> bool + Sync),
+    ) -> Option<(Vec<A>, Vec<Diagnostic>)> {
         use rayon::prelude::*;
         if accs.len() != plan.chunks.len() {
             return None;
@@ -403,9 +418,10 @@ impl CsvTable {
                 // Chunks start at record starts, after an ASCII newline: char boundaries.
                 let text = self.data.get(c.start..c.end)?;
                 let mut diags = Vec::new();
-                let ok = parse_chunk(text, self.delimiter, c.line, |rec, line| {
-                    self.check_row(rec, line, &mut diags, |row| f(&mut acc, row));
-                });
+                let mut sink = |acc: &mut A, rec: Record<'_>, line: usize| {
+                    self.check_row(rec, line, &mut diags, |row| general(acc, row));
+                };
+                let ok = parse(text, c.line, &mut acc, &mut sink);
                 ok.then_some((acc, diags))
             })
             .collect();
@@ -465,40 +481,10 @@ impl CsvTable {
         plain: &(impl Fn(&mut A, usize, &PlainRow<'_>) -> bool + Sync),
         general: &(impl Fn(&mut A, &Row<'_>) + Sync),
     ) -> Option<(Vec<A>, Vec<Diagnostic>)> {
-        use rayon::prelude::*;
-        if accs.len() != plan.chunks.len() {
-            return None;
-        }
-        let out: Vec<Option<(A, Vec<Diagnostic>)>> = plan
-            .chunks
-            .par_iter()
-            .zip(accs)
-            .map(|(c, mut acc)| {
-                let text = self.data.get(c.start..c.end)?;
-                let mut diags = Vec::new();
-                let mut slow = |acc: &mut A, rec: Record<'_>, line: usize| {
-                    self.check_row(rec, line, &mut diags, |row| general(acc, row));
-                };
-                let ok = parse_plain_chunk(
-                    text,
-                    self.delimiter,
-                    c.line,
-                    self.headers.len(),
-                    &mut acc,
-                    plain,
-                    &mut slow,
-                );
-                ok.then_some((acc, diags))
-            })
-            .collect();
-        let mut accs = Vec::with_capacity(out.len());
-        let mut diags = Vec::new();
-        for o in out {
-            let (a, d) = o?;
-            accs.push(a);
-            diags.extend(d);
-        }
-        Some((accs, diags))
+        let width = self.headers.len();
+        self.par_chunks(plan, accs, general, &|text, line, acc, mut slow| {
+            parse_plain_chunk(text, self.delimiter, line, width, acc, plain, &mut slow)
+        })
     }
 
     /// The field-count check of [`CsvTable::for_each_row`] for one record.

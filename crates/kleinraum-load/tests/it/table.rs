@@ -162,21 +162,27 @@ fn row_print<'a>(line: usize, fields: impl IntoIterator<Item = &'a str>) -> (usi
     (line, h.finish())
 }
 
+/// The rows and then the diagnostics of the sequential reader, as [`row_print`]s.
+fn sequential_prints(t: &CsvTable) -> Vec<(usize, u64)> {
+    let mut d = Vec::new();
+    let mut slow: Vec<(usize, u64)> = t
+        .rows(&mut d)
+        .unwrap()
+        .iter()
+        .map(|(line, f)| row_print(*line, f.iter().map(String::as_str)))
+        .collect();
+    slow.extend(d.iter().map(|d| row_print(d.row, [d.to_string().as_str()])));
+    slow
+}
+
 #[test]
 fn chunked_reader_equals_sequential_reader_on_every_shared_csv() {
     let files = shared_csvs();
     assert!(files.len() >= 20, "shared CSVs found: {}", files.len());
     for p in files {
         let t = CsvTable::open(&p, &CsvOptions::default()).unwrap();
-        let mut d = Vec::new();
-        let mut slow: Vec<(usize, u64)> = t
-            .rows(&mut d)
-            .unwrap()
-            .iter()
-            .map(|(line, f)| row_print(*line, f.iter().map(String::as_str)))
-            .collect();
+        let slow = sequential_prints(&t);
         assert!(!slow.is_empty(), "{}", p.display());
-        slow.extend(d.iter().map(|d| row_print(d.row, [d.to_string().as_str()])));
         // Small chunks: many boundaries, inside quoted fields too where a file has them.
         for target in [4096, 65_536] {
             let (parts, d) = t
@@ -210,14 +216,7 @@ fn plain_rows_reader_equals_sequential_reader_on_every_shared_csv() {
     let mut plain_rows = 0;
     for p in shared_csvs() {
         let t = CsvTable::open(&p, &CsvOptions::default()).unwrap();
-        let mut d = Vec::new();
-        let mut slow: Vec<(usize, u64)> = t
-            .rows(&mut d)
-            .unwrap()
-            .iter()
-            .map(|(line, f)| row_print(*line, f.iter().map(String::as_str)))
-            .collect();
-        slow.extend(d.iter().map(|d| row_print(d.row, [d.to_string().as_str()])));
+        let slow = sequential_prints(&t);
         type Acc = (Vec<(usize, u64)>, usize);
         let (parts, d) = t
             .par_rows_plain_chunked(
