@@ -926,6 +926,15 @@ fn split_chunks(data: &[u8], start: usize, first_line: usize, target: usize) -> 
     chunks
 }
 
+/// The bytes that end an unquoted field or start a quoted one.
+fn special_bytes(delimiter: u8) -> [bool; 256] {
+    let mut special = [false; 256];
+    for c in [delimiter, b'\n', b'\r', b'"'] {
+        special[c as usize] = true;
+    }
+    special
+}
+
 /// Reads the records of one chunk (starting at a record start) into a reused record, calling
 /// `emit` with each and its line, as the csv crate would: fields split at `delimiter`, records
 /// at LF or CRLF, empty lines skipped, RFC 4180 quotes (`""` inside a quoted field is one
@@ -937,10 +946,7 @@ fn parse_chunk(
     mut line: usize,
     mut emit: impl FnMut(Record<'_>, usize),
 ) -> bool {
-    let mut special = [false; 256];
-    for c in [delimiter, b'\n', b'\r', b'"'] {
-        special[c as usize] = true;
-    }
+    let special = special_bytes(delimiter);
     let b = text.as_bytes();
     let n = b.len();
     let mut buf = RecordBuf::default();
@@ -1093,10 +1099,7 @@ fn parse_plain_chunk<A>(
     plain: &impl Fn(&mut A, usize, &PlainRow<'_>) -> bool,
     slow: &mut impl FnMut(&mut A, Record<'_>, usize),
 ) -> bool {
-    let mut special = [false; 256];
-    for c in [delimiter, b'\n', b'\r', b'"'] {
-        special[c as usize] = true;
-    }
+    let special = special_bytes(delimiter);
     let b = text.as_bytes();
     let n = b.len();
     let mut ints: Vec<u64> = Vec::with_capacity(width);
