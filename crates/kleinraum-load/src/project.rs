@@ -1086,10 +1086,10 @@ impl PointFields<'_> {
             return false;
         }
         for (v, &c) in counts.iter_mut().zip(&self.counts) {
-            match r.int(c) {
-                Some(n) if n <= u64::from(u32::MAX) => *v = n as u32,
-                _ => return false,
-            }
+            let Some(n) = r.count(c) else {
+                return false;
+            };
+            *v = n;
         }
         match r.int(self.key) {
             Some(k) => s.point_int(x, y, k, line),
@@ -1436,12 +1436,15 @@ fn read_join(
         let Some(idx) = r.int(kc).and_then(|k| index.get_int(k)) else {
             return false;
         };
-        let count = |col| r.int(col).filter(|&v| v <= u64::from(u32::MAX));
-        if cols.iter().any(|&col| count(col).is_none()) {
-            return false;
+        let start = c.values.len();
+        for &col in &cols {
+            let Some(v) = r.count(col) else {
+                // Declined: the chunk as it was.
+                c.values.truncate(start);
+                return false;
+            };
+            c.values.push(v);
         }
-        c.values
-            .extend(cols.iter().map(|&col| count(col).unwrap_or(0) as u32));
         c.rows.push((idx, line as u32, c.diags.len() as u32));
         true
     };

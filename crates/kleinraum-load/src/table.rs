@@ -437,12 +437,12 @@ impl CsvTable {
 
     /// [`CsvTable::par_rows`] with a quicker way for plain rows: a row without quotes and with
     /// as many fields as the header is split in one pass, its plain integers (digits only, no
-    /// leading zero, at most 19 digits: the number's text is the field's) parsed on the way,
-    /// and handed to `plain` as (line, [`PlainRow`]). `plain` returns `false` for a row it does
-    /// not take (before changing its accumulator); that row, and every other row, goes to
-    /// `general` as [`CsvTable::par_rows`] would give it. Rows, lines and diagnostics are those
+    /// leading zero, at most 19 digits: the number's text is the field's) and point decimals
+    /// parsed on the way, and handed to `plain` as (line, [`PlainRow`]). `plain` returns
+    /// `false` for a row it does not take (leaving its accumulator as it was); that row, and
+    /// every other row, goes to `general` as [`CsvTable::par_rows`] would give it. Rows, lines and diagnostics are those
     /// of [`CsvTable::par_rows`]; only the work per plain row is less (no spans, no field
-    /// lookups, one pass over the bytes: a third less CPU for Berlin's count files).
+    /// lookups, one pass over the bytes).
     pub fn par_rows_plain<A: Send>(
         &self,
         init: impl Fn(usize) -> A + Sync,
@@ -1036,15 +1036,13 @@ pub struct PlainRow<'a> {
     text: &'a str,
     /// Where each field ends in `text` (the next starts one byte later).
     ends: &'a [usize],
-    /// Each field's digits as a number (see `kinds`), else [`NOT_PLAIN`].
+    /// Each field's digits as a number (what it means: `kinds`).
     ints: &'a [u64],
     /// Per field: [`INT`] a plain integer, `1..=19` a decimal with that many digits after its
     /// point (`ints` holds all its digits), [`OTHER`] anything else.
     kinds: &'a [u8],
 }
 
-/// Marks a field that is not a plain integer (which are below 10^19).
-const NOT_PLAIN: u64 = u64::MAX;
 /// Kinds of fields of a [`PlainRow`].
 const INT: u8 = 0;
 const OTHER: u8 = u8::MAX;
@@ -1069,6 +1067,12 @@ impl<'a> PlainRow<'a> {
     /// blanks: the number's text is the field's).
     pub fn int(&self, i: usize) -> Option<u64> {
         (self.kinds.get(i) == Some(&INT)).then(|| self.ints[i])
+    }
+
+    /// Field `i` as a count if it is a plain integer that fits (what [`parse_count`] reads
+    /// from it without a message).
+    pub fn count(&self, i: usize) -> Option<u32> {
+        self.int(i).and_then(|v| u32::try_from(v).ok())
     }
 
     /// Field `i` as [`CsvTable::parse_f64`] reads it in a table with a decimal point and no
@@ -1150,7 +1154,7 @@ fn parse_plain_chunk<A>(
                         i += 1;
                     }
                 }
-                ints.push(if kind == OTHER { NOT_PLAIN } else { v });
+                ints.push(v);
                 kinds.push(kind);
                 ends.push(i - start);
                 if i < n && b[i] == delimiter {
