@@ -404,7 +404,7 @@ impl CsvTable {
         plan: &RowChunks,
         accs: Vec<A>,
         general: &(impl Fn(&mut A, &Row<'_>) + Sync),
-        parse: &(impl Fn(&str, usize, &mut A, &mut dyn FnMut(&mut A, Record<'_>, usize)) -> bool + Sync),
+        parse: &(impl Fn(&str, usize, &mut A, &mut RecordSink<'_, A>) -> bool + Sync),
     ) -> Option<(Vec<A>, Vec<Diagnostic>)> {
         use rayon::prelude::*;
         if accs.len() != plan.chunks.len() {
@@ -440,9 +440,9 @@ impl CsvTable {
     /// leading zero, at most 19 digits: the number's text is the field's) and point decimals
     /// parsed on the way, and handed to `plain` as (line, [`PlainRow`]). `plain` returns
     /// `false` for a row it does not take (leaving its accumulator as it was); that row, and
-    /// every other row, goes to `general` as [`CsvTable::par_rows`] would give it. Rows, lines and diagnostics are those
-    /// of [`CsvTable::par_rows`]; only the work per plain row is less (no spans, no field
-    /// lookups, one pass over the bytes).
+    /// every other row, goes to `general` as [`CsvTable::par_rows`] would give it. Rows, lines
+    /// and diagnostics are those of [`CsvTable::par_rows`]; only the work per plain row is less
+    /// (no spans, no field lookups, one pass over the bytes).
     pub fn par_rows_plain<A: Send>(
         &self,
         init: impl Fn(usize) -> A + Sync,
@@ -925,6 +925,9 @@ fn split_chunks(data: &[u8], start: usize, first_line: usize, target: usize) -> 
     });
     chunks
 }
+
+/// Where a chunk parser hands a record (with its line) that is not a plain row.
+type RecordSink<'s, A> = dyn FnMut(&mut A, Record<'_>, usize) + 's;
 
 /// The bytes that end an unquoted field or start a quoted one.
 fn special_bytes(delimiter: u8) -> [bool; 256] {
