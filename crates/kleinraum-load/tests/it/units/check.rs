@@ -192,6 +192,76 @@ fn agrees_with_geo_validation_on_random_polygons() {
     );
 }
 
+/// `geometry_problems` skips `line_intersection` for consecutive ring edges that do not lie on
+/// one line, taking their shared vertex as all they have in common. That must be what
+/// `line_intersection` says: checked on every triple of a small grid (many collinear, spike and
+/// near-degenerate cases) and on random points far from the origin (rounding).
+#[test]
+fn consecutive_edges_off_one_line_meet_only_in_their_vertex() {
+    use geo::kernels::{Kernel, Orientation, RobustKernel};
+    use geo::line_intersection::{LineIntersection, line_intersection};
+    use geo::{Coord, Line};
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let grid: Vec<Coord<f64>> = (0..16)
+        .map(|k| Coord {
+            x: f64::from(k % 4),
+            y: f64::from(k / 4),
+        })
+        .collect();
+    let mut triples: Vec<[Coord<f64>; 3]> = Vec::new();
+    for &a in &grid {
+        for &b in &grid {
+            for &c in &grid {
+                triples.push([a, b, c]);
+            }
+        }
+    }
+    for _ in 0..20_000 {
+        let mut p = || Coord {
+            x: 390_000.0 + (rnd() * 1000.0).round() / 1000.0 * 3.0,
+            y: 5_806_000.0 + (rnd() * 1000.0).round() / 1000.0 * 3.0,
+        };
+        triples.push([p(), p(), p()]);
+    }
+    let (mut skipped, mut kept) = (0, 0);
+    for [a, b, c] in triples {
+        if a == b || b == c {
+            continue;
+        }
+        // The sweep meets the pair in either order.
+        for (s, t) in [
+            (Line::new(a, b), Line::new(b, c)),
+            (Line::new(b, c), Line::new(a, b)),
+        ] {
+            if RobustKernel::orient2d(s.start, s.end, t.start) != Orientation::Collinear
+                || RobustKernel::orient2d(s.start, s.end, t.end) != Orientation::Collinear
+            {
+                skipped += 1;
+                assert_eq!(
+                    line_intersection(s, t),
+                    Some(LineIntersection::SinglePoint {
+                        intersection: b,
+                        is_proper: false
+                    }),
+                    "{s:?} {t:?}"
+                );
+            } else {
+                kept += 1;
+            }
+        }
+    }
+    assert!(
+        skipped > 10_000 && kept > 100,
+        "{skipped} skipped, {kept} kept"
+    );
+}
+
 fn area(id: &str, parent: Option<&str>, g: Option<Polygon<f64>>) -> Area {
     Area {
         id: id.into(),
