@@ -763,7 +763,7 @@ impl AreaLocator {
         if points.in_spatial_order || x.len() != y.len() {
             return self.assign(x, y);
         }
-        let order = crate::spatial::morton_order(x, y);
+        let order = crate::spatial::coarse_morton_order(x, y);
         Ok(self.areas_of(self.grid.assign_in_order(x, y, &order)))
     }
 

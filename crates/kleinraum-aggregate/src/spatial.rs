@@ -125,6 +125,18 @@ struct Edge {
     len: f32,
 }
 
+/// Where an edge lies in the grid (inclusive ranges): the cells it is filed in (columns `i`,
+/// rows `j`) and the rows whose centre line it may cross (`r`).
+#[derive(Clone, Copy)]
+struct EdgeSpan {
+    i0: u32,
+    i1: u32,
+    j0: u32,
+    j1: u32,
+    r0: u32,
+    r1: u32,
+}
+
 /// Outcome of the segment test in one boundary cell.
 enum CellAnswer {
     Found(u32),
@@ -159,7 +171,12 @@ impl GridIndex {
             .par_iter()
             .enumerate()
             .map(|(pi, mp)| {
-                let mut out = Vec::new();
+                let n: usize =
+                    mp.0.iter()
+                        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                        .map(|r| r.0.len())
+                        .sum();
+                let mut out = Vec::with_capacity(n);
                 for p in &mp.0 {
                     for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                         for w in ring.0.windows(2) {
@@ -253,26 +270,44 @@ impl GridIndex {
         // Edges are registered in every cell their bounding box touches, widened a little so a
         // point rounded into a neighbouring cell still sees every edge near its segment.
         let pad = cell * 1e-6;
-        let cell_range = |lo: f64, hi: f64, origin: f64, n: usize| -> (usize, usize) {
-            let a = (((lo - pad - origin) * inv_cell).floor().max(0.0) as usize).min(n - 1);
-            let b = (((hi + pad - origin) * inv_cell).floor().max(0.0) as usize).min(n - 1);
-            (a, b)
+        // `as usize` saturates below zero and truncates: for these values it is
+        // `floor().max(0.0)`, without a call into libm (no SSE4.1 rounding in the baseline
+        // target) — several per edge.
+        let cell_range = |lo: f64, hi: f64, origin: f64, n: usize| -> (u32, u32) {
+            let a = (((lo - pad - origin) * inv_cell) as usize).min(n - 1);
+            let b = (((hi + pad - origin) * inv_cell) as usize).min(n - 1);
+            (a as u32, b as u32)
         };
-        // Cells to test per edge (widened a little, see `cell_range`) and rows whose centre line
-        // an edge may cross.
-        let cell_rows = |e: &Edge| cell_range(e.ay.min(e.by), e.ay.max(e.by), y0, ny);
-        let cell_cols = |e: &Edge| cell_range(e.ax.min(e.bx), e.ax.max(e.bx), x0, nx);
         let row_of = |e: &Edge, j: usize| -> bool {
             let cy = y0 + (j as f64 + 0.5) * cell;
             (e.ay > cy) != (e.by > cy)
         };
-        let row_span = |e: &Edge| -> (usize, usize) {
-            let lo = e.ay.min(e.by);
-            let hi = e.ay.max(e.by);
-            let j0 = (((lo - y0) * inv_cell - 0.5).floor() - 1.0).max(0.0) as usize;
-            let j1 = ((((hi - y0) * inv_cell - 0.5).ceil() + 1.0).max(0.0) as usize).min(ny - 1);
-            (j0.min(ny - 1), j1)
-        };
+        // Per edge, computed once: the cells to test (widened a little, see `pad`) and the rows
+        // whose centre line it may cross.
+        let spans: Vec<EdgeSpan> = all
+            .par_iter()
+            .with_min_len(1 << 12)
+            .map(|e| {
+                let (lo, hi) = (e.ay.min(e.by), e.ay.max(e.by));
+                let (i0, i1) = cell_range(e.ax.min(e.bx), e.ax.max(e.bx), x0, nx);
+                let (j0, j1) = cell_range(lo, hi, y0, ny);
+                // floor(v) - 1 and ceil(w) + 1, clamped to the grid (v, w > 0: the grid has a
+                // margin of one cell).
+                let v = (lo - y0) * inv_cell - 0.5;
+                let w = (hi - y0) * inv_cell - 0.5;
+                let r0 = ((v as usize).saturating_sub(1)).min(ny - 1);
+                let wt = w as usize;
+                let r1 = (wt + usize::from((wt as f64) < w) + 1).min(ny - 1);
+                EdgeSpan {
+                    i0,
+                    i1,
+                    j0,
+                    j1,
+                    r0: r0 as u32,
+                    r1: r1 as u32,
+                }
+            })
+            .collect();
         // The grid is built in bands of rows, one core per band: a band's cells, boundary
         // cells (numbered in cell order, so contiguous per band), edges and row crossings are
         // its own. Each band lists the edges touching it, in `all` order, so every cell sees
@@ -280,9 +315,9 @@ impl GridIndex {
         let rows_per_band = ny.div_ceil((rayon::current_num_threads().max(1) * 8).min(ny));
         let nbands = ny.div_ceil(rows_per_band);
         let mut band_edges: Vec<Vec<u32>> = vec![Vec::new(); nbands];
-        for (k, e) in all.iter().enumerate() {
-            let ((a0, a1), (b0, b1)) = (cell_rows(e), row_span(e));
-            for list in &mut band_edges[a0.min(b0) / rows_per_band..=a1.max(b1) / rows_per_band] {
+        for (k, sp) in spans.iter().enumerate() {
+            let (lo, hi) = (sp.j0.min(sp.r0) as usize, sp.j1.max(sp.r1) as usize);
+            for list in &mut band_edges[lo / rows_per_band..=hi / rows_per_band] {
                 list.push(k as u32);
             }
         }
@@ -295,10 +330,9 @@ impl GridIndex {
                 let (r0, r1) = band_rows(b);
                 let mut counts = vec![0u32; (r1 - r0) * nx];
                 for &k in list {
-                    let e = &all[k as usize];
-                    let (i0, i1) = cell_cols(e);
-                    let (j0, j1) = cell_rows(e);
-                    for j in j0.max(r0)..=j1.min(r1 - 1) {
+                    let sp = &spans[k as usize];
+                    let (i0, i1) = (sp.i0 as usize, sp.i1 as usize);
+                    for j in (sp.j0 as usize).max(r0)..=(sp.j1 as usize).min(r1 - 1) {
                         let row = &mut counts[(j - r0) * nx..(j - r0 + 1) * nx];
                         for c in &mut row[i0..=i1] {
                             *c += 1;
@@ -392,11 +426,9 @@ impl GridIndex {
                 drop(counts);
                 let list = &band_edges[b];
                 for &ki in list {
-                    let e = &all[ki as usize];
-                    let (i0, i1) = cell_cols(e);
-                    let (j0, j1) = cell_rows(e);
-                    for j in j0.max(r0)..=j1.min(r1 - 1) {
-                        for i in i0..=i1 {
+                    let (e, sp) = (&all[ki as usize], &spans[ki as usize]);
+                    for j in (sp.j0 as usize).max(r0)..=(sp.j1 as usize).min(r1 - 1) {
+                        for i in sp.i0 as usize..=sp.i1 as usize {
                             let bc =
                                 &mut bcells[(cells[(j - r0) * nx + i] & !BOUNDARY) as usize - b0];
                             slots[bc.edge_end as usize - e0] = *e;
@@ -411,9 +443,8 @@ impl GridIndex {
                 // Crossings of each row's centre line, left to right.
                 let mut rows: Vec<Vec<(f64, u32)>> = vec![Vec::new(); r1 - r0];
                 for &ki in list {
-                    let e = &all[ki as usize];
-                    let (j0, j1) = row_span(e);
-                    for j in j0.max(r0)..=j1.min(r1 - 1) {
+                    let (e, sp) = (&all[ki as usize], &spans[ki as usize]);
+                    for j in (sp.r0 as usize).max(r0)..=(sp.r1 as usize).min(r1 - 1) {
                         if row_of(e, j) {
                             let y = y0 + (j as f64 + 0.5) * cell;
                             // Same expression as `ring_crossings`, so both agree to the last bit.
@@ -458,7 +489,7 @@ impl GridIndex {
                 sets
             })
             .collect();
-        drop(all);
+        drop((all, spans));
         let mut offset = 0u32;
         for (bs, sets) in band_bcells.iter_mut().zip(&band_sets) {
             for bc in bs.iter_mut() {
@@ -749,72 +780,124 @@ impl GridIndex {
 /// in cache). Address points are loaded once and outlive many boundary definitions, so the
 /// loader sorts them once with this order. Non-finite coordinates sort last.
 pub fn morton_order(xs: &[f64], ys: &[f64]) -> Vec<u32> {
-    assert_eq!(xs.len(), ys.len());
-    assert!(xs.len() < u32::MAX as usize, "too many points");
-    let (mut minx, mut miny, mut maxx, mut maxy) = (
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for (&x, &y) in xs.iter().zip(ys) {
-        if x.is_finite() && y.is_finite() {
-            minx = minx.min(x);
-            maxx = maxx.max(x);
-            miny = miny.min(y);
-            maxy = maxy.max(y);
-        }
-    }
-    let span = (maxx - minx).max(maxy - miny).max(1e-9);
-    let scale = 65_535.0 / span;
-    let spread = |v: u32| -> u32 {
-        let mut v = v & 0xFFFF;
-        v = (v | (v << 8)) & 0x00FF_00FF;
-        v = (v | (v << 4)) & 0x0F0F_0F0F;
-        v = (v | (v << 2)) & 0x3333_3333;
-        (v | (v << 1)) & 0x5555_5555
-    };
     use rayon::prelude::*;
+    let key = MortonKey::new(xs, ys);
     // Key in the high half, point index in the low half: the sort moves both at once and reads
     // sequentially.
     let mut packed: Vec<u64> = xs
         .par_iter()
         .zip(ys)
         .enumerate()
-        .map(|(i, (&x, &y))| {
-            let key = if x.is_finite() && y.is_finite() {
-                let qx = ((x - minx) * scale) as u32;
-                let qy = ((y - miny) * scale) as u32;
-                spread(qx) | (spread(qy) << 1)
-            } else {
-                u32::MAX
-            };
-            (u64::from(key) << 32) | i as u64
-        })
+        .map(|(i, (&x, &y))| (u64::from(key.of(x, y)) << 32) | i as u64)
         .collect();
     // LSD radix sort on two 16-bit digits of the key: linear time, stable, on all cores.
     let mut tmp = vec![0u64; packed.len()];
     for shift in [32u32, 48] {
-        radix_pass(&packed, &mut tmp, shift);
+        let src = &packed;
+        counting_pass(
+            src.len(),
+            |i| (src[i] >> shift) as u16,
+            |i| src[i],
+            &mut tmp,
+        );
         std::mem::swap(&mut packed, &mut tmp);
     }
     packed.into_par_iter().map(|v| v as u32).collect()
 }
 
-/// One stable counting-sort pass of `src` into `dst` by the 16 bits at `shift`, in parallel:
-/// each stretch of `src` counts its digits, then writes its values into the places the
-/// counts reserve for it (disjoint for every stretch).
-fn radix_pass(src: &[u64], dst: &mut [u64], shift: u32) {
+/// [`morton_order`] to the first 16 bits of the key: points grouped by cell of a 256 × 256
+/// grid over their bounding box, cells in Morton order, points within one in input order.
+/// For a single join this gives the lookups nearly all of the full order's locality (a cell
+/// holds few polygons' edges) at the cost of one counting pass over the point indices, where
+/// the full order sorts twice and moves 16-byte records.
+pub fn coarse_morton_order(xs: &[f64], ys: &[f64]) -> Vec<u32> {
+    use rayon::prelude::*;
+    let key = MortonKey::new(xs, ys);
+    let cells: Vec<u16> = xs
+        .par_iter()
+        .zip(ys)
+        .with_min_len(1 << 14)
+        .map(|(&x, &y)| (key.of(x, y) >> 16) as u16)
+        .collect();
+    let mut order = vec![0u32; cells.len()];
+    counting_pass(cells.len(), |i| cells[i], |i| i as u32, &mut order);
+    order
+}
+
+/// The Morton key of a point over the points' bounding box (a 65,536 × 65,536 grid);
+/// `u32::MAX` for non-finite coordinates.
+struct MortonKey {
+    minx: f64,
+    miny: f64,
+    scale: f64,
+}
+
+impl MortonKey {
+    fn new(xs: &[f64], ys: &[f64]) -> Self {
+        assert_eq!(xs.len(), ys.len());
+        assert!(xs.len() < u32::MAX as usize, "too many points");
+        let (mut minx, mut miny, mut maxx, mut maxy) = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for (&x, &y) in xs.iter().zip(ys) {
+            if x.is_finite() && y.is_finite() {
+                minx = minx.min(x);
+                maxx = maxx.max(x);
+                miny = miny.min(y);
+                maxy = maxy.max(y);
+            }
+        }
+        let span = (maxx - minx).max(maxy - miny).max(1e-9);
+        MortonKey {
+            minx,
+            miny,
+            scale: 65_535.0 / span,
+        }
+    }
+
+    #[inline]
+    fn of(&self, x: f64, y: f64) -> u32 {
+        if !(x.is_finite() && y.is_finite()) {
+            return u32::MAX;
+        }
+        let spread = |v: u32| -> u32 {
+            let mut v = v & 0xFFFF;
+            v = (v | (v << 8)) & 0x00FF_00FF;
+            v = (v | (v << 4)) & 0x0F0F_0F0F;
+            v = (v | (v << 2)) & 0x3333_3333;
+            (v | (v << 1)) & 0x5555_5555
+        };
+        let qx = ((x - self.minx) * self.scale) as u32;
+        let qy = ((y - self.miny) * self.scale) as u32;
+        spread(qx) | (spread(qy) << 1)
+    }
+}
+
+/// One stable counting-sort pass of items `0..n` into `dst` by their 16-bit `digit`, writing
+/// `value(i)` for item `i`, in parallel: each stretch of items counts its digits, then writes
+/// its values into the places the counts reserve for it (disjoint for every stretch).
+fn counting_pass<T: Copy + Send + Sync>(
+    n: usize,
+    digit: impl Fn(usize) -> u16 + Sync,
+    value: impl Fn(usize) -> T + Sync,
+    dst: &mut [T],
+) {
     use rayon::prelude::*;
     const BINS: usize = 1 << 16;
-    let digit = |v: u64| ((v >> shift) & 0xFFFF) as usize;
-    let stretch = (src.len() / (4 * rayon::current_num_threads().max(1))).max(1 << 16);
-    let hists: Vec<Vec<usize>> = src
-        .par_chunks(stretch)
-        .map(|c| {
+    assert_eq!(n, dst.len());
+    let stretch = (n / (4 * rayon::current_num_threads().max(1))).max(1 << 16);
+    let ranges: Vec<std::ops::Range<usize>> = (0..n.div_ceil(stretch))
+        .map(|k| k * stretch..((k + 1) * stretch).min(n))
+        .collect();
+    let hists: Vec<Vec<usize>> = ranges
+        .par_iter()
+        .map(|r| {
             let mut h = vec![0usize; BINS];
-            for &v in c {
-                h[digit(v)] += 1;
+            for i in r.clone() {
+                h[usize::from(digit(i))] += 1;
             }
             h
         })
@@ -828,20 +911,20 @@ fn radix_pass(src: &[u64], dst: &mut [u64], shift: u32) {
             at += h[d];
         }
     }
-    struct Out(*mut u64);
+    struct Out<T>(*mut T);
     // SAFETY: every stretch writes only the positions `starts` reserves for it, which are
     // disjoint across stretches and within `dst`.
-    unsafe impl Sync for Out {}
+    unsafe impl<T: Send> Sync for Out<T> {}
     let out = Out(dst.as_mut_ptr());
-    assert_eq!(src.len(), dst.len());
-    src.par_chunks(stretch)
+    ranges
+        .into_par_iter()
         .zip(starts.into_par_iter())
-        .for_each(|(c, mut pos)| {
+        .for_each(|(r, mut pos)| {
             let out = &out;
-            for &v in c {
-                let d = digit(v);
+            for i in r {
+                let d = usize::from(digit(i));
                 // SAFETY: pos[d] < dst.len() and owned by this stretch alone (see above).
-                unsafe { *out.0.add(pos[d]) = v };
+                unsafe { *out.0.add(pos[d]) = value(i) };
                 pos[d] += 1;
             }
         });

@@ -85,11 +85,69 @@ fn visiting_in_any_order_gives_the_same_assignment() {
     assert!(plain.contains(&OUTSIDE) && plain.iter().any(|&a| a != OUTSIDE));
     let morton = morton_order(&xs, &ys);
     assert_eq!(idx.assign_in_order(&xs, &ys, &morton), plain);
+    let coarse = coarse_morton_order(&xs, &ys);
+    assert_eq!(idx.assign_in_order(&xs, &ys, &coarse), plain);
     let mut shuffled: Vec<u32> = (0..xs.len() as u32).collect();
     for i in (1..shuffled.len()).rev() {
         shuffled.swap(i, rng.below(i as u64 + 1) as usize);
     }
     assert_eq!(idx.assign_in_order(&xs, &ys, &shuffled), plain);
+}
+
+/// The coarse order equals a stable sort of the points by the cell of a 256 × 256 grid over
+/// their bounding box, numbered along the Z curve (computed here the plain way); the full
+/// Morton order refines it.
+#[test]
+fn coarse_morton_order_is_a_stable_sort_by_z_cell() {
+    let mut rng = Rng(7);
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for k in 0..300_000 {
+        // Clusters and spread points; a few repeated and non-finite ones.
+        let (cx, cy) = if k % 3 == 0 {
+            (1000.0, 2000.0)
+        } else {
+            (0.0, 0.0)
+        };
+        xs.push(cx + rng.unit() * if k % 2 == 0 { 50.0 } else { 5000.0 });
+        ys.push(cy + rng.unit() * 3000.0);
+    }
+    xs[17] = f64::NAN;
+    ys[99] = f64::INFINITY;
+    xs[5] = xs[4];
+    ys[5] = ys[4];
+    let finite = |i: usize| xs[i].is_finite() && ys[i].is_finite();
+    let (mut minx, mut miny, mut maxx, mut maxy) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for i in (0..xs.len()).filter(|&i| finite(i)) {
+        minx = minx.min(xs[i]);
+        maxx = maxx.max(xs[i]);
+        miny = miny.min(ys[i]);
+        maxy = maxy.max(ys[i]);
+    }
+    let scale = 65_535.0 / (maxx - minx).max(maxy - miny);
+    let cell = |i: usize| -> u32 {
+        if !finite(i) {
+            return u32::MAX;
+        }
+        // The top 8 bits of each 16-bit grid coordinate, interleaved (x in the even bits).
+        let qx = (((xs[i] - minx) * scale) as u32) >> 8;
+        let qy = (((ys[i] - miny) * scale) as u32) >> 8;
+        (0..8).fold(0, |z, b| {
+            z | ((qx >> b) & 1) << (2 * b) | ((qy >> b) & 1) << (2 * b + 1)
+        })
+    };
+    let mut want: Vec<u32> = (0..xs.len() as u32).collect();
+    want.sort_by_key(|&i| cell(i as usize));
+    let got = coarse_morton_order(&xs, &ys);
+    assert_eq!(got, want);
+    // The full order visits the cells in the same order.
+    let cells_of = |order: &[u32]| -> Vec<u32> {
+        let mut c: Vec<u32> = order.iter().map(|&i| cell(i as usize)).collect();
+        c.dedup();
+        c
+    };
+    let full = morton_order(&xs, &ys);
+    assert_eq!(cells_of(&full), cells_of(&got));
+    assert!(cells_of(&got).len() > 1000);
 }
 
 #[test]
