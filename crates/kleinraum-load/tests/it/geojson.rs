@@ -114,3 +114,59 @@ fn unsupported_extension_without_gdal_or_csv_gives_a_clear_error() {
         "{e}"
     );
 }
+
+/// Every GeoJSON file in the shared data, read by kleinraum's own reader and by GDAL's
+/// (json-c and a correctly rounding `strtod`: an independent implementation): the same
+/// features with the same geometries, bit for bit, and the same property names.
+#[test]
+fn every_shared_geojson_reads_as_gdal_reads_it() {
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(crate::common::shared_data()).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            let name = f.to_string_lossy().into_owned();
+            if name.ends_with(".geojson") || name.ends_with(".geojson.gz") {
+                files.push(name);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 25, "{files:?}");
+    let mut positions = 0usize;
+    for f in &files {
+        let ours = kleinraum_load::gj::read(std::path::Path::new(f)).unwrap();
+        let gdal_source = if f.ends_with(".gz") {
+            format!("/vsigzip/{f}")
+        } else {
+            f.clone()
+        };
+        let theirs = kleinraum_load::ogr::read(&gdal_source, None).unwrap();
+        assert_eq!(ours.features.len(), theirs.features.len(), "{f}");
+        let mut a = ours.fields.clone();
+        let mut b = theirs.fields.clone();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{f}");
+        for (i, (o, t)) in ours.features.iter().zip(&theirs.features).enumerate() {
+            // GDAL hands out single polygons of a layer of multipolygons as multipolygons.
+            let norm = |g: &Option<Geometry>| match g {
+                Some(Geometry::Polygon(p)) => {
+                    Some(Geometry::MultiPolygon(geo::MultiPolygon(vec![p.clone()])))
+                }
+                other => other.clone(),
+            };
+            assert_eq!(
+                norm(&o.geometry),
+                norm(&t.geometry),
+                "{f}: feature {}",
+                i + 1
+            );
+            positions += o.geometry.as_ref().map_or(0, geo::CoordsIter::coords_count);
+        }
+    }
+    assert!(positions > 500_000, "{positions} positions compared");
+}
