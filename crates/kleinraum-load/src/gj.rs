@@ -563,8 +563,7 @@ impl<'a> Json<'a> {
         let mant = if acc.n <= 19 {
             u128::from(acc.hi)
         } else {
-            u128::from(acc.hi) * u128::from(crate::table::POW10_INT[acc.n.min(38) - 19])
-                + u128::from(acc.lo)
+            u128::from(acc.hi) * u128::from(POW10_INT[acc.n.min(38) - 19]) + u128::from(acc.lo)
         };
         Ok(NumberParts {
             mant,
@@ -584,7 +583,7 @@ impl<'a> Json<'a> {
             // A mantissa up to 2^53 divided by an exact power of ten is correctly rounded.
             Some(p.mant as u64 as f64 / crate::table::POW10[p.frac])
         } else {
-            nearest_quotient(p.mant, crate::table::POW10_INT[p.frac])
+            nearest_quotient(p.mant, POW10_INT[p.frac])
         };
         let x = match exact {
             Some(x) if self.b[start] == b'-' => -x,
@@ -767,6 +766,17 @@ struct NumberParts {
     exponent: bool,
 }
 
+/// 10^k for k up to 19 (all that fit in a u64).
+const POW10_INT: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut k = 1;
+    while k < 20 {
+        t[k] = t[k - 1] * 10;
+        k += 1;
+    }
+    t
+};
+
 /// The digits of a number read so far: the first 19 in `hi`, the next 19 in `lo` (38 digits
 /// fit in a u128), and how many there are (also past 38).
 #[derive(Default)]
@@ -805,7 +815,8 @@ impl Digits {
     }
 }
 
-/// Eight ASCII digits as their number, `None` if one is not a digit.
+/// Eight ASCII digits as their number, `None` if one is not a digit (the SWAR method of
+/// fast_float, as in the standard library's float parser).
 #[inline]
 fn eight_digits(b: &[u8]) -> Option<u64> {
     let v = u64::from_le_bytes(b.try_into().ok()?);
@@ -814,7 +825,13 @@ fn eight_digits(b: &[u8]) -> Option<u64> {
     if (above | below) & 0x8080_8080_8080_8080 != 0 {
         return None;
     }
-    Some(crate::table::eight_digit_values(below))
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 0x000F_4240_0000_0064;
+    const MUL2: u64 = 0x0000_2710_0000_0001;
+    let v = below * 10 + (below >> 8);
+    let v1 = (v & MASK).wrapping_mul(MUL1);
+    let v2 = ((v >> 16) & MASK).wrapping_mul(MUL2);
+    Some(u64::from((v1.wrapping_add(v2) >> 32) as u32))
 }
 
 /// `m / d` rounded to the nearest `f64` (ties to even), `None` where that is not done here (the

@@ -1046,50 +1046,6 @@ pub struct PlainRow<'a> {
     kinds: &'a [u8],
 }
 
-/// The digits at the start of `b[i..]`, up to eight, read with one 8-byte load: their value
-/// and how many there are. `(0, 0)` where fewer than eight bytes are left (the caller goes on
-/// digit by digit).
-#[inline]
-fn leading_digits(b: &[u8], i: usize) -> (u64, usize) {
-    let Some(w) = b.get(i..i + 8).and_then(|c| c.try_into().ok()) else {
-        return (0, 0);
-    };
-    // Each byte minus '0': a digit is 0..=9; anything else has the high bit set here or after
-    // adding 0x76. Borrows and carries only spill into later bytes, past the first non-digit.
-    let t = u64::from_le_bytes(w).wrapping_sub(0x3030_3030_3030_3030);
-    let non_digit = (t | t.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
-    let len = (non_digit.trailing_zeros() / 8) as usize;
-    if len == 0 {
-        return (0, 0);
-    }
-    // The digits moved to the top bytes: leading zero digits below them.
-    (eight_digit_values(t << (8 * (8 - len))), len)
-}
-
-/// The number written by eight digit values (0..=9, the first in the lowest byte): the SWAR
-/// combination of fast_float, as in the standard library's float parser.
-#[inline]
-pub(crate) fn eight_digit_values(t: u64) -> u64 {
-    const MASK: u64 = 0x0000_00FF_0000_00FF;
-    const MUL1: u64 = 0x000F_4240_0000_0064;
-    const MUL2: u64 = 0x0000_2710_0000_0001;
-    let v = t * 10 + (t >> 8);
-    let v1 = (v & MASK).wrapping_mul(MUL1);
-    let v2 = ((v >> 16) & MASK).wrapping_mul(MUL2);
-    u64::from((v1.wrapping_add(v2) >> 32) as u32)
-}
-
-/// 10^k for k up to 19 (all that fit in a u64).
-pub(crate) const POW10_INT: [u64; 20] = {
-    let mut t = [1u64; 20];
-    let mut k = 1;
-    while k < 20 {
-        t[k] = t[k - 1] * 10;
-        k += 1;
-    }
-    t
-};
-
 /// Kinds of fields of a [`PlainRow`].
 const INT: u8 = 0;
 const OTHER: u8 = u8::MAX;
@@ -1167,9 +1123,7 @@ fn parse_plain_chunk<A>(
         if quick {
             loop {
                 let f = i;
-                // Up to eight digits in one load (no branch per digit), the rest one by one.
-                let (mut v, len) = leading_digits(b, i);
-                i += len;
+                let mut v = 0u64;
                 while i < n && b[i].is_ascii_digit() {
                     // At most 19 digits are kept (below 2^64): wrapping only past those.
                     v = v.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
@@ -1185,9 +1139,6 @@ fn parse_plain_chunk<A>(
                     // A decimal point: the fraction's digits go on into the same number.
                     i += 1;
                     let g = i;
-                    let (w, len) = leading_digits(b, i);
-                    v = v.wrapping_mul(POW10_INT[len]).wrapping_add(w);
-                    i += len;
                     while i < n && b[i].is_ascii_digit() {
                         v = v.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
                         i += 1;
