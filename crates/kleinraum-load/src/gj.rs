@@ -696,62 +696,58 @@ impl<'a> Json<'a> {
         depth: usize,
         mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<(), String>,
     ) -> Result<(), String> {
-        if depth >= MAX_NESTING {
-            return Err(self.err("recursion limit exceeded"));
-        }
-        self.expect(b'{', "expected an object")?;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return Ok(());
-        }
-        loop {
-            self.ws();
-            let key = self.string()?;
-            self.ws();
-            self.expect(b':', "expected `:`")?;
-            self.ws();
-            member(self, key)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                None => return Err(self.err("EOF while parsing an object")),
-                _ => return Err(self.err("expected `,` or `}`")),
-            }
-        }
+        self.container(depth, b'{', b'}', |s| {
+            let key = s.string()?;
+            s.ws();
+            s.expect(b':', "expected `:`")?;
+            s.ws();
+            member(s, key)
+        })
     }
 
     /// Reads an array: `element` is called positioned at each element, which it must consume.
     fn array(
         &mut self,
         depth: usize,
-        mut element: impl FnMut(&mut Self) -> Result<(), String>,
+        element: impl FnMut(&mut Self) -> Result<(), String>,
+    ) -> Result<(), String> {
+        self.container(depth, b'[', b']', element)
+    }
+
+    /// An object or array between `open` and `close`: `item` reads each member or element.
+    fn container(
+        &mut self,
+        depth: usize,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<(), String>,
     ) -> Result<(), String> {
         if depth >= MAX_NESTING {
             return Err(self.err("recursion limit exceeded"));
         }
-        self.expect(b'[', "expected an array")?;
+        let (what, next) = if open == b'{' {
+            ("an object", "expected `,` or `}`")
+        } else {
+            ("a list", "expected `,` or `]`")
+        };
+        self.expect(open, &format!("expected {what}"))?;
         self.ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.i += 1;
             return Ok(());
         }
         loop {
             self.ws();
-            element(self)?;
+            item(self)?;
             self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
-                Some(b']') => {
+                Some(c) if c == close => {
                     self.i += 1;
                     return Ok(());
                 }
-                None => return Err(self.err("EOF while parsing a list")),
-                _ => return Err(self.err("expected `,` or `]`")),
+                None => return Err(self.err(&format!("EOF while parsing {what}"))),
+                _ => return Err(self.err(next)),
             }
         }
     }

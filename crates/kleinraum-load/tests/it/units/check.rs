@@ -148,13 +148,8 @@ fn hole_crossing_shell_and_spike_and_self_touch() {
 /// Random star-shaped polygons with jitter: our verdict must match geo's `Validation`.
 #[test]
 fn agrees_with_geo_validation_on_random_polygons() {
-    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = crate::common::Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rnd = move || rng.unit();
     let (mut valid, mut invalid) = (0, 0);
     for _ in 0..400 {
         let n = 4 + (rnd() * 12.0) as usize;
@@ -201,13 +196,8 @@ fn consecutive_edges_off_one_line_meet_only_in_their_vertex() {
     use geo::kernels::{Kernel, Orientation, RobustKernel};
     use geo::line_intersection::{LineIntersection, line_intersection};
     use geo::{Coord, Line};
-    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = crate::common::Rng(0x2545_F491_4F6C_DD1D);
+    let mut rnd = move || rng.unit();
     let grid: Vec<Coord<f64>> = (0..16)
         .map(|k| Coord {
             x: f64::from(k % 4),

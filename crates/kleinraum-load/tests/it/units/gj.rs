@@ -126,13 +126,8 @@ fn mutated_documents_are_rejected_whenever_serde_json_rejects_them() {
     let ok = parse(Path::new("t.geojson"), base).unwrap();
     assert_eq!(ok.features.len(), 3);
     assert_eq!(ok.epsg, Some(25833));
-    let mut seed: u64 = 0x1234_5678_9ABC_DEF1;
-    let mut rnd = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut rng = crate::common::Rng(0x1234_5678_9ABC_DEF1);
+    let mut rnd = move |n: usize| rng.below(n);
     let alphabet = br#"{}[]",:\ 0123456789.-+eEtrufalsn"#;
     let (mut rejected, mut accepted) = (0, 0);
     for _ in 0..20_000 {
@@ -199,13 +194,8 @@ fn mutated_documents_are_rejected_whenever_serde_json_rejects_them() {
 /// as `str::parse` reads them: correctly rounded.
 #[test]
 fn coordinates_are_correctly_rounded() {
-    let mut seed: u64 = 0x0DDB_1A5E_5BAD_5EED;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = crate::common::Rng(0x0DDB_1A5E_5BAD_5EED);
+    let mut rnd = move || rng.next_u64();
     let mut texts: Vec<String> = vec![
         "390202.153999999980442".into(),
         "5806757.063".into(),
