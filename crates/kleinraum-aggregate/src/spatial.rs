@@ -456,7 +456,8 @@ impl GridIndex {
                 let mut sets: Vec<u32> = Vec::new();
                 let mut set: Vec<u32> = Vec::new();
                 for (jr, row) in rows.iter_mut().enumerate() {
-                    row.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    // Ties in any order: crossings at one x toggle the set all together.
+                    row.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                     set.clear();
                     let mut k = 0;
                     for (i, c) in cells[jr * nx..(jr + 1) * nx].iter_mut().enumerate() {
