@@ -600,6 +600,18 @@ impl<'a> Json<'a> {
         Ok(x)
     }
 
+    /// `None` for `null`, else what `read` reads.
+    fn nullable<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, String>,
+    ) -> Result<Option<T>, String> {
+        if self.null() {
+            Ok(None)
+        } else {
+            read(self).map(Some)
+        }
+    }
+
     /// `null` if it comes next (consumed).
     fn null(&mut self) -> bool {
         if self.b[self.i.min(self.b.len())..].starts_with(b"null") {
@@ -920,35 +932,25 @@ fn read_collection(b: &[u8]) -> Result<CollectionJson<'_>, String> {
     let (mut kind, mut crs, mut features) = (None, None, None);
     s.object(0, |s, key| match &*key {
         "type" => {
-            let v = if s.null() {
-                None
-            } else {
-                Some(s.string()?.into_owned())
-            };
+            let v = s.nullable(|s| Ok(s.string()?.into_owned()))?;
             once(&mut kind, "type", v, s)
         }
         "crs" => {
-            let v = if s.null() { None } else { Some(s.value(1)?) };
+            let v = s.nullable(|s| s.value(1))?;
             once(&mut crs, "crs", v, s)
         }
         "features" => {
-            let v = if s.null() {
-                None
-            } else {
+            let v = s.nullable(|s| {
                 let mut list = Vec::new();
                 s.array(1, |s| {
                     let (mut properties, mut geometry) = (None, None);
                     s.object(2, |s, key| match &*key {
                         "properties" => {
-                            let v = if s.null() { None } else { Some(s.value(3)?) };
+                            let v = s.nullable(|s| s.value(3))?;
                             once(&mut properties, "properties", v, s)
                         }
                         "geometry" => {
-                            let v = if s.null() {
-                                None
-                            } else {
-                                Some(s.bracketed(3)?)
-                            };
+                            let v = s.nullable(|s| s.bracketed(3))?;
                             once(&mut geometry, "geometry", v, s)
                         }
                         _ => s.skip(3),
@@ -959,8 +961,8 @@ fn read_collection(b: &[u8]) -> Result<CollectionJson<'_>, String> {
                     });
                     Ok(())
                 })?;
-                Some(list)
-            };
+                Ok(list)
+            })?;
             once(&mut features, "features", v, s)
         }
         _ => s.skip(1),
@@ -984,26 +986,22 @@ fn read_geometry(b: &[u8]) -> Result<GeomJson<'_>, String> {
             once(&mut kind, "type", v, s)
         }
         "coordinates" => {
-            let v = if s.null() {
-                None
-            } else {
+            let v = s.nullable(|s| {
                 let mut c = Coords::default();
                 read_coords(s, &mut c, 0)?;
-                Some(c)
-            };
+                Ok(c)
+            })?;
             once(&mut coordinates, "coordinates", v, s)
         }
         "geometries" => {
-            let v = if s.null() {
-                None
-            } else {
+            let v = s.nullable(|s| {
                 let mut list = Vec::new();
                 s.array(1, |s| {
                     list.push(s.value(2)?);
                     Ok(())
                 })?;
-                Some(list)
-            };
+                Ok(list)
+            })?;
             once(&mut geometries, "geometries", v, s)
         }
         _ => s.skip(1),
