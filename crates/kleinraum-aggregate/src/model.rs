@@ -378,6 +378,15 @@ impl PointKeys {
         PointKeys::Int(Vec::with_capacity(n))
     }
 
+    /// Capacity for `n` more keys (their ends, for text keys) where the system grants it: a
+    /// hint, without it the keys grow as they are pushed.
+    pub fn reserve(&mut self, n: usize) {
+        let _ = match self {
+            PointKeys::Int(v) => v.try_reserve(n),
+            PointKeys::Text { ends, .. } => ends.try_reserve(n),
+        };
+    }
+
     /// Appends a key.
     pub fn push(&mut self, key: impl AsRef<str>) {
         let key = key.as_ref();

@@ -125,6 +125,17 @@ struct Edge {
     len: f32,
 }
 
+/// The edges of a polygon's rings, in ring order, as the index files them: those with a
+/// non-finite end or of zero length are left out (they cross no line and bound no cell).
+fn ring_edges(mp: &MultiPolygon<f64>) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + '_ {
+    mp.0.iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|ring| ring.0.windows(2).map(|w| (w[0], w[1])))
+        .filter(|(a, b)| {
+            a.x.is_finite() && a.y.is_finite() && b.x.is_finite() && b.y.is_finite() && a != b
+        })
+}
+
 /// Where an edge lies in the grid (inclusive ranges): the cells it is filed in (columns `i`,
 /// rows `j`) and the rows whose centre line it may cross (`r`).
 #[derive(Clone, Copy)]
@@ -164,50 +175,47 @@ impl GridIndex {
     fn from_owned(polys: Vec<MultiPolygon<f64>>, cells_per_edge: f64) -> Self {
         use rayon::prelude::*;
         assert!(polys.len() < CELL_OUTSIDE as usize, "too many polygons");
-        // All edges in ring order, so crossings are computed exactly as `contains_rule` does.
         // All edges in ring order, so crossings are computed exactly as `contains_rule` does;
-        // polygons on all cores, then concatenated in polygon order.
-        let per_poly: Vec<Vec<Edge>> = polys
-            .par_iter()
-            .enumerate()
-            .map(|(pi, mp)| {
-                let n: usize =
-                    mp.0.iter()
-                        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                        .map(|r| r.0.len())
-                        .sum();
-                let mut out = Vec::with_capacity(n);
-                for p in &mp.0 {
-                    for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                        for w in ring.0.windows(2) {
-                            let (a, b) = (w[0], w[1]);
-                            if !(a.x.is_finite()
-                                && a.y.is_finite()
-                                && b.x.is_finite()
-                                && b.y.is_finite())
-                            {
-                                continue;
-                            }
-                            if a == b {
-                                continue;
-                            }
-                            out.push(Edge {
-                                ax: a.x,
-                                ay: a.y,
-                                bx: b.x,
-                                by: b.y,
-                                poly: pi as u32,
-                                // Rounded up so the bound never shrinks.
-                                len: ((b.x - a.x).abs() + (b.y - a.y).abs()) as f32 * 1.000_001,
-                            });
-                        }
-                    }
-                }
-                out
-            })
+        // counted per polygon first, then each polygon's written straight to its place, on all
+        // cores (no per-polygon lists to concatenate: fresh pages cost more than the count).
+        let counts: Vec<usize> = polys.par_iter().map(|mp| ring_edges(mp).count()).collect();
+        let zero = Edge {
+            ax: 0.0,
+            ay: 0.0,
+            bx: 0.0,
+            by: 0.0,
+            poly: 0,
+            len: 0.0,
+        };
+        let mut all: Vec<Edge> = (0..counts.iter().sum::<usize>())
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .map(|_| zero)
             .collect();
-        let all: Vec<Edge> = per_poly.concat();
-        drop(per_poly);
+        let mut places: Vec<&mut [Edge]> = Vec::with_capacity(polys.len());
+        let mut rest = &mut all[..];
+        for &n in &counts {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            places.push(head);
+            rest = tail;
+        }
+        places
+            .into_par_iter()
+            .zip(polys.par_iter())
+            .enumerate()
+            .for_each(|(pi, (place, mp))| {
+                for (slot, (a, b)) in place.iter_mut().zip(ring_edges(mp)) {
+                    *slot = Edge {
+                        ax: a.x,
+                        ay: a.y,
+                        bx: b.x,
+                        by: b.y,
+                        poly: pi as u32,
+                        // Rounded up so the bound never shrinks.
+                        len: ((b.x - a.x).abs() + (b.y - a.y).abs()) as f32 * 1.000_001,
+                    };
+                }
+            });
         let (minx, miny, maxx, maxy) = all
             .par_iter()
             .fold(
@@ -696,31 +704,35 @@ impl GridIndex {
 
     /// As [`GridIndex::assign`], visiting the points in `order` (a permutation of their
     /// indices, e.g. [`morton_order`]): neighbouring lookups keep the cell table and the
-    /// edges in cache, without moving every column of the points into that order. The
-    /// coordinates are gathered into that order first (a tight loop the CPU overlaps many
-    /// cache misses in; a gather inside the lookup loop waits for each one), the result is
-    /// scattered back into the points' own order.
+    /// edges in cache, without moving every column of the points into that order. `order` is
+    /// taken in pieces: a piece's coordinates are gathered into a small buffer of the core (a
+    /// tight loop the CPU overlaps many cache misses in; a gather inside the lookup loop waits
+    /// for each one), located, and the results stored at the points' own places. The buffers
+    /// are reused piece after piece: no column-sized copy of the points is made (its fresh
+    /// pages cost more than the gather).
     pub fn assign_in_order(&self, xs: &[f64], ys: &[f64], order: &[u32]) -> Vec<u32> {
         use rayon::prelude::*;
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        const PIECE: usize = 1 << 13;
         assert_eq!(xs.len(), ys.len());
         assert_eq!(order.len(), xs.len());
-        let gather = |v: &[f64]| -> Vec<f64> { order.par_iter().map(|&i| v[i as usize]).collect() };
-        let (ox, oy) = rayon::join(|| gather(xs), || gather(ys));
-        let visited = self.assign(&ox, &oy);
-        drop((ox, oy));
-        // Scattered on all cores (each index once: `order` is a permutation); a relaxed store
-        // is a plain store, and `into_inner` turns the vector into `u32`s in place.
-        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        // Each place is stored once (`order` is a permutation), by whichever core visits it; a
+        // relaxed store is a plain store, and `into_inner` turns the vector into `u32`s in place.
         let out: Vec<AtomicU32> = (0..xs.len())
             .into_par_iter()
             .with_min_len(1 << 14)
             .map(|_| AtomicU32::new(OUTSIDE))
             .collect();
-        order
-            .par_iter()
-            .zip(&visited)
-            .with_min_len(1 << 14)
-            .for_each(|(&i, &a)| out[i as usize].store(a, Relaxed));
+        order.par_chunks(PIECE).for_each_init(
+            || Vec::with_capacity(PIECE),
+            |at: &mut Vec<(f64, f64)>, piece| {
+                at.clear();
+                at.extend(piece.iter().map(|&i| (xs[i as usize], ys[i as usize])));
+                for (&i, &(x, y)) in piece.iter().zip(at.iter()) {
+                    out[i as usize].store(self.locate(x, y).unwrap_or(OUTSIDE), Relaxed);
+                }
+            },
+        );
         out.into_iter().map(AtomicU32::into_inner).collect()
     }
 

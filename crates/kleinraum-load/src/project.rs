@@ -864,7 +864,8 @@ impl PointColumns {
         let PointColumns {
             x, y, rows, values, ..
         } = self;
-        if x.is_empty() {
+        if x.capacity() == 0 {
+            // One block (the whole file): zeroed pages straight from the system.
             (*x, *y, *rows) = (vec![0.0; n], vec![0.0; n], vec![0; n]);
             values.iter_mut().for_each(|v| *v = vec![0; n]);
             return;
@@ -883,6 +884,18 @@ impl PointColumns {
                 )
             },
         );
+    }
+
+    /// Capacity for `n` more points in every column, where the system grants it (a hint:
+    /// without it the columns grow as they are filled).
+    fn reserve(&mut self, n: usize) {
+        let _ = self.x.try_reserve(n);
+        let _ = self.y.try_reserve(n);
+        let _ = self.rows.try_reserve(n);
+        self.values.iter_mut().for_each(|v| {
+            let _ = v.try_reserve(n);
+        });
+        self.keys.reserve(n);
     }
 
     /// Points from `at` on, as disjoint room for chunks of `lines` points each.
@@ -1112,12 +1125,20 @@ impl PointFields<'_> {
     fn block(
         &self,
         t: &CsvTable,
+        later: usize,
         columns: &mut PointColumns,
         row_diags: &mut Vec<Diagnostic>,
     ) -> Result<Vec<Diagnostic>, LoadError> {
         let plan = t.row_chunks();
         let at = columns.x.len();
-        columns.grow(plan.lines().iter().sum());
+        let lines: usize = plan.lines().iter().sum();
+        if later > 0 {
+            // Room for the rest of the file too, guessed from this block's bytes per line: the
+            // columns then grow in place instead of being copied block after block (a low
+            // guess costs one reallocation, a high one address space only).
+            columns.reserve(lines + lines.saturating_mul(later) / t.data_len().max(1) + 1024);
+        }
+        columns.grow(lines);
         let slots = columns.slots(at, plan.lines());
         if let Some((slots, structural)) = t.par_rows_plain_into(
             &plan,
@@ -1180,8 +1201,9 @@ fn read_points_csv(
     let mut row_diags = Vec::new();
     let mut block = Some(first);
     while let Some(t) = block.take() {
+        let later = rest.bytes_to_come();
         let (parsed, next) = rayon::join(
-            || fields.block(&t, &mut columns, &mut row_diags),
+            || fields.block(&t, later, &mut columns, &mut row_diags),
             || rest.next_block(),
         );
         diags.extend(parsed?);
