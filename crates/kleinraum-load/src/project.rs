@@ -732,9 +732,38 @@ struct PointsRead {
     y: Vec<f64>,
     keys: PointKeys,
     /// Line (CSV) or feature number (layers) of each point, for messages.
-    rows: Vec<usize>,
+    rows: Lines,
     columns: Vec<CountColumn>,
     crs: Crs,
+}
+
+/// The line (or feature number) of each point, kept only where it does not follow from the
+/// point before: nearly every file has one point per line, and a column of line numbers as
+/// long as the points' was written for a message about a duplicate key.
+#[derive(Debug, Default)]
+struct Lines {
+    /// (point, its line) where the line is not the previous point's plus one; the first
+    /// point always.
+    marks: Vec<(usize, usize)>,
+}
+
+impl Lines {
+    /// Point `i` is on `line`; `prev` is the line of point `i - 1` (`None` for the first point
+    /// of a run that may not follow on).
+    fn note(&mut self, i: usize, line: usize, prev: Option<usize>) {
+        if prev.is_none_or(|p| p.checked_add(1) != Some(line)) {
+            self.marks.push((i, line));
+        }
+    }
+
+    /// The line of point `i`.
+    fn of(&self, i: usize) -> usize {
+        let k = self.marks.partition_point(|&(p, _)| p <= i);
+        match k.checked_sub(1).and_then(|k| self.marks.get(k)) {
+            Some(&(p, line)) => line + (i - p),
+            None => 0,
+        }
+    }
 }
 
 /// Loads the address points, their own counts and every joined count file.
@@ -796,13 +825,13 @@ pub fn load_points_in_blocks(
     let index = KeyIndex::build(&keys, |i, first| {
         diags.push(Diagnostic {
             path: p.source.clone(),
-            row: rows[i],
+            row: rows.of(i),
             field: p.key.clone(),
             value: keys.get(i).unwrap_or_default().into_owned(),
             message: format!(
                 "duplicate key (first at {} {}); joins use the first",
                 if is_csv(&p.source) { "line" } else { "feature" },
-                rows[first]
+                rows.of(first)
             ),
         })
     });
@@ -852,7 +881,9 @@ struct PointColumns {
     x: Vec<f64>,
     y: Vec<f64>,
     keys: PointKeys,
-    rows: Vec<usize>,
+    rows: Lines,
+    /// The line of the last point appended ([`Push`]).
+    last_line: Option<usize>,
     values: Vec<Vec<u32>>,
 }
 
@@ -861,12 +892,10 @@ impl PointColumns {
     /// first writes fault in, on all cores; later blocks' room is zeroed on all cores.
     fn grow(&mut self, n: usize) {
         use rayon::iter::repeat_n;
-        let PointColumns {
-            x, y, rows, values, ..
-        } = self;
+        let PointColumns { x, y, values, .. } = self;
         if x.capacity() == 0 {
             // One block (the whole file): zeroed pages straight from the system.
-            (*x, *y, *rows) = (vec![0.0; n], vec![0.0; n], vec![0; n]);
+            (*x, *y) = (vec![0.0; n], vec![0.0; n]);
             values.iter_mut().for_each(|v| *v = vec![0; n]);
             return;
         }
@@ -877,12 +906,7 @@ impl PointColumns {
                     || y.par_extend(repeat_n(0.0, n)),
                 )
             },
-            || {
-                rayon::join(
-                    || rows.par_extend(repeat_n(0, n)),
-                    || values.iter_mut().for_each(|v| v.par_extend(repeat_n(0, n))),
-                )
-            },
+            || values.iter_mut().for_each(|v| v.par_extend(repeat_n(0, n))),
         );
     }
 
@@ -891,7 +915,6 @@ impl PointColumns {
     fn reserve(&mut self, n: usize) {
         let _ = self.x.try_reserve(n);
         let _ = self.y.try_reserve(n);
-        let _ = self.rows.try_reserve(n);
         self.values.iter_mut().for_each(|v| {
             let _ = v.try_reserve(n);
         });
@@ -902,24 +925,23 @@ impl PointColumns {
     fn slots(&mut self, at: usize, lines: &[usize]) -> Vec<Slots<'_>> {
         let mut x = &mut self.x[at..];
         let mut y = &mut self.y[at..];
-        let mut rows = &mut self.rows[at..];
         let mut values: Vec<&mut [u32]> = self.values.iter_mut().map(|v| &mut v[at..]).collect();
         let mut out = Vec::with_capacity(lines.len());
         for &n in lines {
             let (hx, tx) = std::mem::take(&mut x).split_at_mut(n);
             let (hy, ty) = std::mem::take(&mut y).split_at_mut(n);
-            let (hr, tr) = std::mem::take(&mut rows).split_at_mut(n);
             let mut hv = Vec::with_capacity(values.len());
             for v in values.iter_mut() {
                 let (h, t) = std::mem::take(v).split_at_mut(n);
                 hv.push(h);
                 *v = t;
             }
-            (x, y, rows) = (tx, ty, tr);
+            (x, y) = (tx, ty);
             out.push(Slots {
                 x: hx,
                 y: hy,
-                rows: hr,
+                lines: Lines::default(),
+                last_line: None,
                 values: hv,
                 keys: PointKeys::with_capacity(n),
                 diags: Vec::new(),
@@ -932,7 +954,7 @@ impl PointColumns {
     /// Moves the `filled[k]` points written into chunk `k` of the room made at `at` (chunks of
     /// `lines[k]`) together, in order, and drops the rest of the room.
     fn close_gaps(&mut self, at: usize, lines: &[usize], filled: &[usize]) {
-        let mut columns: Vec<&mut dyn Gaps> = vec![&mut self.x, &mut self.y, &mut self.rows];
+        let mut columns: Vec<&mut dyn Gaps> = vec![&mut self.x, &mut self.y];
         columns.extend(self.values.iter_mut().map(|v| v as &mut dyn Gaps));
         columns
             .into_par_iter()
@@ -973,7 +995,9 @@ trait PointSink {
 struct Slots<'a> {
     x: &'a mut [f64],
     y: &'a mut [f64],
-    rows: &'a mut [usize],
+    /// The lines of the chunk's points (point numbers within the chunk).
+    lines: Lines,
+    last_line: Option<usize>,
     values: Vec<&'a mut [u32]>,
     keys: PointKeys,
     diags: Vec<Diagnostic>,
@@ -988,7 +1012,8 @@ impl PointSink for Slots<'_> {
         // A chunk has no more rows than lines (RowChunks).
         self.x[self.n] = x;
         self.y[self.n] = y;
-        self.rows[self.n] = line;
+        self.lines.note(self.n, line, self.last_line);
+        self.last_line = Some(line);
         self.keys.push(key);
         self.n += 1;
     }
@@ -1002,7 +1027,8 @@ impl Slots<'_> {
     fn point_int(&mut self, x: f64, y: f64, key: u64, line: usize) {
         self.x[self.n] = x;
         self.y[self.n] = y;
-        self.rows[self.n] = line;
+        self.lines.note(self.n, line, self.last_line);
+        self.last_line = Some(line);
         self.keys.push_int(key);
         self.n += 1;
     }
@@ -1028,9 +1054,10 @@ impl PointSink for Push<'_> {
     }
     fn point(&mut self, x: f64, y: f64, key: &str, line: usize) {
         let c = &mut *self.columns;
+        c.rows.note(c.x.len(), line, c.last_line);
+        c.last_line = Some(line);
         c.x.push(x);
         c.y.push(y);
-        c.rows.push(line);
         c.keys.push(key);
     }
     fn count(&mut self, column: usize, value: u32) {
@@ -1148,11 +1175,18 @@ impl PointFields<'_> {
         ) {
             let mut filled = Vec::with_capacity(slots.len());
             let mut keys = Vec::with_capacity(slots.len());
+            let mut marks = Vec::new();
+            let mut first = at;
             for s in slots {
                 filled.push(s.n);
                 keys.push(s.keys);
                 row_diags.extend(s.diags);
+                // Each chunk's points follow the previous chunk's once the gaps are closed.
+                marks.extend(s.lines.marks.into_iter().map(|(i, line)| (first + i, line)));
+                first += s.n;
             }
+            columns.rows.marks.append(&mut marks);
+            columns.last_line = None;
             columns.close_gaps(at, plan.lines(), &filled);
             keys.into_iter().for_each(|k| columns.keys.append(k));
             return Ok(structural);
@@ -1195,7 +1229,8 @@ fn read_points_csv(
         x: Vec::new(),
         y: Vec::new(),
         keys: PointKeys::default(),
-        rows: Vec::new(),
+        rows: Lines::default(),
+        last_line: None,
         values: vec![Vec::new(); fields.counts.len()],
     };
     let mut row_diags = Vec::new();
@@ -1215,12 +1250,12 @@ fn read_points_csv(
         mut x,
         mut y,
         keys,
-        mut rows,
+        rows,
         mut values,
+        ..
     } = columns;
     x.shrink_to_fit();
     y.shrink_to_fit();
-    rows.shrink_to_fit();
     values.iter_mut().for_each(Vec::shrink_to_fit);
     Ok(PointsRead {
         x,
@@ -1258,7 +1293,7 @@ fn read_points_layer(
         x: Vec::new(),
         y: Vec::new(),
         keys: PointKeys::default(),
-        rows: Vec::new(),
+        rows: Lines::default(),
         columns: p
             .counts
             .iter()
@@ -1277,6 +1312,7 @@ fn read_points_layer(
         value,
         message,
     };
+    let mut last = None;
     for (i, f) in layer.features.iter().enumerate() {
         let n = i + 1;
         let Some(key) = text_of(&f.props, &p.key) else {
@@ -1300,9 +1336,10 @@ fn read_points_layer(
                 continue;
             }
         };
+        out.rows.note(out.x.len(), n, last);
+        last = Some(n);
         out.x.push(x);
         out.y.push(y);
-        out.rows.push(n);
         for col in out.columns.iter_mut() {
             let v = f.props.get(&col.name).cloned().unwrap_or(PropValue::Null);
             let text = v.as_text().unwrap_or_default();

@@ -120,6 +120,43 @@ fn points_read_in_blocks_equal_the_whole_file() {
     );
 }
 
+/// A duplicate key names its own line and its first one as an editor shows them, past blank
+/// lines, a record over two lines, a skipped row and a block boundary anywhere (the lines are
+/// kept only where they do not follow on from the point before).
+#[test]
+fn duplicate_keys_name_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = "id;x;y;ew;kinder\n\
+               a;390000;5820000;1;1\n\
+               \n\
+               b;390001;5820000;1;1\n\
+               \"c\nd\";390002;5820000;1;1\n\
+               e;39x;5820000;1;1\n\
+               a;390003;5820000;1;1\n\
+               b;390004;5820000;1;1\r\n\
+               f;390005;5820000;1;1\n\
+               f;390006;5820000;1;1\n";
+    let p = write(dir.path(), "doppelt.csv", raw);
+    for block in [usize::MAX, 1, 7, 40, 64] {
+        let (layer, d) = load(&p, block);
+        assert_eq!(layer.len(), 7, "block {block}");
+        let dups: Vec<(usize, &str, &str)> = d
+            .iter()
+            .filter(|d| d.message.starts_with("duplicate key"))
+            .map(|d| (d.row, d.value.as_str(), d.message.as_str()))
+            .collect();
+        let want = [(8, "a", 2), (9, "b", 4), (11, "f", 10)];
+        assert_eq!(dups.len(), want.len(), "block {block}: {d:?}");
+        for ((row, value, message), (wrow, wvalue, first)) in dups.iter().zip(want) {
+            assert_eq!((*row, *value), (wrow, wvalue), "block {block}: {d:?}");
+            assert!(
+                message.starts_with(&format!("duplicate key (first at line {first})")),
+                "block {block}: {message}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_broken_gzip_block_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
