@@ -125,6 +125,18 @@ struct Edge {
     len: f32,
 }
 
+impl Edge {
+    /// Room for an edge not yet filed.
+    const ZERO: Edge = Edge {
+        ax: 0.0,
+        ay: 0.0,
+        bx: 0.0,
+        by: 0.0,
+        poly: 0,
+        len: 0.0,
+    };
+}
+
 /// The edges of a polygon's rings, in ring order, as the index files them: those with a
 /// non-finite end or of zero length are left out (they cross no line and bound no cell).
 fn ring_edges(mp: &MultiPolygon<f64>) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + '_ {
@@ -179,18 +191,10 @@ impl GridIndex {
         // counted per polygon first, then each polygon's written straight to its place, on all
         // cores (no per-polygon lists to concatenate: fresh pages cost more than the count).
         let counts: Vec<usize> = polys.par_iter().map(|mp| ring_edges(mp).count()).collect();
-        let zero = Edge {
-            ax: 0.0,
-            ay: 0.0,
-            bx: 0.0,
-            by: 0.0,
-            poly: 0,
-            len: 0.0,
-        };
         let mut all: Vec<Edge> = (0..counts.iter().sum::<usize>())
             .into_par_iter()
             .with_min_len(1 << 14)
-            .map(|_| zero)
+            .map(|_| Edge::ZERO)
             .collect();
         let mut places: Vec<&mut [Edge]> = Vec::with_capacity(polys.len());
         let mut rest = &mut all[..];
@@ -376,17 +380,7 @@ impl GridIndex {
             };
             nb
         ];
-        let mut edges = vec![
-            Edge {
-                ax: 0.0,
-                ay: 0.0,
-                bx: 0.0,
-                by: 0.0,
-                poly: 0,
-                len: 0.0,
-            };
-            ne
-        ];
+        let mut edges = vec![Edge::ZERO; ne];
         let mut band_bcells: Vec<&mut [BoundaryCell]> = Vec::with_capacity(nbands);
         let mut band_slots: Vec<&mut [Edge]> = Vec::with_capacity(nbands);
         {
