@@ -31,6 +31,7 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
         &dataset,
         &cfg.analysis(),
         loaded.base_locator.as_ref(),
+        loaded.point_order.as_deref(),
         &mut stages,
     )
     .with_context(|| format!("computing {}", config.display()))?;
@@ -78,7 +79,7 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
     );
     // The process ends here: the kernel takes the memory back in one go, faster than freeing
     // the points, areas and index block by block first.
-    std::mem::forget((dataset, result, loaded.base_locator));
+    std::mem::forget((dataset, result, loaded.base_locator, loaded.point_order));
     Ok(())
 }
 

@@ -102,6 +102,11 @@ pub struct Loaded {
     /// The base level's polygon index, built while the points were read (`None` without
     /// points, or when the base level cannot be indexed: the engine then says why).
     pub base_locator: Option<AreaLocator>,
+    /// The order a join visits the points in ([`coarse_morton_order`]), computed beside the
+    /// index build when the base level is indexed and the points are left in file order.
+    ///
+    /// [`coarse_morton_order`]: kleinraum_aggregate::spatial::coarse_morton_order
+    pub point_order: Option<Vec<u32>>,
     /// What loading found.
     pub report: LoadReport,
 }
@@ -128,7 +133,7 @@ impl Loaded {
     ) -> Result<Vec<u32>, kleinraum_aggregate::aggregate::EngineError> {
         let pts = &self.dataset.points;
         match (&self.base_locator, self.dataset.levels.first()) {
-            (Some(l), _) => l.assign_layer(pts),
+            (Some(l), _) => l.assign_layer_in(pts, self.point_order.as_deref()),
             (None, Some(base)) => AreaLocator::new(&base.areas, &base.key)?.assign_layer(pts),
             // The config has at least one level; nothing to join without one.
             (None, None) => Ok(vec![kleinraum_aggregate::spatial::OUTSIDE; pts.len()]),
@@ -220,16 +225,21 @@ pub fn load_all_with(cfg: &ProjectConfig, prep: Prepare) -> Result<Loaded, LoadE
             // definitions, and each spatial join over neighbouring points runs several times
             // faster (locality).
             let t = std::time::Instant::now();
+            let mut visit = None;
             if prep.spatial_order {
                 let order = kleinraum_aggregate::spatial::morton_order(&points.x, &points.y);
                 points.reorder(&order);
                 points.in_spatial_order = true;
+            } else if prep.base_index && !points.is_empty() {
+                // While the other side still builds the index: the join then starts at once.
+                let (x, y) = (&points.x, &points.y);
+                visit = Some(kleinraum_aggregate::spatial::coarse_morton_order(x, y));
             }
-            Ok((points, diags, t_points, t.elapsed()))
+            Ok((points, visit, diags, t_points, t.elapsed()))
         },
     );
     let (levels, base_locator, t_levels, t_index, (extras, t_extras)) = levels_side?;
-    let (points, point_diags, t_points, t_order) = points_side?;
+    let (points, point_order, point_diags, t_points, t_order) = points_side?;
     let Extras {
         facilities,
         tables,
@@ -246,6 +256,8 @@ pub fn load_all_with(cfg: &ProjectConfig, prep: Prepare) -> Result<Loaded, LoadE
     stages.push(("load: points and joined counts", t_points));
     if prep.spatial_order {
         stages.push(("load: points in Morton order", t_order));
+    } else if point_order.is_some() {
+        stages.push(("load: points' visiting order (beside the index)", t_order));
     }
     stages.push((
         "load: facilities, tables, weights (beside the points)",
@@ -262,6 +274,7 @@ pub fn load_all_with(cfg: &ProjectConfig, prep: Prepare) -> Result<Loaded, LoadE
         },
         weights,
         base_locator,
+        point_order,
         report,
     })
 }

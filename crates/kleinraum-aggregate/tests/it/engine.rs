@@ -446,3 +446,39 @@ fn sum_by_area_2m_points_5_columns_timing() {
         assert_eq!((0..542).map(|a| sums[a * 5 + c]).sum::<u64>(), expect);
     }
 }
+
+/// A visiting order computed beforehand (the loader's, beside the index build) gives the
+/// assignment the locator gives alone; an order of another length is not used.
+#[test]
+fn a_given_visiting_order_gives_the_same_assignment() {
+    use kleinraum_aggregate::aggregate::AreaLocator;
+    use kleinraum_aggregate::spatial::{OUTSIDE, coarse_morton_order};
+    let points: Vec<(usize, u32, u32, u32)> = (0..900).map(|k| (k % 4, 1, 0, 0)).collect();
+    let mut ds = dataset(&points, &["A", "A", "B", "B"]);
+    // Some points outside every area, the rest spread over all four squares.
+    for k in 0..ds.points.x.len() {
+        ds.points.x[k] = (k * 37 % 4400) as f64 - 100.0;
+        ds.points.y[k] = (k * 53 % 1100) as f64 - 50.0;
+    }
+    let locator = AreaLocator::new(&ds.levels[0].areas, "sr").unwrap();
+    let alone = locator.assign_layer(&ds.points).unwrap();
+    assert!(alone.contains(&OUTSIDE) && (0..4).all(|a| alone.contains(&a)));
+    let order = coarse_morton_order(&ds.points.x, &ds.points.y);
+    assert_eq!(
+        locator.assign_layer_in(&ds.points, Some(&order)).unwrap(),
+        alone
+    );
+    let reversed: Vec<u32> = (0..ds.points.x.len() as u32).rev().collect();
+    assert_eq!(
+        locator
+            .assign_layer_in(&ds.points, Some(&reversed))
+            .unwrap(),
+        alone
+    );
+    assert_eq!(
+        locator
+            .assign_layer_in(&ds.points, Some(&order[1..]))
+            .unwrap(),
+        alone
+    );
+}
