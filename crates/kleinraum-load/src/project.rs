@@ -761,10 +761,14 @@ struct Lines {
 }
 
 impl Lines {
-    /// Point `i` is on `line`; `prev` is the line of point `i - 1` (`None` for the first point
-    /// of a run that may not follow on).
-    fn note(&mut self, i: usize, line: usize, prev: Option<usize>) {
-        if prev.is_none_or(|p| p.checked_add(1) != Some(line)) {
+    /// Point `i` (the next after those noted) is on `line`.
+    fn note(&mut self, i: usize, line: usize) {
+        // The last mark gives the line every point since it is on.
+        let follows = self
+            .marks
+            .last()
+            .is_some_and(|&(p, l)| i > p && l.checked_add(i - p) == Some(line));
+        if !follows {
             self.marks.push((i, line));
         }
     }
@@ -895,8 +899,6 @@ struct PointColumns {
     y: Vec<f64>,
     keys: PointKeys,
     rows: Lines,
-    /// The line of the last point appended ([`Push`]).
-    last_line: Option<usize>,
     values: Vec<Vec<u32>>,
 }
 
@@ -954,7 +956,6 @@ impl PointColumns {
                 x: hx,
                 y: hy,
                 lines: Lines::default(),
-                last_line: None,
                 values: hv,
                 keys: PointKeys::with_capacity(n),
                 diags: Vec::new(),
@@ -1010,7 +1011,6 @@ struct Slots<'a> {
     y: &'a mut [f64],
     /// The lines of the chunk's points (point numbers within the chunk).
     lines: Lines,
-    last_line: Option<usize>,
     values: Vec<&'a mut [u32]>,
     keys: PointKeys,
     diags: Vec<Diagnostic>,
@@ -1025,8 +1025,7 @@ impl PointSink for Slots<'_> {
         // A chunk has no more rows than lines (RowChunks).
         self.x[self.n] = x;
         self.y[self.n] = y;
-        self.lines.note(self.n, line, self.last_line);
-        self.last_line = Some(line);
+        self.lines.note(self.n, line);
         self.keys.push(key);
         self.n += 1;
     }
@@ -1040,8 +1039,7 @@ impl Slots<'_> {
     fn point_int(&mut self, x: f64, y: f64, key: u64, line: usize) {
         self.x[self.n] = x;
         self.y[self.n] = y;
-        self.lines.note(self.n, line, self.last_line);
-        self.last_line = Some(line);
+        self.lines.note(self.n, line);
         self.keys.push_int(key);
         self.n += 1;
     }
@@ -1067,8 +1065,7 @@ impl PointSink for Push<'_> {
     }
     fn point(&mut self, x: f64, y: f64, key: &str, line: usize) {
         let c = &mut *self.columns;
-        c.rows.note(c.x.len(), line, c.last_line);
-        c.last_line = Some(line);
+        c.rows.note(c.x.len(), line);
         c.x.push(x);
         c.y.push(y);
         c.keys.push(key);
@@ -1199,7 +1196,6 @@ impl PointFields<'_> {
                 first += s.n;
             }
             columns.rows.marks.append(&mut marks);
-            columns.last_line = None;
             columns.close_gaps(at, plan.lines(), &filled);
             keys.into_iter().for_each(|k| columns.keys.append(k));
             return Ok(structural);
@@ -1243,7 +1239,6 @@ fn read_points_csv(
         y: Vec::new(),
         keys: PointKeys::default(),
         rows: Lines::default(),
-        last_line: None,
         values: vec![Vec::new(); fields.counts.len()],
     };
     let mut row_diags = Vec::new();
@@ -1265,7 +1260,6 @@ fn read_points_csv(
         keys,
         rows,
         mut values,
-        ..
     } = columns;
     x.shrink_to_fit();
     y.shrink_to_fit();
@@ -1325,7 +1319,6 @@ fn read_points_layer(
         value,
         message,
     };
-    let mut last = None;
     for (i, f) in layer.features.iter().enumerate() {
         let n = i + 1;
         let Some(key) = text_of(&f.props, &p.key) else {
@@ -1349,8 +1342,7 @@ fn read_points_layer(
                 continue;
             }
         };
-        out.rows.note(out.x.len(), n, last);
-        last = Some(n);
+        out.rows.note(out.x.len(), n);
         out.x.push(x);
         out.y.push(y);
         for col in out.columns.iter_mut() {
