@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// Finds `rel` in the current directory or above the executable (target/<profile>/kleinraum
 /// sits two levels below the repository root).
-fn locate(rel: &str) -> Option<PathBuf> {
+pub(crate) fn locate(rel: &str) -> Option<PathBuf> {
     let here = PathBuf::from(rel);
     if here.exists() {
         return Some(here);

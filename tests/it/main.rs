@@ -7,6 +7,7 @@ mod berlin_tables;
 mod check_cli;
 mod common;
 mod demo_data;
+mod gdal_helper;
 mod init;
 mod kreis;
 mod layout;

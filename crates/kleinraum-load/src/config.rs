@@ -90,6 +90,24 @@ fn default_title() -> String {
 }
 
 impl ProjectConfig {
+    /// Whether loading this config needs GDAL: a layer source only OGR reads (GeoPackage,
+    /// PostGIS, …) or `repair = true` on a level or Gebietsstand (GEOS MakeValid). The
+    /// `kleinraum` program hands such configs to `kleinraum-gdal` (see [`crate::backend`]).
+    pub fn needs_gdal(&self) -> bool {
+        use crate::features::SourceKind;
+        let ogr = |s: &str| SourceKind::of(s) == SourceKind::Ogr;
+        self.levels
+            .iter()
+            .any(|l| l.repair || l.source.as_deref().is_some_and(ogr))
+            || self
+                .gebietsstaende
+                .iter()
+                .any(|g| g.repair || ogr(&g.source))
+            || self.points.as_ref().is_some_and(|p| ogr(&p.source))
+            || self.facilities.iter().any(|f| ogr(&f.source))
+            || self.weights.as_ref().is_some_and(|w| ogr(&w.source))
+    }
+
     /// Reads a config file: parses it (unknown keys are errors naming the key and line), sets
     /// `base_dir` to the file's directory, resolves every source path and validates the
     /// cross-references. Every error names the file and the key.

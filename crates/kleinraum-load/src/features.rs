@@ -102,30 +102,59 @@ pub fn read_layer(
     layer: Option<&str>,
     encoding: Option<&str>,
 ) -> Result<RawLayer, crate::LoadError> {
-    let lower = source.to_ascii_lowercase();
-    let is_conn = crate::config::is_connection_string(source);
-    if !is_conn
-        && [".geojson", ".json", ".geojson.gz", ".json.gz"]
-            .iter()
-            .any(|ext| lower.ends_with(ext))
-    {
-        return crate::gj::read(std::path::Path::new(source));
-    }
-    if !is_conn && lower.ends_with(".shp") {
-        return crate::shp::read(std::path::Path::new(source), encoding);
-    }
-    if !is_conn && (lower.ends_with(".csv") || lower.ends_with(".csv.gz")) {
-        return Err(crate::LoadError::Format {
+    match SourceKind::of(source) {
+        SourceKind::GeoJson => crate::gj::read(std::path::Path::new(source)),
+        SourceKind::Shapefile => crate::shp::read(std::path::Path::new(source), encoding),
+        SourceKind::Csv => Err(crate::LoadError::Format {
             path: source.into(),
             message: "a CSV file is not a geometry layer; give its coordinate columns with `x`, `y` and `crs`".into(),
-        });
+        }),
+        SourceKind::Ogr => read_other(source, layer),
     }
-    read_other(source, layer)
+}
+
+/// Which reader a layer source goes to, by its extension (connection strings go to OGR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// `.geojson`, `.json`, also gzipped: kleinraum's own reader.
+    GeoJson,
+    /// `.shp`: kleinraum's own reader.
+    Shapefile,
+    /// `.csv`, `.csv.gz`: a table, not a geometry layer.
+    Csv,
+    /// Anything else (GeoPackage, `PG:` connection strings, FlatGeobuf, …): GDAL/OGR.
+    Ogr,
+}
+
+impl SourceKind {
+    /// The kind of `source`.
+    pub fn of(source: &str) -> SourceKind {
+        if crate::config::is_connection_string(source) {
+            return SourceKind::Ogr;
+        }
+        let lower = source.to_ascii_lowercase();
+        let ends = |exts: &[&str]| exts.iter().any(|ext| lower.ends_with(ext));
+        if ends(&[".geojson", ".json", ".geojson.gz", ".json.gz"]) {
+            SourceKind::GeoJson
+        } else if ends(&[".shp"]) {
+            SourceKind::Shapefile
+        } else if ends(&[".csv", ".csv.gz"]) {
+            SourceKind::Csv
+        } else {
+            SourceKind::Ogr
+        }
+    }
 }
 
 #[cfg(feature = "gdal")]
 fn read_other(source: &str, layer: Option<&str>) -> Result<RawLayer, crate::LoadError> {
-    crate::ogr::read(source, layer)
+    match crate::backend::installed() {
+        Some(gdal) => gdal.read(source, layer),
+        None => Err(crate::LoadError::Format {
+            path: crate::ogr::mask_password(source).into(),
+            message: crate::backend::NOT_LOADED.into(),
+        }),
+    }
 }
 
 #[cfg(not(feature = "gdal"))]

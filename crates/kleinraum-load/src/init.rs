@@ -406,6 +406,30 @@ struct KeyMatch {
     unmatched: Vec<String>,
 }
 
+/// The files [`propose`] reads as layers.
+const GEO_EXTENSIONS: [&str; 6] = [
+    ".shp",
+    ".geojson",
+    ".json",
+    ".geojson.gz",
+    ".json.gz",
+    ".gpkg",
+];
+
+/// Whether [`propose`] needs GDAL for the files in `dir` (a GeoPackage among them). An
+/// unreadable folder needs nothing: `propose` reports it.
+pub fn needs_gdal(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok()).any(|e| {
+        let name = e.file_name().to_string_lossy().to_lowercase();
+        e.path().is_file()
+            && GEO_EXTENSIONS.iter().any(|x| name.ends_with(x))
+            && crate::features::SourceKind::of(&name) == crate::features::SourceKind::Ogr
+    })
+}
+
 /// Proposes a configuration for the files in `dir`; `config_dir` is where the config will be
 /// written (paths are written relative to it).
 pub fn propose(dir: &Path, config_dir: &Path) -> Result<Proposal, String> {
@@ -426,16 +450,7 @@ pub fn propose(dir: &Path, config_dir: &Path) -> Result<Proposal, String> {
             csvs.push(p.clone());
             continue;
         }
-        let geo = [
-            ".shp",
-            ".geojson",
-            ".json",
-            ".geojson.gz",
-            ".json.gz",
-            ".gpkg",
-        ]
-        .iter()
-        .any(|e| lower.ends_with(e));
+        let geo = GEO_EXTENSIONS.iter().any(|e| lower.ends_with(e));
         if !geo {
             if !(lower.ends_with(".shx")
                 || lower.ends_with(".dbf")

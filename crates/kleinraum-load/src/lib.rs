@@ -7,6 +7,7 @@
 //! Must not: compute statistics (that is `kleinraum-aggregate`), or serve anything.
 
 pub mod areatable;
+pub mod backend;
 pub mod blocks;
 pub mod check;
 pub mod config;

@@ -66,9 +66,18 @@ pub fn parts_and_holes(mp: &MultiPolygon<f64>) -> (usize, usize) {
 
 /// Makes a polygon valid with GEOS MakeValid (`METHOD=STRUCTURE`: rings keep the area they
 /// enclose, a self-touching ring becomes two polygons or a polygon with a hole). Only polygon
-/// parts of the result are kept.
+/// parts of the result are kept. Runs where GDAL is installed (see [`crate::backend`]).
 #[cfg(feature = "gdal")]
 pub fn make_valid(mp: &MultiPolygon<f64>) -> Result<MultiPolygon<f64>, String> {
+    match crate::backend::installed() {
+        Some(gdal) => gdal.make_valid(mp),
+        None => Err(format!("`repair = true`: {}", crate::backend::NOT_LOADED)),
+    }
+}
+
+/// [`make_valid`] through the system GDAL in this process.
+#[cfg(feature = "gdal")]
+pub(crate) fn make_valid_with_gdal(mp: &MultiPolygon<f64>) -> Result<MultiPolygon<f64>, String> {
     use gdal::cpl::CslStringList;
     use gdal::vector::ToGdal;
     let g = mp.to_gdal().map_err(|e| e.to_string())?;

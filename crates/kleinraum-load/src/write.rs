@@ -406,7 +406,13 @@ pub fn write_by_extension(r: &AggregateResult, path: &Path, excel: bool) -> Resu
         OutputFormat::Csv => write_csv(r, path, excel),
         OutputFormat::GeoJson => write_geojson(r, path),
         #[cfg(feature = "gdal")]
-        OutputFormat::Gpkg => write_gpkg(r, path),
+        OutputFormat::Gpkg => match crate::backend::installed() {
+            Some(gdal) => gdal.write_gpkg(r, path),
+            None => Err(WriteError::Gdal {
+                path: path.to_path_buf(),
+                message: crate::backend::NOT_LOADED.into(),
+            }),
+        },
     }
 }
 

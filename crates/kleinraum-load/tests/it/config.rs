@@ -305,3 +305,45 @@ fn demo_toml_documents_every_key_that_exists() {
         "data/demo.toml does not explain: {missing:?}"
     );
 }
+
+/// Every place a config names a layer source, and `repair`, decide whether loading it needs
+/// GDAL (the `kleinraum` program hands such configs to `kleinraum-gdal`).
+#[test]
+fn needs_gdal_sees_every_source_and_repair() {
+    let berlin = std::fs::read_to_string(repo_root().join("data/berlin.toml")).unwrap();
+    let demo = std::fs::read_to_string(repo_root().join("data/demo.toml")).unwrap();
+    let needs = |text: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "c.toml", text);
+        ProjectConfig::load(&p)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+            .needs_gdal()
+    };
+    let swap = |text: &str, from: &str, to: &str| {
+        assert!(text.contains(from), "the config no longer has {from}");
+        text.replacen(from, to, 1)
+    };
+    assert!(!needs(&berlin));
+    assert!(!needs(&demo));
+    let cases = [
+        // A level, the address points, a facility layer, a configured Gebietsstand.
+        swap(&berlin, "plr_2021_epsg25833.geojson.gz", "plr.gpkg"),
+        swap(&berlin, "addresses.csv.gz", "adressen.gpkg"),
+        swap(&berlin, "kitas_2022-12_epsg25833.geojson", "kitas.fgb"),
+        swap(&berlin, "plr_2021_epsg25833.geojson.gz", "PG:dbname=lor"),
+        swap(
+            &berlin,
+            "id_field = \"PLR_ID\"",
+            "id_field = \"PLR_ID\"\nrepair = true",
+        ),
+        swap(&demo, "demo/stadtteile.geojson", "demo/stadtteile.gpkg"),
+        swap(
+            &demo,
+            "[[gebietsstand]]\n",
+            "[[gebietsstand]]\nrepair = true\n",
+        ),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        assert!(needs(text), "case {i}");
+    }
+}

@@ -212,6 +212,7 @@ fn a_self_touching_ring_blocks_and_says_repair_exists() {
 
 #[test]
 fn repair_makes_it_valid_and_lists_what_changed() {
+    kleinraum_load::backend::install_gdal();
     let dir = tempfile::tempdir().unwrap();
     let src = pinched_geojson(dir.path());
     let cfg = config_in(dir.path(), 25833, &level(&src, "repair = true"));
@@ -236,6 +237,7 @@ fn repair_makes_it_valid_and_lists_what_changed() {
 
 #[test]
 fn repair_on_the_real_alkis_ortsteile_with_a_self_crossing_ring() {
+    kleinraum_load::backend::install_gdal();
     // Ortsteil 1001 (Marzahn) in the ALKIS data crosses itself; with repair it is listed with
     // its area before and after, and every other Ortsteil is left as it is.
     let src = data("berlin-other-partitions/ortsteile_96.geojson");
