@@ -21,7 +21,7 @@ pub const HELPER_ENV: &str = "KLEINRAUM_GDAL";
 
 /// Why the command needs GDAL, if it does.
 pub fn needed_by(cli: &Cli) -> Option<String> {
-    let config = |c: &Path| config_needs_gdal(c);
+    let config = config_needs_gdal;
     match &cli.command {
         Some(Command::Check { config: c, .. })
         | Some(Command::Report { config: c, .. })
@@ -39,10 +39,13 @@ pub fn needed_by(cli: &Cli) -> Option<String> {
                 config(c)
             }
         }
-        Some(Command::Serve { config: c, .. }) => match c {
-            Some(c) => config(c),
-            None => crate::cmd_serve::locate("data/demo.toml").and_then(|c| config(&c)),
-        },
+        Some(Command::Serve {
+            config: Some(c), ..
+        }) => config(c),
+        // Serving the demo, as `serve` without a config does.
+        Some(Command::Serve { config: None, .. }) | None => {
+            crate::cmd_serve::locate("data/demo.toml").and_then(|c| config(&c))
+        }
         Some(Command::Init { dir, .. }) => kleinraum_load::init::needs_gdal(dir)
             .then(|| format!("{}: a GeoPackage in the folder", dir.display())),
         Some(Command::Redefine { action }) => match action {
@@ -60,7 +63,6 @@ pub fn needed_by(cli: &Cli) -> Option<String> {
             | RedefineCmd::Compare { config: c, .. } => config(c),
         },
         Some(Command::GenerateDemo { .. }) => None,
-        None => crate::cmd_serve::locate("data/demo.toml").and_then(|c| config(&c)),
     }
 }
 
