@@ -148,8 +148,8 @@ fn ring_edges(mp: &MultiPolygon<f64>) -> impl Iterator<Item = (Coord<f64>, Coord
         })
 }
 
-/// Where an edge lies in the grid (inclusive ranges): the cells it is filed in (columns `i`,
-/// rows `j`) and the rows whose centre line it may cross (`r`).
+/// Where an edge (or a polygon's extent) lies in the grid (inclusive ranges): the cells it is
+/// filed in (columns `i`, rows `j`) and the rows whose centre line it may cross (`r`).
 #[derive(Clone, Copy)]
 struct EdgeSpan {
     i0: u32,
@@ -187,71 +187,48 @@ impl GridIndex {
     fn from_owned(polys: Vec<MultiPolygon<f64>>, cells_per_edge: f64) -> Self {
         use rayon::prelude::*;
         assert!(polys.len() < CELL_OUTSIDE as usize, "too many polygons");
-        // All edges in ring order, so crossings are computed exactly as `contains_rule` does;
-        // counted per polygon first, then each polygon's written straight to its place, on all
-        // cores (no per-polygon lists to concatenate: fresh pages cost more than the count).
-        let counts: Vec<usize> = polys.par_iter().map(|mp| ring_edges(mp).count()).collect();
-        let mut all: Vec<Edge> = (0..counts.iter().sum::<usize>())
-            .into_par_iter()
-            .with_min_len(1 << 14)
-            .map(|_| Edge::ZERO)
-            .collect();
-        let mut places: Vec<&mut [Edge]> = Vec::with_capacity(polys.len());
-        let mut rest = &mut all[..];
-        for &n in &counts {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
-            places.push(head);
-            rest = tail;
-        }
-        places
-            .into_par_iter()
-            .zip(polys.par_iter())
-            .enumerate()
-            .for_each(|(pi, (place, mp))| {
-                for (slot, (a, b)) in place.iter_mut().zip(ring_edges(mp)) {
-                    *slot = Edge {
-                        ax: a.x,
-                        ay: a.y,
-                        bx: b.x,
-                        by: b.y,
-                        poly: pi as u32,
-                        // Rounded up so the bound never shrinks.
-                        len: ((b.x - a.x).abs() + (b.y - a.y).abs()) as f32 * 1.000_001,
-                    };
-                }
-            });
-        let (minx, miny, maxx, maxy) = all
+        // Every pass below walks the polygons' rings (in ring order, so crossings are computed
+        // exactly as `contains_rule` does) and works out each edge's place on the fly: no
+        // array of all edges and their spans (on the benchmark city 43 MB of fresh pages, more
+        // time than the arithmetic it saved).
+        let extents: Vec<(usize, [f64; 4])> = polys
             .par_iter()
-            .fold(
-                || {
+            .map(|mp| {
+                ring_edges(mp).fold(
                     (
-                        f64::INFINITY,
-                        f64::INFINITY,
-                        f64::NEG_INFINITY,
-                        f64::NEG_INFINITY,
-                    )
-                },
-                |(x0, y0, x1, y1), e| {
-                    (
-                        x0.min(e.ax.min(e.bx)),
-                        y0.min(e.ay.min(e.by)),
-                        x1.max(e.ax.max(e.bx)),
-                        y1.max(e.ay.max(e.by)),
-                    )
-                },
-            )
-            .reduce(
-                || {
-                    (
-                        f64::INFINITY,
-                        f64::INFINITY,
-                        f64::NEG_INFINITY,
-                        f64::NEG_INFINITY,
-                    )
-                },
-                |a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3)),
-            );
-        if all.is_empty() {
+                        0,
+                        [
+                            f64::INFINITY,
+                            f64::INFINITY,
+                            f64::NEG_INFINITY,
+                            f64::NEG_INFINITY,
+                        ],
+                    ),
+                    |(n, [x0, y0, x1, y1]), (a, b)| {
+                        (
+                            n + 1,
+                            [
+                                x0.min(a.x.min(b.x)),
+                                y0.min(a.y.min(b.y)),
+                                x1.max(a.x.max(b.x)),
+                                y1.max(a.y.max(b.y)),
+                            ],
+                        )
+                    },
+                )
+            })
+            .collect();
+        let nedges: usize = extents.iter().map(|e| e.0).sum();
+        let [minx, miny, maxx, maxy] = extents.iter().filter(|e| e.0 > 0).fold(
+            [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ],
+            |[x0, y0, x1, y1], (_, [a, b, c, d])| [x0.min(*a), y0.min(*b), x1.max(*c), y1.max(*d)],
+        );
+        if nedges == 0 {
             return Self {
                 polys,
                 x0: 0.0,
@@ -268,7 +245,7 @@ impl GridIndex {
         }
         let w = (maxx - minx).max(1e-6);
         let h = (maxy - miny).max(1e-6);
-        let target = (all.len() as f64 * cells_per_edge).clamp(64.0, 64.0e6);
+        let target = (nedges as f64 * cells_per_edge).clamp(64.0, 64.0e6);
         let mut cell = (w * h / target).sqrt();
         // Keep the grid within sane dimensions for very elongated extents.
         cell = cell.max(w.max(h) / 65_536.0);
@@ -290,59 +267,70 @@ impl GridIndex {
             let b = (((hi + pad - origin) * inv_cell) as usize).min(n - 1);
             (a as u32, b as u32)
         };
-        let row_of = |e: &Edge, j: usize| -> bool {
+        let row_of = |a: Coord<f64>, b: Coord<f64>, j: usize| -> bool {
             let cy = y0 + (j as f64 + 0.5) * cell;
-            (e.ay > cy) != (e.by > cy)
+            (a.y > cy) != (b.y > cy)
         };
-        // Per edge, computed once: the cells to test (widened a little, see `pad`) and the rows
-        // whose centre line it may cross.
-        let spans: Vec<EdgeSpan> = all
-            .par_iter()
-            .with_min_len(1 << 12)
-            .map(|e| {
-                let (lo, hi) = (e.ay.min(e.by), e.ay.max(e.by));
-                let (i0, i1) = cell_range(e.ax.min(e.bx), e.ax.max(e.bx), x0, nx);
-                let (j0, j1) = cell_range(lo, hi, y0, ny);
-                // floor(v) - 1 and ceil(w) + 1, clamped to the grid (v, w > 0: the grid has a
-                // margin of one cell).
-                let v = (lo - y0) * inv_cell - 0.5;
-                let w = (hi - y0) * inv_cell - 0.5;
-                let r0 = ((v as usize).saturating_sub(1)).min(ny - 1);
-                let wt = w as usize;
-                let r1 = (wt + usize::from((wt as f64) < w) + 1).min(ny - 1);
-                EdgeSpan {
-                    i0,
-                    i1,
-                    j0,
-                    j1,
-                    r0: r0 as u32,
-                    r1: r1 as u32,
-                }
-            })
-            .collect();
+        // Where a box lies: the cells to test (widened a little, see `pad`) and the rows whose
+        // centre line it may cross. For an edge, its own box; for a polygon, its extent (which
+        // holds every span of its edges).
+        let span_of = |xmin: f64, ymin: f64, xmax: f64, ymax: f64| -> EdgeSpan {
+            let (i0, i1) = cell_range(xmin, xmax, x0, nx);
+            let (j0, j1) = cell_range(ymin, ymax, y0, ny);
+            // floor(v) - 1 and ceil(w) + 1, clamped to the grid (v, w > 0: the grid has a
+            // margin of one cell).
+            let v = (ymin - y0) * inv_cell - 0.5;
+            let w = (ymax - y0) * inv_cell - 0.5;
+            let r0 = ((v as usize).saturating_sub(1)).min(ny - 1);
+            let wt = w as usize;
+            let r1 = (wt + usize::from((wt as f64) < w) + 1).min(ny - 1);
+            EdgeSpan {
+                i0,
+                i1,
+                j0,
+                j1,
+                r0: r0 as u32,
+                r1: r1 as u32,
+            }
+        };
+        let edge_span = |a: Coord<f64>, b: Coord<f64>| {
+            span_of(a.x.min(b.x), a.y.min(b.y), a.x.max(b.x), a.y.max(b.y))
+        };
         // The grid is built in bands of rows, one core per band: a band's cells, boundary
         // cells (numbered in cell order, so contiguous per band), edges and row crossings are
-        // its own. Each band lists the edges touching it, in `all` order, so every cell sees
-        // its edges and every row its crossings in the order a single pass would give.
+        // its own. Each band lists the polygons reaching into it, in order, and walks their
+        // edges in ring order, so every cell sees its edges and every row its crossings in the
+        // order a single pass would give.
         let rows_per_band = ny.div_ceil((rayon::current_num_threads().max(1) * 8).min(ny));
         let nbands = ny.div_ceil(rows_per_band);
-        let mut band_edges: Vec<Vec<u32>> = vec![Vec::new(); nbands];
-        for (k, sp) in spans.iter().enumerate() {
+        let mut band_polys: Vec<Vec<u32>> = vec![Vec::new(); nbands];
+        for (pi, &(n, [a, b, c, d])) in extents.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let sp = span_of(a, b, c, d);
             let (lo, hi) = (sp.j0.min(sp.r0) as usize, sp.j1.max(sp.r1) as usize);
-            for list in &mut band_edges[lo / rows_per_band..=hi / rows_per_band] {
-                list.push(k as u32);
+            for list in &mut band_polys[lo / rows_per_band..=hi / rows_per_band] {
+                list.push(pi as u32);
             }
         }
+        drop(extents);
         let band_rows = |b: usize| (b * rows_per_band, ((b + 1) * rows_per_band).min(ny));
+        // The edges of band `b`'s polygons, each with its polygon's number.
+        let band_edges = |b: usize| {
+            band_polys[b]
+                .iter()
+                .flat_map(|&pi| ring_edges(&polys[pi as usize]).map(move |(a, e)| (pi, a, e)))
+        };
         // Pass 1: edges per cell of each band.
-        let band_counts: Vec<Vec<u32>> = band_edges
-            .par_iter()
-            .enumerate()
-            .map(|(b, list)| {
+        let band_counts: Vec<Vec<u32>> = (0..nbands)
+            .into_par_iter()
+            .map(|b| {
                 let (r0, r1) = band_rows(b);
                 let mut counts = vec![0u32; (r1 - r0) * nx];
-                for &k in list {
-                    let sp = &spans[k as usize];
+                // `for_each`, not `for`: the nested iterators then run as plain loops.
+                band_edges(b).for_each(|(_, a, e)| {
+                    let sp = edge_span(a, e);
                     let (i0, i1) = (sp.i0 as usize, sp.i1 as usize);
                     for j in (sp.j0 as usize).max(r0)..=(sp.j1 as usize).min(r1 - 1) {
                         let row = &mut counts[(j - r0) * nx..(j - r0 + 1) * nx];
@@ -350,7 +338,7 @@ impl GridIndex {
                             *c += 1;
                         }
                     }
-                }
+                });
                 counts
             })
             .collect();
@@ -426,34 +414,40 @@ impl GridIndex {
                     }
                 }
                 drop(counts);
-                let list = &band_edges[b];
-                for &ki in list {
-                    let (e, sp) = (&all[ki as usize], &spans[ki as usize]);
+                // Each edge of the band, once: filed in its cells, and its crossings of the
+                // rows' centre lines noted (left to right after sorting).
+                let mut rows: Vec<Vec<(f64, u32)>> = vec![Vec::new(); r1 - r0];
+                band_edges(b).for_each(|(pi, a, e)| {
+                    let sp = edge_span(a, e);
+                    let edge = Edge {
+                        ax: a.x,
+                        ay: a.y,
+                        bx: e.x,
+                        by: e.y,
+                        poly: pi,
+                        // Rounded up so the bound never shrinks.
+                        len: ((e.x - a.x).abs() + (e.y - a.y).abs()) as f32 * 1.000_001,
+                    };
                     for j in (sp.j0 as usize).max(r0)..=(sp.j1 as usize).min(r1 - 1) {
                         for i in sp.i0 as usize..=sp.i1 as usize {
                             let bc =
                                 &mut bcells[(cells[(j - r0) * nx + i] & !BOUNDARY) as usize - b0];
-                            slots[bc.edge_end as usize - e0] = *e;
+                            slots[bc.edge_end as usize - e0] = edge;
                             bc.edge_end += 1;
                         }
                     }
-                }
+                    for j in (sp.r0 as usize).max(r0)..=(sp.r1 as usize).min(r1 - 1) {
+                        if row_of(a, e, j) {
+                            let y = y0 + (j as f64 + 0.5) * cell;
+                            // Same expression as `ring_crossings`, so both agree to the last bit.
+                            let xint = a.x + (y - a.y) * (e.x - a.x) / (e.y - a.y);
+                            rows[j - r0].push((xint, pi));
+                        }
+                    }
+                });
                 for bc in bcells.iter() {
                     slots[bc.edge_start as usize - e0..bc.edge_end as usize - e0]
                         .sort_by_key(|e| e.poly);
-                }
-                // Crossings of each row's centre line, left to right.
-                let mut rows: Vec<Vec<(f64, u32)>> = vec![Vec::new(); r1 - r0];
-                for &ki in list {
-                    let (e, sp) = (&all[ki as usize], &spans[ki as usize]);
-                    for j in (sp.r0 as usize).max(r0)..=(sp.r1 as usize).min(r1 - 1) {
-                        if row_of(e, j) {
-                            let y = y0 + (j as f64 + 0.5) * cell;
-                            // Same expression as `ring_crossings`, so both agree to the last bit.
-                            let xint = e.ax + (y - e.ay) * (e.bx - e.ax) / (e.by - e.ay);
-                            rows[j - r0].push((xint, e.poly));
-                        }
-                    }
                 }
                 let mut sets: Vec<u32> = Vec::new();
                 let mut set: Vec<u32> = Vec::new();
@@ -492,7 +486,6 @@ impl GridIndex {
                 sets
             })
             .collect();
-        drop((all, spans));
         let mut offset = 0u32;
         for (bs, sets) in band_bcells.iter_mut().zip(&band_sets) {
             for bc in bs.iter_mut() {
