@@ -10,7 +10,9 @@
 //! follows the same rule as if it were moved by an infinitesimal step east-north-east. On a
 //! partition without gaps and overlaps every point of the plane inside the union thus belongs
 //! to exactly one area. Where areas overlap (faulty data, reported by `check`), a point in the
-//! overlap goes to the area that comes first in the order given to [`GridIndex::build`].
+//! overlap goes to the area that comes first in the order given to [`GridIndex::build`]. A ring
+//! with a coordinate that is not a finite number (also reported by `check`) has no inside and
+//! bounds nothing: without the rule its open ends would make the answer depend on the method.
 //!
 //! [`locate_brute_force`] is that rule written plainly over all polygons; [`GridIndex`] gives
 //! the same answer fast and is tested against it.
@@ -28,8 +30,10 @@ fn ring_crossings(ring: &[Coord<f64>], x: f64, y: f64) -> bool {
     if n < 2 {
         return false;
     }
+    let mut finite = true;
     let mut a = ring[n - 1];
     for &b in ring {
+        finite &= b.x.is_finite() & b.y.is_finite();
         if (a.y > y) != (b.y > y) {
             let xint = a.x + (y - a.y) * (b.x - a.x) / (b.y - a.y);
             if x < xint {
@@ -38,7 +42,8 @@ fn ring_crossings(ring: &[Coord<f64>], x: f64, y: f64) -> bool {
         }
         a = b;
     }
-    inside
+    // A ring broken by a coordinate that is not a number bounds nothing (see the module).
+    inside && finite
 }
 
 /// Whether `(x, y)` belongs to `poly` under the module's rule (holes included).
@@ -137,15 +142,15 @@ impl Edge {
     };
 }
 
-/// The edges of a polygon's rings, in ring order, as the index files them: those with a
-/// non-finite end or of zero length are left out (they cross no line and bound no cell).
+/// The edges of a polygon's rings, in ring order, as the index files them: those of zero
+/// length are left out (they cross no line and bound no cell), and so are rings with a
+/// non-finite coordinate (they bound nothing, see the module).
 fn ring_edges(mp: &MultiPolygon<f64>) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + '_ {
     mp.0.iter()
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .filter(|ring| ring.0.iter().all(|c| c.x.is_finite() && c.y.is_finite()))
         .flat_map(|ring| ring.0.windows(2).map(|w| (w[0], w[1])))
-        .filter(|(a, b)| {
-            a.x.is_finite() && a.y.is_finite() && b.x.is_finite() && b.y.is_finite() && a != b
-        })
+        .filter(|(a, b)| a != b)
 }
 
 /// Where an edge (or a polygon's extent) lies in the grid (inclusive ranges): the cells it is

@@ -169,6 +169,66 @@ fn index_is_the_same_whatever_the_number_of_bands() {
 }
 
 #[test]
+fn odd_polygons_are_indexed_as_the_rule_reads_them() {
+    // The build walks each polygon's rings band by band: a polygon without parts, one of
+    // zero area, one with a repeated vertex, one with a vertex that is not a number, a strip
+    // through every band of the grid and small squares beside it answer as the plain rule
+    // does, at every density and number of bands.
+    let mut dup = square(30.0, 0.0, 40.0, 10.0);
+    dup.insert(2, dup[1]);
+    let mut nan = square(30.0, 20.0, 40.0, 30.0);
+    nan.insert(
+        3,
+        geo::Coord {
+            x: f64::NAN,
+            y: 25.0,
+        },
+    );
+    let mut polys = vec![
+        MultiPolygon(vec![]),
+        mp(square(5.0, 5.0, 5.0, 5.0), vec![]),
+        mp(dup, vec![]),
+        mp(nan, vec![]),
+        mp(square(0.0, -200.0, 2.0, 400.0), vec![]),
+    ];
+    for k in 0..20 {
+        let y = -200.0 + 30.0 * k as f64;
+        polys.push(mp(square(3.0, y, 25.0, y + 25.0), vec![]));
+    }
+    let mut pts = Vec::new();
+    for i in 0..=90 {
+        for j in 0..=660 {
+            pts.push((-3.0 + 0.5 * i as f64, -205.0 + j as f64 * 0.93));
+        }
+    }
+    let brute_force: Vec<Option<u32>> = pts
+        .iter()
+        .map(|&(x, y)| locate_brute_force(&polys, x, y))
+        .collect();
+    for want in [4, 2, 5, 24] {
+        assert!(brute_force.contains(&Some(want)), "polygon {want} is hit");
+    }
+    // No edge, no area, a ring broken by a NaN: nothing inside.
+    for never in [0, 1, 3] {
+        assert!(
+            !brute_force.contains(&Some(never)),
+            "polygon {never} is hit"
+        );
+    }
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        pool.install(|| {
+            for density in [0.5, 2.0, 8.0] {
+                check_against_brute_force(&polys, &pts, &brute_force, density);
+            }
+        });
+    }
+}
+
+#[test]
 fn point_on_shared_border_goes_to_east_or_north_area() {
     // West (0) and east (1) squares share x = 10; north (2) sits on top of both.
     let polys = vec![
