@@ -142,18 +142,93 @@ impl Edge {
     };
 }
 
-/// The edges of a polygon's rings, in ring order, as the index files them: those of zero
-/// length are left out (they cross no line and bound no cell), and so are rings with a
-/// non-finite coordinate (they bound nothing, see the module).
-fn ring_edges(mp: &MultiPolygon<f64>) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + '_ {
-    mp.0.iter()
-        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .filter(|ring| ring.0.iter().all(|c| c.x.is_finite() && c.y.is_finite()))
-        .flat_map(|ring| ring.0.windows(2).map(|w| (w[0], w[1])))
-        .filter(|(a, b)| a != b)
+/// Edges per [`Piece`]: a band of the build walks only the pieces reaching into it, so a large
+/// detailed polygon (a Gemeinde from the cadastre) is not walked once per band it spans.
+const PIECE: usize = 64;
+
+/// A run of up to [`PIECE`] consecutive edges of one ring (edges `start..end`: from vertex `k`
+/// to `k + 1`) of part `part` of polygon `poly` (ring 0 the exterior, `r` the hole `r - 1`),
+/// and the box of its edges.
+#[derive(Clone, Copy)]
+struct Piece {
+    poly: u32,
+    part: u32,
+    ring: u32,
+    start: u32,
+    end: u32,
+    bbox: [f64; 4],
 }
 
-/// Where an edge (or a polygon's extent) lies in the grid (inclusive ranges): the cells it is
+/// The pieces of a polygon's rings, in ring order, and how many edges they hold, as the index
+/// files them: edges of zero length are left out (they cross no line and bound no cell), and
+/// so are rings with a non-finite coordinate (they bound nothing, see the module).
+fn pieces(poly: u32, mp: &MultiPolygon<f64>) -> (usize, Vec<Piece>) {
+    let mut out = Vec::new();
+    let mut edges = 0;
+    for (part, p) in mp.0.iter().enumerate() {
+        for (ring, r) in std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .enumerate()
+        {
+            let c = &r.0;
+            if !c.iter().all(|c| c.x.is_finite() && c.y.is_finite()) {
+                continue;
+            }
+            let n = c.len().saturating_sub(1);
+            let mut start = 0;
+            while start < n {
+                let end = (start + PIECE).min(n);
+                let mut bbox = [
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ];
+                let mut k = 0;
+                for w in c[start..=end].windows(2).filter(|w| w[0] != w[1]) {
+                    k += 1;
+                    bbox = [
+                        bbox[0].min(w[0].x.min(w[1].x)),
+                        bbox[1].min(w[0].y.min(w[1].y)),
+                        bbox[2].max(w[0].x.max(w[1].x)),
+                        bbox[3].max(w[0].y.max(w[1].y)),
+                    ];
+                }
+                if k > 0 {
+                    edges += k;
+                    out.push(Piece {
+                        poly,
+                        part: part as u32,
+                        ring: ring as u32,
+                        start: start as u32,
+                        end: end as u32,
+                        bbox,
+                    });
+                }
+                start = end;
+            }
+        }
+    }
+    (edges, out)
+}
+
+/// The edges of a piece, in ring order (those of zero length left out, as [`pieces`] counts).
+fn piece_edges<'a>(
+    polys: &'a [MultiPolygon<f64>],
+    p: &Piece,
+) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + 'a {
+    let part = &polys[p.poly as usize].0[p.part as usize];
+    let ring = match p.ring {
+        0 => part.exterior(),
+        r => &part.interiors()[r as usize - 1],
+    };
+    ring.0[p.start as usize..=p.end as usize]
+        .windows(2)
+        .filter(|w| w[0] != w[1])
+        .map(|w| (w[0], w[1]))
+}
+
+/// Where an edge (or a piece of a ring) lies in the grid (inclusive ranges): the cells it is
 /// filed in (columns `i`, rows `j`) and the rows whose centre line it may cross (`r`).
 #[derive(Clone, Copy)]
 struct EdgeSpan {
@@ -193,45 +268,31 @@ impl GridIndex {
         use rayon::prelude::*;
         assert!(polys.len() < CELL_OUTSIDE as usize, "too many polygons");
         // Every pass below walks the polygons' rings (in ring order, so crossings are computed
-        // exactly as `contains_rule` does) and works out each edge's place on the fly: no
-        // array of all edges and their spans (on the benchmark city 43 MB of fresh pages, more
-        // time than the arithmetic it saved).
-        let extents: Vec<(usize, [f64; 4])> = polys
+        // exactly as `contains_rule` does) piece by piece and works out each edge's place on
+        // the fly: no array of all edges and their spans (on the benchmark city 43 MB of fresh
+        // pages, more time than the arithmetic it saved).
+        let per_poly: Vec<(usize, Vec<Piece>)> = polys
             .par_iter()
-            .map(|mp| {
-                ring_edges(mp).fold(
-                    (
-                        0,
-                        [
-                            f64::INFINITY,
-                            f64::INFINITY,
-                            f64::NEG_INFINITY,
-                            f64::NEG_INFINITY,
-                        ],
-                    ),
-                    |(n, [x0, y0, x1, y1]), (a, b)| {
-                        (
-                            n + 1,
-                            [
-                                x0.min(a.x.min(b.x)),
-                                y0.min(a.y.min(b.y)),
-                                x1.max(a.x.max(b.x)),
-                                y1.max(a.y.max(b.y)),
-                            ],
-                        )
-                    },
-                )
-            })
+            .enumerate()
+            .map(|(pi, mp)| pieces(pi as u32, mp))
             .collect();
-        let nedges: usize = extents.iter().map(|e| e.0).sum();
-        let [minx, miny, maxx, maxy] = extents.iter().filter(|e| e.0 > 0).fold(
+        let nedges: usize = per_poly.iter().map(|e| e.0).sum();
+        let all: Vec<Piece> = per_poly.into_iter().flat_map(|e| e.1).collect();
+        let [minx, miny, maxx, maxy] = all.iter().fold(
             [
                 f64::INFINITY,
                 f64::INFINITY,
                 f64::NEG_INFINITY,
                 f64::NEG_INFINITY,
             ],
-            |[x0, y0, x1, y1], (_, [a, b, c, d])| [x0.min(*a), y0.min(*b), x1.max(*c), y1.max(*d)],
+            |[x0, y0, x1, y1], p| {
+                [
+                    x0.min(p.bbox[0]),
+                    y0.min(p.bbox[1]),
+                    x1.max(p.bbox[2]),
+                    y1.max(p.bbox[3]),
+                ]
+            },
         );
         if nedges == 0 {
             return Self {
@@ -277,8 +338,8 @@ impl GridIndex {
             (a.y > cy) != (b.y > cy)
         };
         // Where a box lies: the cells to test (widened a little, see `pad`) and the rows whose
-        // centre line it may cross. For an edge, its own box; for a polygon, its extent (which
-        // holds every span of its edges).
+        // centre line it may cross. For an edge, its own box; for a piece, the box of its
+        // edges (which holds every span of them).
         let span_of = |xmin: f64, ymin: f64, xmax: f64, ymax: f64| -> EdgeSpan {
             let (i0, i1) = cell_range(xmin, xmax, x0, nx);
             let (j0, j1) = cell_range(ymin, ymax, y0, ny);
@@ -303,29 +364,26 @@ impl GridIndex {
         };
         // The grid is built in bands of rows, one core per band: a band's cells, boundary
         // cells (numbered in cell order, so contiguous per band), edges and row crossings are
-        // its own. Each band lists the polygons reaching into it, in order, and walks their
-        // edges in ring order, so every cell sees its edges and every row its crossings in the
-        // order a single pass would give.
+        // its own. Each band lists the pieces of rings reaching into it, in order, and walks
+        // their edges in ring order, so every cell sees its edges and every row its crossings
+        // in the order a single pass would give.
         let rows_per_band = ny.div_ceil((rayon::current_num_threads().max(1) * 8).min(ny));
         let nbands = ny.div_ceil(rows_per_band);
-        let mut band_polys: Vec<Vec<u32>> = vec![Vec::new(); nbands];
-        for (pi, &(n, [a, b, c, d])) in extents.iter().enumerate() {
-            if n == 0 {
-                continue;
-            }
-            let sp = span_of(a, b, c, d);
+        let mut band_pieces: Vec<Vec<u32>> = vec![Vec::new(); nbands];
+        for (k, p) in all.iter().enumerate() {
+            let sp = span_of(p.bbox[0], p.bbox[1], p.bbox[2], p.bbox[3]);
             let (lo, hi) = (sp.j0.min(sp.r0) as usize, sp.j1.max(sp.r1) as usize);
-            for list in &mut band_polys[lo / rows_per_band..=hi / rows_per_band] {
-                list.push(pi as u32);
+            for list in &mut band_pieces[lo / rows_per_band..=hi / rows_per_band] {
+                list.push(k as u32);
             }
         }
-        drop(extents);
         let band_rows = |b: usize| (b * rows_per_band, ((b + 1) * rows_per_band).min(ny));
-        // The edges of band `b`'s polygons, each with its polygon's number.
+        // The edges of band `b`'s pieces, each with its polygon's number.
         let band_edges = |b: usize| {
-            band_polys[b]
-                .iter()
-                .flat_map(|&pi| ring_edges(&polys[pi as usize]).map(move |(a, e)| (pi, a, e)))
+            band_pieces[b].iter().flat_map(|&k| {
+                let p = &all[k as usize];
+                piece_edges(&polys, p).map(move |(a, e)| (p.poly, a, e))
+            })
         };
         // Pass 1: edges per cell of each band.
         let band_counts: Vec<Vec<u32>> = (0..nbands)

@@ -170,10 +170,10 @@ fn index_is_the_same_whatever_the_number_of_bands() {
 
 #[test]
 fn odd_polygons_are_indexed_as_the_rule_reads_them() {
-    // The build walks each polygon's rings band by band: a polygon without parts, one of
+    // The build walks the rings band by band, in pieces: a polygon without parts, one of
     // zero area, one with a repeated vertex, one with a vertex that is not a number, a strip
-    // through every band of the grid and small squares beside it answer as the plain rule
-    // does, at every density and number of bands.
+    // through every band of the grid, small squares beside it and a ring of 692 vertices
+    // with a hole of 164 answer as the plain rule does, at every density and number of bands.
     let mut dup = square(30.0, 0.0, 40.0, 10.0);
     dup.insert(2, dup[1]);
     let mut nan = square(30.0, 20.0, 40.0, 30.0);
@@ -195,6 +195,30 @@ fn odd_polygons_are_indexed_as_the_rule_reads_them() {
         let y = -200.0 + 30.0 * k as f64;
         polys.push(mp(square(3.0, y, 25.0, y + 25.0), vec![]));
     }
+    // A ring of many vertices (walked in pieces) through every band, with a detailed hole.
+    let dense = |x0: f64, y0: f64, x1: f64, y1: f64, per_side: usize| {
+        let c = square(x0, y0, x1, y1);
+        let mut out: Vec<geo::Coord<f64>> = c
+            .windows(2)
+            .flat_map(|w| {
+                (0..per_side).map(move |k| {
+                    let t = k as f64 / per_side as f64;
+                    // A little off the straight line, so no three vertices are collinear.
+                    let bump = if k % 2 == 1 { 0.01 } else { 0.0 };
+                    geo::Coord {
+                        x: w[0].x + (w[1].x - w[0].x) * t + bump,
+                        y: w[0].y + (w[1].y - w[0].y) * t + bump,
+                    }
+                })
+            })
+            .collect();
+        out.push(c[0]);
+        out
+    };
+    polys.push(mp(
+        dense(26.0, -200.0, 29.0, 400.0, 173),
+        vec![dense(27.0, 0.0, 28.0, 100.0, 41)],
+    ));
     let mut pts = Vec::new();
     for i in 0..=90 {
         for j in 0..=660 {
@@ -205,7 +229,7 @@ fn odd_polygons_are_indexed_as_the_rule_reads_them() {
         .iter()
         .map(|&(x, y)| locate_brute_force(&polys, x, y))
         .collect();
-    for want in [4, 2, 5, 24] {
+    for want in [4, 2, 5, 24, 25] {
         assert!(brute_force.contains(&Some(want)), "polygon {want} is hit");
     }
     // No edge, no area, a ring broken by a NaN: nothing inside.
