@@ -463,6 +463,52 @@ fn points_in_a_wrong_crs_give_one_error_and_no_proj_log_per_point() {
     assert!(!out.exists());
 }
 
+/// PROJ is loaded when a transformation is first needed, not linked: data in the working CRS
+/// are aggregated on a machine without it, and data that need it get an error saying what to
+/// install instead of a loader failure before `main` (or a crash).
+#[test]
+fn proj_is_needed_only_by_data_that_need_reprojecting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = repo().join("data");
+    let cfg = std::fs::read_to_string(demo.join("demo.toml"))
+        .expect("demo config")
+        .replace("\"demo/", &format!("\"{}/demo/", demo.display()));
+    let same = dir.path().join("gleiches_crs.toml");
+    std::fs::write(&same, &cfg).expect("write config");
+    let wrong = dir.path().join("anderes_crs.toml");
+    let other = cfg.replace(
+        "crs = 25832                              # CRS of x/y",
+        "crs = 4326 # CRS of x/y",
+    );
+    assert!(other.contains("crs = 4326 #"), "the demo config changed");
+    std::fs::write(&wrong, other).expect("write config");
+    let run_without_proj = |config: &Path, out: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_kleinraum"))
+            .current_dir(repo())
+            .env("KLEINRAUM_LIBPROJ", dir.path().join("kein-libproj.so"))
+            .args(["aggregate", config.to_str().unwrap(), "--out"])
+            .arg(out)
+            .output()
+            .expect("kleinraum runs");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let out = dir.path().join("ok.csv");
+    let (code, stderr) = run_without_proj(&same, &out);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(out.exists());
+    let out = dir.path().join("nicht.csv");
+    let (code, stderr) = run_without_proj(&wrong, &out);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("PROJ is not installed") && stderr.contains("kein-libproj.so"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
 /// An `--out` whose extension names no format is refused before anything is loaded (it was
 /// refused after the whole run: a second on Berlin, minutes on a large city).
 #[test]

@@ -1,62 +1,46 @@
 //! Reprojection with PROJ, once at load.
 //!
-//! `proj::Proj::new_known_crs` normalises the axis order for visualisation, so geographic
+//! PROJ's transformation is normalised to the axis order for visualisation, so geographic
 //! coordinates are always (x = longitude, y = latitude) and projected ones (easting, northing).
 //! PROJ picks the best available operation; with the `proj-data` grids installed that includes
 //! BETA2007 for DHDN / Gauß-Krüger (EPSG:31466–31469), which gives millimetre agreement with
 //! the official transformation. PROJ does not report a missing grid, so a test pins a reference.
 //!
-//! `proj::Proj` is neither `Send` nor `Sync`: create a `Reprojector` per thread or per call.
+//! A PROJ transformation is neither `Send` nor `Sync`: create a `Reprojector` per thread or per
+//! call.
 
 use geo::{Coord, Geometry, LineString, MultiPolygon, Polygon};
 
-/// The transformation engine: PROJ with the `proj` feature; without it only identities exist
-/// (an uninhabited type, so no transformation can be constructed).
+/// The transformation engine: PROJ (loaded on first use) with the `proj` feature; without it
+/// only identities exist (an uninhabited type, so no transformation can be constructed).
 #[cfg(feature = "proj")]
-type Backend = proj::Proj;
+type Backend = crate::proj::Transform;
 #[cfg(not(feature = "proj"))]
 enum Backend {}
 
 #[cfg(feature = "proj")]
 fn convert(p: &Backend, xy: (f64, f64)) -> Result<(f64, f64), String> {
-    p.convert(xy).map_err(|e| e.to_string())
+    p.convert(xy)
 }
 #[cfg(not(feature = "proj"))]
 fn convert(p: &Backend, _: (f64, f64)) -> Result<(f64, f64), String> {
     match *p {}
 }
 
+/// Transforms in place; on an error, where the coordinates left untransformed start (the
+/// culprit is among them) and the message.
 #[cfg(feature = "proj")]
-fn convert_array(p: &Backend, pts: &mut [(f64, f64)]) -> Result<(), String> {
-    p.convert_array(pts).map(|_| ()).map_err(|e| e.to_string())
+fn convert_array(p: &Backend, pts: &mut [(f64, f64)]) -> Result<(), (usize, String)> {
+    p.convert_array(pts)
 }
 #[cfg(not(feature = "proj"))]
-fn convert_array(p: &Backend, _: &mut [(f64, f64)]) -> Result<(), String> {
+fn convert_array(p: &Backend, _: &mut [(f64, f64)]) -> Result<(), (usize, String)> {
     match *p {}
-}
-
-/// Silences PROJ's own log on stderr, once, before the first transformation is set up. PROJ
-/// prints a line for every coordinate it cannot transform ("utm: Invalid latitude": 401,033
-/// lines for Berlin's addresses under a wrong `crs`) before kleinraum's error, which names the
-/// file and the first such coordinate, is shown. `proj::Proj` makes its own PROJ context for
-/// every transformation, and a new context copies the log level of PROJ's default context,
-/// so the level is set there.
-#[cfg(feature = "proj")]
-fn quiet_proj_log() {
-    static QUIET: std::sync::Once = std::sync::Once::new();
-    QUIET.call_once(|| {
-        // SAFETY: a null context is PROJ's documented way to address its default context;
-        // the call sets one integer in it.
-        unsafe {
-            proj_sys::proj_log_level(std::ptr::null_mut(), proj_sys::PJ_LOG_LEVEL_PJ_LOG_NONE);
-        }
-    });
 }
 
 #[cfg(feature = "proj")]
 fn backend(from: &Crs, to: u32) -> Result<Backend, String> {
-    quiet_proj_log();
-    proj::Proj::new_known_crs(&from.proj_definition(), &format!("EPSG:{to}"), None).map_err(|e| {
+    crate::proj::Transform::new(&from.proj_definition(), &format!("EPSG:{to}")).map_err(|e| {
         format!(
             "PROJ cannot transform {} to EPSG:{to}: {e}",
             from.describe()
@@ -260,10 +244,13 @@ impl Reprojector {
         if pts.is_empty() {
             return Ok(());
         }
-        if let Err(e) = convert_array(p, pts) {
+        if let Err((from, e)) = convert_array(p, pts) {
             // Find the culprit for the message: the batch error does not say which point.
             return Err(
-                match pts.iter().find(|(x, y)| convert(p, (*x, *y)).is_err()) {
+                match pts[from..]
+                    .iter()
+                    .find(|(x, y)| convert(p, (*x, *y)).is_err())
+                {
                     Some((x, y)) => self.bad(*x, *y, &format!(": {e}")),
                     None => format!("{} -> EPSG:{}: {e}", self.from.describe(), self.to),
                 },
@@ -379,7 +366,7 @@ fn visit_geometry(g: &mut Geometry<f64>, f: &mut impl FnMut(&mut Coord<f64>)) {
 
 /// The one reprojection set-up of a running kleinraum: from the working CRS to any EPSG code
 /// and back, with one PROJ transformation per (thread, direction) created on first use
-/// (`proj::Proj` is not `Send`). It is the Gebietsstände' [`Projector`] (WGS 84) and the
+/// (a PROJ transformation is not `Send`). It is the Gebietsstände' [`Projector`] (WGS 84) and the
 /// catalog's reprojection callback.
 ///
 /// [`Projector`]: kleinraum_gebietsstand::Projector

@@ -19,6 +19,8 @@ pub mod init;
 #[cfg(feature = "gdal")]
 pub mod ogr;
 pub mod progress;
+#[cfg(feature = "proj")]
+pub mod proj;
 pub mod project;
 pub mod repair;
 pub mod shp;

@@ -821,50 +821,7 @@ fn proj_identify(_wkt: &str) -> Option<u32> {
 /// Asks PROJ to identify the CRS against the EPSG database.
 #[cfg(feature = "proj")]
 fn proj_identify(wkt: &str) -> Option<u32> {
-    use std::ffi::{CStr, CString};
-    let c_wkt = CString::new(wkt.trim()).ok()?;
-    let auth = CString::new("EPSG").ok()?;
-    // SAFETY: plain PROJ C API use; every object created here is destroyed before returning,
-    // and pointers are checked for null before use. A private context keeps this thread-safe.
-    unsafe {
-        let ctx = proj_sys::proj_context_create();
-        if ctx.is_null() {
-            return None;
-        }
-        // Unparsable WKT is an expected outcome here (we fall back to names): keep PROJ quiet.
-        proj_sys::proj_log_level(ctx, proj_sys::PJ_LOG_LEVEL_PJ_LOG_NONE);
-        let obj = proj_sys::proj_create(ctx, c_wkt.as_ptr());
-        let mut result = None;
-        if !obj.is_null() {
-            let mut confidence: *mut std::os::raw::c_int = std::ptr::null_mut();
-            let list =
-                proj_sys::proj_identify(ctx, obj, auth.as_ptr(), std::ptr::null(), &mut confidence);
-            if !list.is_null() {
-                let n = proj_sys::proj_list_get_count(list);
-                // Candidates come sorted by decreasing confidence.
-                if n > 0 && !confidence.is_null() && *confidence >= 70 {
-                    let best = proj_sys::proj_list_get(ctx, list, 0);
-                    if !best.is_null() {
-                        let code = proj_sys::proj_get_id_code(best, 0);
-                        if !code.is_null() {
-                            result = CStr::from_ptr(code)
-                                .to_str()
-                                .ok()
-                                .and_then(|s| s.parse().ok());
-                        }
-                        proj_sys::proj_destroy(best);
-                    }
-                }
-                proj_sys::proj_list_destroy(list);
-            }
-            if !confidence.is_null() {
-                proj_sys::proj_int_list_destroy(confidence);
-            }
-            proj_sys::proj_destroy(obj);
-        }
-        proj_sys::proj_context_destroy(ctx);
-        result
-    }
+    crate::proj::identify_epsg(wkt)
 }
 
 /// Last resort: the root name of the CRSs common in German municipal data.

@@ -71,3 +71,38 @@ fn unknown_epsg_code_is_an_error_not_a_panic() {
     let e = Reprojector::new(999_999, 25833).unwrap_err();
     assert!(e.contains("EPSG:999999"), "{e}");
 }
+
+#[test]
+fn a_coordinate_proj_rejects_deep_in_a_large_batch_is_named() {
+    // PROJ is called a batch of 16,384 coordinates at a time: the culprit sits in the third
+    // batch, and the message must name it, not a neighbour or a transformed value.
+    let r = Reprojector::new(4326, 25833).unwrap();
+    let n = 40_000;
+    let mut pts: Vec<(f64, f64)> = (0..n)
+        .map(|i| {
+            (
+                13.1 + (i % 200) as f64 * 0.003,
+                52.35 + (i / 200) as f64 * 0.001,
+            )
+        })
+        .collect();
+    let good = pts.clone();
+    pts[33_000] = (13.25, 123.5);
+    let e = r.transform_coords(&mut pts).unwrap_err();
+    assert!(e.contains("(13.25, 123.5)"), "{e}");
+    // Without the bad point every batch is transformed, each point as on its own.
+    let mut all = good.clone();
+    r.transform_coords(&mut all).unwrap();
+    for i in [0, 16_383, 16_384, 32_767, 32_768, n - 1] {
+        let one = r.transform(good[i].0, good[i].1).unwrap();
+        assert_eq!(all[i], one, "point {i}");
+    }
+}
+
+#[test]
+fn a_wkt_is_identified_as_its_epsg_code_by_proj() {
+    // An ESRI .prj of ETRS89 / UTM 33N without an authority code: only PROJ's database knows.
+    let wkt = r#"PROJCS["ETRS_1989_UTM_Zone_33N",GEOGCS["GCS_ETRS_1989",DATUM["D_ETRS_1989",SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",15.0],PARAMETER["Scale_Factor",0.9996],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#;
+    assert_eq!(kleinraum_load::proj::identify_epsg(wkt), Some(25833));
+    assert_eq!(kleinraum_load::proj::identify_epsg("PROJCS[nonsense"), None);
+}
