@@ -1,5 +1,5 @@
-//! Memory: the system allocator, blocks below 32 MiB taken from (and freed to) the heap, and
-//! the freed memory of the start given back.
+//! Memory: the system allocator, set up for loading ([`tune`]), and the freed memory of the
+//! server's start given back.
 //!
 //! No transparent-huge-page advice on large blocks (there was, until measured): where THP is
 //! `madvise` with `defrag = madvise` (Debian's default), advised memory is compacted on the
@@ -10,24 +10,37 @@
 //! 2.16 → 3.71 s, 62 % of the CPU zeroing huge pages (in a VM whose host takes back free guest
 //! memory, a fresh huge page is fresh host memory).
 
-/// Lets blocks below 32 MiB (glibc's ceiling) come from the heap, where freed memory is used
-/// again, instead of fresh mappings: loading frees much it used (a block of the address file,
-/// the decoded boundary file, the index build's counts) just before it needs as much again,
-/// and every fresh page costs a fault, zeroing and, at exit, freeing (about 1.7 µs a page on
-/// these machines). glibc raises its threshold to this on its own, but only after the first
-/// large block is freed, and only for blocks freed later. Measured with `GLIBC_TUNABLES`,
-/// alternating runs: 2M points × 5,000 areas, median 327 → 316 ms, page faults 72.8k →
-/// 63.7k, peak RSS 224 → 230 MB; Berlin 303 → 295 ms (RSS 212 → 233 MB); 20M points
-/// 1.85 → 1.73 s. A fixed low threshold (128 KiB) was slower (86.8k faults); never trimming
-/// the heap as well saved a few more faults for 13 MB more RSS.
-/// Called first thing in `main`; the server's memory after start is given back by
-/// [`release_free_memory`] as before.
-pub fn reuse_freed_blocks() {
+/// Sets up glibc's allocator for loading, before any thread allocates.
+///
+/// Blocks below 32 MiB (glibc's ceiling) come from the heap, where freed memory is used again,
+/// instead of fresh mappings: loading frees much it used (a block of the address file, the
+/// decoded boundary file, the index build's counts) just before it needs as much again, and
+/// every fresh page costs a fault, zeroing and, at exit, freeing (about 1.7 µs a page on these
+/// machines). glibc raises its threshold to this on its own, but only after the first large
+/// block is freed, and only for blocks freed later. Measured (alternating runs, `perf stat`):
+/// 2M points × 5,000 areas, task-clock 605 → 564 ms, wall 0.339 → 0.321 s, page faults
+/// 72.8k → 63.6k, peak RSS 224 → 232 MB; Berlin 303 → 295 ms; 20M points 1.85 → 1.73 s. A
+/// fixed low threshold (128 KiB) was slower (86.8k faults).
+///
+/// A command that is not the server also keeps every thread in the one main arena: a thread
+/// arena grows one `mprotect` per page, and decoding the boundaries (a few thousand rings of
+/// 2 KB) made 4,100 of them, each taking the address space's lock that the other core's page
+/// faults need (`rwsem_down_write_slowpath` in the profile). One arena grows by `brk` (17
+/// calls). Measured: 2M points 295.5 → 289.4 ms (faults 63.6k → 58.0k), 20M points
+/// 1.85 → 1.68 s, Berlin equal with 24 MB less RSS. The loaders allocate per chunk and per
+/// feature, not per value, so one arena is no bottleneck; the server keeps glibc's arenas
+/// for its request threads.
+pub fn tune(serving: bool) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a parameter of glibc's allocator; no allocation is affected.
+    // SAFETY: mallopt only sets parameters of glibc's allocator; no allocation is affected.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        if !serving {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = serving;
 }
 
 /// Gives the memory that loading used and freed back to the system (glibc keeps freed blocks

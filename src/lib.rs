@@ -152,8 +152,8 @@ enum RedefineCmd {
 /// Runs the command line. `gdal`: the GDAL backend this program installs (`kleinraum-gdal`),
 /// or `None` (`kleinraum`: commands that need GDAL are handed to `kleinraum-gdal`).
 pub fn main(gdal: Option<&'static dyn kleinraum_load::backend::GdalOps>) -> Result<()> {
-    alloc::reuse_freed_blocks();
     let cli = Cli::parse();
+    alloc::tune(matches!(cli.command, Some(Command::Serve { .. })));
     match gdal {
         Some(ops) => kleinraum_load::backend::install(ops),
         None => {
