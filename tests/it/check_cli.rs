@@ -424,23 +424,30 @@ fn serve_without_a_store_setting_says_where_it_keeps_the_store() {
     assert!(want.exists());
 }
 
+/// The demo config as `dir/name`, its data paths absolute, its address points declared in EPSG
+/// `points_crs` instead of their own 25832 if given.
+fn demo_config(dir: &Path, name: &str, points_crs: Option<u32>) -> PathBuf {
+    let demo = repo().join("data");
+    let mut cfg = std::fs::read_to_string(demo.join("demo.toml"))
+        .expect("demo config")
+        .replace("\"demo/", &format!("\"{}/demo/", demo.display()));
+    if let Some(crs) = points_crs {
+        let line = "crs = 25832                              # CRS of x/y";
+        assert!(cfg.contains(line), "the demo config changed");
+        cfg = cfg.replace(line, &format!("crs = {crs} # CRS of x/y"));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, cfg).expect("write config");
+    path
+}
+
 /// Address points declared in the wrong CRS (degrees instead of UTM metres): one clear error
 /// naming the file and a coordinate, and not one PROJ log line per point before it (there
 /// were 40,000 "utm: Invalid latitude" lines on the demo town, 401,033 on Berlin).
 #[test]
 fn points_in_a_wrong_crs_give_one_error_and_no_proj_log_per_point() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let demo = repo().join("data");
-    let cfg = std::fs::read_to_string(demo.join("demo.toml"))
-        .expect("demo config")
-        .replace("\"demo/", &format!("\"{}/demo/", demo.display()))
-        .replace(
-            "crs = 25832                              # CRS of x/y",
-            "crs = 4326 # CRS of x/y",
-        );
-    assert!(cfg.contains("crs = 4326 #"), "the demo config changed");
-    let path = dir.path().join("falsches_crs.toml");
-    std::fs::write(&path, cfg).expect("write config");
+    let path = demo_config(dir.path(), "falsches_crs.toml", Some(4326));
     let out = dir.path().join("out.csv");
     let r = run(&[
         "aggregate",
@@ -469,19 +476,8 @@ fn points_in_a_wrong_crs_give_one_error_and_no_proj_log_per_point() {
 #[test]
 fn proj_is_needed_only_by_data_that_need_reprojecting() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let demo = repo().join("data");
-    let cfg = std::fs::read_to_string(demo.join("demo.toml"))
-        .expect("demo config")
-        .replace("\"demo/", &format!("\"{}/demo/", demo.display()));
-    let same = dir.path().join("gleiches_crs.toml");
-    std::fs::write(&same, &cfg).expect("write config");
-    let wrong = dir.path().join("anderes_crs.toml");
-    let other = cfg.replace(
-        "crs = 25832                              # CRS of x/y",
-        "crs = 4326 # CRS of x/y",
-    );
-    assert!(other.contains("crs = 4326 #"), "the demo config changed");
-    std::fs::write(&wrong, other).expect("write config");
+    let same = demo_config(dir.path(), "gleiches_crs.toml", None);
+    let wrong = demo_config(dir.path(), "anderes_crs.toml", Some(4326));
     let run_without_proj = |config: &Path, out: &Path| {
         let o = Command::new(env!("CARGO_BIN_EXE_kleinraum"))
             .current_dir(repo())
