@@ -23,10 +23,10 @@
 /// fixed low threshold (128 KiB) was slower (86.8k faults).
 ///
 /// A command that is not the server also keeps every thread in the one main arena: a thread
-/// arena grows one `mprotect` per page, and decoding the boundaries (a few thousand rings of
-/// 2 KB) made 4,100 of them, each taking the address space's lock that the other core's page
-/// faults need (`rwsem_down_write_slowpath` in the profile). One arena grows by `brk` (17
-/// calls). Measured: 2M points 295.5 → 289.4 ms (faults 63.6k → 58.0k), 20M points
+/// arena grows by one `mprotect` per page as small blocks pile up (4,100 calls in the 2M job,
+/// nearly all from one loading thread), each taking the address space's lock that the other
+/// core's page faults need (`rwsem_down_write_slowpath` in the profile). The main arena grows
+/// by `brk` (150 calls). Measured: 2M points 295.5 → 289.4 ms (faults 63.6k → 58.0k), 20M points
 /// 1.85 → 1.68 s, Berlin equal with 24 MB less RSS. The loaders allocate per chunk and per
 /// feature, not per value, so one arena is no bottleneck; the server keeps glibc's arenas
 /// for its request threads.
