@@ -22,25 +22,27 @@
 /// 72.8k → 63.6k, peak RSS 224 → 232 MB; Berlin 303 → 295 ms; 20M points 1.85 → 1.73 s. A
 /// fixed low threshold (128 KiB) was slower (86.8k faults).
 ///
-/// A command that is not the server also keeps every thread in the one main arena: a thread
+/// `aggregate` and `check` (`one_arena`) also keep every thread in the one main arena: a thread
 /// arena grows by one `mprotect` per page as small blocks pile up (4,100 calls in the 2M job,
 /// nearly all from one loading thread), each taking the address space's lock that the other
 /// core's page faults need (`rwsem_down_write_slowpath` in the profile). The main arena grows
-/// by `brk` (150 calls). Measured: 2M points 295.5 → 289.4 ms (faults 63.6k → 58.0k), 20M points
-/// 1.85 → 1.68 s, Berlin equal with 24 MB less RSS. The loaders allocate per chunk and per
-/// feature, not per value, so one arena is no bottleneck; the server keeps glibc's arenas
-/// for its request threads.
-pub fn tune(serving: bool) {
+/// by `brk` (150 calls). Measured: 2M points 304.7 → 299.3 ms (faults 63.6k → 58.0k), 20M
+/// points 1.85 → 1.68 s, Berlin equal with 24 MB less RSS; `check` on Berlin 0.42 → 0.39 s
+/// (RSS 252 → 200 MB). Their loaders allocate per chunk and per feature, not per value. Not
+/// for the other commands: the reports' layout allocates per node on all cores, and one arena
+/// made the 542 Berlin Steckbriefe 3.9 → 5.7 s; the server keeps glibc's arenas for its
+/// request threads.
+pub fn tune(one_arena: bool) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets parameters of glibc's allocator; no allocation is affected.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        if !serving {
+        if one_arena {
             libc::mallopt(libc::M_ARENA_MAX, 1);
         }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = serving;
+    let _ = one_arena;
 }
 
 /// Gives the memory that loading used and freed back to the system (glibc keeps freed blocks

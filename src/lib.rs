@@ -153,7 +153,10 @@ enum RedefineCmd {
 /// or `None` (`kleinraum`: commands that need GDAL are handed to `kleinraum-gdal`).
 pub fn main(gdal: Option<&'static dyn kleinraum_load::backend::GdalOps>) -> Result<()> {
     let cli = Cli::parse();
-    alloc::tune(matches!(cli.command, Some(Command::Serve { .. })));
+    alloc::tune(matches!(
+        cli.command,
+        Some(Command::Aggregate { .. } | Command::Check { .. })
+    ));
     match gdal {
         Some(ops) => kleinraum_load::backend::install(ops),
         None => {
