@@ -104,7 +104,10 @@ pub fn sum_by_area(assignment: &[u32], n_areas: usize, columns: &[&[u32]]) -> Ve
     let nc = columns.len();
     let n = assignment.len();
     let len = n_areas * nc;
-    (0..n.div_ceil(CHUNK))
+    // Column by column into `by_column[col * n_areas + area]`: one column's sums are small
+    // enough to stay in the first-level cache while the points hit them in any order (the 2M
+    // points of the benchmark city: 6.3 -> 3.9 ms beside point by point into area rows).
+    let by_column = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .fold(
             || vec![0u64; len],
@@ -112,14 +115,10 @@ pub fn sum_by_area(assignment: &[u32], n_areas: usize, columns: &[&[u32]]) -> Ve
                 let lo = k * CHUNK;
                 let hi = (lo + CHUNK).min(n);
                 let asg = &assignment[lo..hi];
-                let cols: Vec<&[u32]> = columns.iter().map(|c| &c[lo..hi]).collect();
-                // Point by point, all columns: the writes of one point are adjacent.
-                for (i, &a) in asg.iter().enumerate() {
-                    let a = a as usize;
-                    if a < n_areas {
-                        let row = &mut acc[a * nc..(a + 1) * nc];
-                        for (slot, col) in row.iter_mut().zip(&cols) {
-                            *slot += u64::from(col[i]);
+                for (col, sums) in columns.iter().zip(acc.chunks_exact_mut(n_areas.max(1))) {
+                    for (&a, &v) in asg.iter().zip(&col[lo..hi]) {
+                        if let Some(slot) = sums.get_mut(a as usize) {
+                            *slot += u64::from(v);
                         }
                     }
                 }
@@ -134,7 +133,14 @@ pub fn sum_by_area(assignment: &[u32], n_areas: usize, columns: &[&[u32]]) -> Ve
                 }
                 a
             },
-        )
+        );
+    let mut sums = vec![0u64; len];
+    for (col, column_sums) in by_column.chunks_exact(n_areas.max(1)).enumerate() {
+        for (area, &v) in column_sums.iter().enumerate() {
+            sums[area * nc + col] = v;
+        }
+    }
+    sums
 }
 
 /// Why a count cell has no value (see [`LevelData::missing`]).

@@ -410,6 +410,38 @@ fn reference_method_on_a_15_area_kreis() {
     assert!(e.contains("\"ix\"") && e.contains("\"k\""), "{e}");
 }
 
+/// Every area's sum of every column equals a plain loop over the points, over several chunks
+/// of points, with points outside every area and assignments past the last area skipped; no
+/// areas and no columns give nothing.
+#[test]
+fn sum_by_area_equals_a_plain_loop() {
+    use kleinraum_aggregate::aggregate::sum_by_area;
+    let n = 100_003usize;
+    let areas = 37usize;
+    let asg: Vec<u32> = (0..n)
+        .map(|i| match i % 11 {
+            0 => u32::MAX,
+            1 => areas as u32 + (i % 3) as u32,
+            _ => (i * 7919 % areas) as u32,
+        })
+        .collect();
+    let cols: Vec<Vec<u32>> = (0..3)
+        .map(|c| (0..n).map(|i| ((i * (c + 2)) % 1000) as u32).collect())
+        .collect();
+    let refs: Vec<&[u32]> = cols.iter().map(Vec::as_slice).collect();
+    let mut expect = vec![0u64; areas * 3];
+    for (i, &a) in asg.iter().enumerate() {
+        if (a as usize) < areas {
+            for c in 0..3 {
+                expect[a as usize * 3 + c] += u64::from(cols[c][i]);
+            }
+        }
+    }
+    assert_eq!(sum_by_area(&asg, areas, &refs), expect);
+    assert!(sum_by_area(&asg, 0, &refs).is_empty());
+    assert!(sum_by_area(&asg, areas, &[]).is_empty());
+}
+
 /// Timing of the hot loop: 2M points × 5 columns over 542 areas. Run with
 /// `cargo test -p kleinraum-aggregate --release --test it sum_by_area -- --ignored --nocapture`.
 #[test]
