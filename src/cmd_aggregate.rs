@@ -24,11 +24,12 @@ pub fn run(config: &Path, out: &Path, excel: bool, timings: bool) -> Result<()> 
         eprintln!("note: {n}");
     }
     let loaded_stages = loaded.report.stages;
-    let dataset = loaded.dataset;
+    let mut dataset = loaded.dataset;
     let t_load = t0.elapsed();
     let mut stages = Vec::new();
-    let result = aggregate::run_located(
-        &dataset,
+    // The dataset's geometries are not needed after the run: moved into the result.
+    let result = aggregate::run_located_taking_geometries(
+        &mut dataset,
         &cfg.analysis(),
         loaded.base_locator.as_ref(),
         loaded.point_order.as_deref(),

@@ -428,3 +428,36 @@ fn the_binary_writes_the_contract_csv() {
     }
     assert!(empties > 0);
 }
+
+/// The binary moves the boundaries into its result instead of copying them: its GeoJSON, every
+/// geometry included, is byte for byte the one written from the engine's copying run.
+#[test]
+fn the_binary_writes_the_geometries_of_the_engine_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("berlin.geojson");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_kleinraum"))
+        .current_dir(repo())
+        .args(["aggregate", "data/berlin.toml", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let expected = dir.path().join("engine.geojson");
+    kleinraum_load::write::write_geojson(&runs().published, &expected).unwrap();
+    let (got, want) = (
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&expected).unwrap(),
+    );
+    assert!(
+        got == want,
+        "the binary's GeoJSON differs from the engine's"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&got).unwrap();
+    let features = v["features"].as_array().unwrap();
+    let drawn = features
+        .iter()
+        .filter(|f| f["geometry"].is_object())
+        .count();
+    // Every area of the four drawn levels, once per year; the whole city has no geometry.
+    assert_eq!(drawn, (542 + 143 + 58 + 12) * runs().published.years.len());
+}

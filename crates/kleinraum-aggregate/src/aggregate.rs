@@ -247,10 +247,19 @@ struct Prepared<'d> {
     n_cat: usize,
 }
 
+/// Whether a run copies the areas' geometries into its result.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Geometries {
+    Copy,
+    /// The caller moves them in afterwards ([`run_located_owned`]).
+    Leave,
+}
+
 /// Stages "checks on the inputs" and "levels and hierarchy".
 fn prepare<'d>(
     dataset: &'d Dataset,
     analysis: &AnalysisConfig,
+    geometries: Geometries,
     sw: &mut Stopwatch<'_>,
 ) -> Result<Prepared<'d>, EngineError> {
     let pts = &dataset.points;
@@ -431,7 +440,8 @@ fn prepare<'d>(
             })?;
             parent.push(Some(pi));
         }
-        // Each geometry copied and measured on all cores (5,000 areas: 11 MB, 11 ms on one).
+        // Each geometry copied (unless the caller moves it in) and measured on all cores
+        // (5,000 areas: 11 MB, 11 ms on one).
         let areas = lv
             .areas
             .par_iter()
@@ -443,7 +453,10 @@ fn prepare<'d>(
                 } else {
                     a.parent.clone()
                 },
-                geometry: a.geometry.clone(),
+                geometry: match geometries {
+                    Geometries::Copy => a.geometry.clone(),
+                    Geometries::Leave => None,
+                },
                 area_m2: a.geometry.as_ref().map_or(0.0, |g| g.unsigned_area()),
                 facilities: Vec::new(),
                 years: Vec::new(),
@@ -533,11 +546,44 @@ pub fn run_located(
     order: Option<&[u32]>,
     stages: &mut StageTimes,
 ) -> Result<AggregateResult, EngineError> {
+    located(dataset, analysis, locator, order, Geometries::Copy, stages)
+}
+
+/// As [`run_located`], moving the areas' geometries from the dataset into the result instead
+/// of copying them (5,000 areas: 11 MB less to allocate and copy, on the path of `kleinraum
+/// aggregate`): the same result, and the dataset is left without geometries.
+pub fn run_located_taking_geometries(
+    dataset: &mut Dataset,
+    analysis: &AnalysisConfig,
+    locator: Option<&AreaLocator>,
+    order: Option<&[u32]>,
+    stages: &mut StageTimes,
+) -> Result<AggregateResult, EngineError> {
+    let mut result = located(dataset, analysis, locator, order, Geometries::Leave, stages)?;
+    // The result's levels are the dataset's, area for area, and then the whole city.
+    for (out, lv) in result.levels.iter_mut().zip(&mut dataset.levels) {
+        debug_assert_eq!(out.areas.len(), lv.areas.len());
+        for (o, a) in out.areas.iter_mut().zip(&mut lv.areas) {
+            debug_assert_eq!(o.id, a.id);
+            o.geometry = a.geometry.take();
+        }
+    }
+    Ok(result)
+}
+
+fn located(
+    dataset: &Dataset,
+    analysis: &AnalysisConfig,
+    locator: Option<&AreaLocator>,
+    order: Option<&[u32]>,
+    geometries: Geometries,
+    stages: &mut StageTimes,
+) -> Result<AggregateResult, EngineError> {
     let mut sw = Stopwatch {
         last: std::time::Instant::now(),
         stages,
     };
-    let prep = prepare(dataset, analysis, &mut sw)?;
+    let prep = prepare(dataset, analysis, geometries, &mut sw)?;
     let pts = &dataset.points;
     let finest = &dataset.levels[0];
     // --- spatial assignment to the finest level ---------------------------------------------
@@ -591,7 +637,7 @@ pub fn run_assigned(
         last: std::time::Instant::now(),
         stages: &mut stages,
     };
-    let prep = prepare(dataset, analysis, &mut sw)?;
+    let prep = prepare(dataset, analysis, Geometries::Copy, &mut sw)?;
     let finest = &dataset.levels[0];
     if assignment.len() != dataset.points.len() {
         return Err(EngineError::Points {
@@ -666,7 +712,7 @@ pub fn run_from_sums_withholding(
         last: std::time::Instant::now(),
         stages: &mut stages,
     };
-    let prep = prepare(dataset, analysis, &mut sw)?;
+    let prep = prepare(dataset, analysis, Geometries::Copy, &mut sw)?;
     let n0 = dataset.levels[0].areas.len();
     let want = n0 * dataset.points.columns.len();
     if finest.sums.len() != want {
@@ -1064,7 +1110,15 @@ fn finish(
         let (lo, hi) = levels.split_at_mut(li + 1);
         let child = &lo[li];
         let up = &mut hi[0];
-        let derive_area = up.areas.iter().any(|a| a.geometry.is_none());
+        // From the dataset: a run may leave the geometries for its caller to move in. The
+        // whole city (past the dataset's levels) has none.
+        let has_geometry = |i: usize| {
+            dataset
+                .levels
+                .get(li + 1)
+                .is_some_and(|l| l.areas[i].geometry.is_some())
+        };
+        let derive_area = (0..up.areas.len()).any(|i| !has_geometry(i));
         let mut child_area = vec![0.0; up.areas.len()];
         for (a, p) in child.parent.iter().enumerate() {
             let Some(p) = *p else { continue };
@@ -1084,8 +1138,8 @@ fn finish(
             child_area[p] += child.areas[a].area_m2;
         }
         if derive_area {
-            for (area, sum) in up.areas.iter_mut().zip(child_area) {
-                if area.geometry.is_none() {
+            for (i, (area, sum)) in up.areas.iter_mut().zip(child_area).enumerate() {
+                if !has_geometry(i) {
                     area.area_m2 = sum;
                 }
             }

@@ -514,3 +514,43 @@ fn a_given_visiting_order_gives_the_same_assignment() {
         alone
     );
 }
+
+/// The run that moves the geometries into its result (`kleinraum aggregate`) gives the result
+/// of the run that copies them: geometries, areas measured from them, and the areas of a level
+/// without geometry summed from its children.
+#[test]
+fn a_run_taking_the_dataset_equals_a_run_copying_from_it() {
+    use kleinraum_aggregate::aggregate::{AreaLocator, run_located_taking_geometries};
+    let points = [(0, 10, 1, 1), (1, 20, 2, 2), (2, 5, 0, 1), (3, 7, 3, 0)];
+    let without = dataset(&points, &["A", "A", "B", "B"]);
+    let mut with = without.clone();
+    // The coarse areas drawn: A larger than its children, B missing.
+    with.levels[1].areas[0].geometry = Some(square(0.0, -500.0, 3000.0));
+    for ds in [without, with] {
+        let copied = run(&ds, &AnalysisConfig::default()).unwrap();
+        let locator = AreaLocator::new(&ds.levels[0].areas, "sr").unwrap();
+        let mut taken = ds.clone();
+        let (a, mut stages) = (AnalysisConfig::default(), Vec::new());
+        let moved =
+            run_located_taking_geometries(&mut taken, &a, Some(&locator), None, &mut stages)
+                .unwrap();
+        assert!(
+            taken
+                .levels
+                .iter()
+                .flat_map(|l| &l.areas)
+                .all(|a| a.geometry.is_none())
+        );
+        assert_eq!(moved, copied);
+        let coarse = &moved.levels[1].areas;
+        assert!(moved.levels[0].areas.iter().all(|a| a.geometry.is_some()));
+        assert_eq!(coarse[1].area_m2, 2e6);
+        let a_area = if ds.levels[1].areas[0].geometry.is_some() {
+            9e6
+        } else {
+            2e6
+        };
+        assert_eq!(coarse[0].area_m2, a_area);
+        assert_eq!(coarse[0].geometry.is_some(), a_area == 9e6);
+    }
+}
