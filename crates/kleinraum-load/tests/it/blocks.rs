@@ -209,6 +209,52 @@ fn duplicate_keys_name_their_lines() {
     }
 }
 
+/// Integer keys without a file to join are checked for repeats in a bitset first: a repeat
+/// (in a dense range or a sparse one) is still reported with both lines, distinct keys give
+/// no message.
+#[test]
+fn duplicate_integer_keys_without_joins_name_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, keys, want) in [
+        ("dicht.csv", [1u64, 2, 3, 4, 2, 5], Some((6, "2", 3))),
+        (
+            "verstreut.csv",
+            [7, 90_000_000, 5, 7, 11, 12],
+            Some((5, "7", 2)),
+        ),
+        ("einmal.csv", [10, 11, 12, 13, 14, 15], None),
+    ] {
+        let mut raw = String::from("id;x;y;ew;kinder\n");
+        for (k, key) in keys.iter().enumerate() {
+            raw.push_str(&format!("{key};{};5820000;1;0\n", 390_000 + k));
+        }
+        let p = write(dir.path(), name, &raw);
+        for block in [usize::MAX, 1, 20] {
+            let (layer, d) = load(&p, block);
+            assert_eq!(layer.len(), 6, "{name}, block {block}");
+            let dups: Vec<(usize, &str, &str)> = d
+                .iter()
+                .filter(|d| d.message.starts_with("duplicate key"))
+                .map(|d| (d.row, d.value.as_str(), d.message.as_str()))
+                .collect();
+            match want {
+                None => assert!(dups.is_empty(), "{name}, block {block}: {d:?}"),
+                Some((row, value, first)) => {
+                    assert_eq!(dups.len(), 1, "{name}, block {block}: {d:?}");
+                    assert_eq!((dups[0].0, dups[0].1), (row, value), "{name}: {d:?}");
+                    assert!(
+                        dups[0]
+                            .2
+                            .starts_with(&format!("duplicate key (first at line {first})")),
+                        "{name}: {}",
+                        dups[0].2
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn a_broken_gzip_block_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
