@@ -267,14 +267,15 @@ pub fn geometry_problems(geometry: &MultiPolygon<f64>) -> Vec<GeometryProblem> {
     }
 
     // Edge sweep over all usable rings of all parts.
-    let mut segs: Vec<Seg> = Vec::new();
+    let total: usize = usable.iter().flatten().flatten().map(Vec::len).sum();
+    let mut segs: Vec<Seg> = Vec::with_capacity(total);
     for (pi, rings) in usable.iter().enumerate() {
         for (ri, ring) in rings.iter().enumerate() {
             let Some(ring) = ring else { continue };
             let n = ring.len();
-            for k in 0..n {
-                let a = ring[k];
-                let b = ring[(k + 1) % n];
+            // Each point with the next, the last with the first (no division per edge).
+            let next = ring[1..].iter().chain(&ring[..1]);
+            for (k, (&a, &b)) in ring.iter().zip(next).enumerate() {
                 segs.push(Seg {
                     a,
                     b,
@@ -292,12 +293,14 @@ pub fn geometry_problems(geometry: &MultiPolygon<f64>) -> Vec<GeometryProblem> {
     }
     // By min_x, ties in ring order (as a stable sort leaves them): small keys sorted, the
     // segments gathered once (a stable sort moving the segments themselves was half the cost).
-    let mut keys: Vec<(f64, u32)> = segs
+    // The key is min_x's bits turned into an integer of the same order as `f64::total_cmp`,
+    // so every comparison of the sort is one of integers.
+    let mut keys: Vec<(u64, u32)> = segs
         .iter()
         .enumerate()
-        .map(|(k, s)| (s.min_x, k as u32))
+        .map(|(k, s)| (total_order_key(s.min_x), k as u32))
         .collect();
-    keys.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    keys.sort_unstable();
     let segs: Vec<Seg> = keys.iter().map(|&(_, k)| segs[k as usize]).collect();
 
     let mut seen: HashSet<(GeometryProblemKind, u64, u64)> = HashSet::new();
@@ -505,14 +508,22 @@ pub fn geometry_problems(geometry: &MultiPolygon<f64>) -> Vec<GeometryProblem> {
     out
 }
 
-/// True if every point of the ring lies on one line (robust predicate): the ring encloses no
-/// area. A shoelace sum cannot tell this apart from a bow-tie whose lobes cancel out.
+/// `x` as an unsigned integer ordered as [`f64::total_cmp`] orders the floats (its own
+/// transformation, with the sign bit flipped so that negative numbers come first).
+#[doc(hidden)] // public for tests/it/units
+pub fn total_order_key(x: f64) -> u64 {
+    let bits = x.to_bits() as i64;
+    (bits ^ (((bits >> 63) as u64) >> 1) as i64) as u64 ^ (1 << 63)
+}
+
 /// Whether edges `i` and `j` of a ring of `n` edges follow each other (share a vertex).
 fn consecutive(i: u32, j: u32, n: u32) -> bool {
     let (lo, hi) = (i.min(j), i.max(j));
     hi - lo == 1 || (lo == 0 && hi == n - 1)
 }
 
+/// True if every point of the ring lies on one line (robust predicate): the ring encloses no
+/// area. A shoelace sum cannot tell this apart from a bow-tie whose lobes cancel out.
 fn all_collinear(ring: &[Coord<f64>]) -> bool {
     let a = ring[0];
     let b = ring[1];

@@ -403,3 +403,36 @@ fn number_formatting() {
     assert_eq!(fmt_num(-0.0001, 2), "0.00");
     assert_eq!(fmt_area(890_700_000.0), "890,700,000 m² (890.700 km²)");
 }
+
+/// The sweep's sort key orders as `f64::total_cmp`: signed zeros, infinities, NaNs,
+/// subnormals and coordinates, every pair.
+#[test]
+fn total_order_key_orders_as_total_cmp() {
+    let xs = [
+        f64::NEG_INFINITY,
+        -f64::NAN,
+        -5_806_757.063,
+        -1.0,
+        -f64::MIN_POSITIVE,
+        -4.9e-324,
+        -0.0,
+        0.0,
+        4.9e-324,
+        f64::MIN_POSITIVE,
+        1.0,
+        390_202.153_999_999_98,
+        390_202.154,
+        f64::MAX,
+        f64::INFINITY,
+        f64::NAN,
+    ];
+    for a in xs {
+        for b in xs {
+            assert_eq!(
+                total_order_key(a).cmp(&total_order_key(b)),
+                a.total_cmp(&b),
+                "{a} vs {b}"
+            );
+        }
+    }
+}
