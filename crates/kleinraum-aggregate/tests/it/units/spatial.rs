@@ -94,7 +94,7 @@ fn visiting_in_any_order_gives_the_same_assignment() {
     assert_eq!(idx.assign_in_order(&xs, &ys, &shuffled), plain);
 }
 
-/// The coarse order equals a stable sort of the points by the cell of a 256 × 256 grid over
+/// The coarse order equals a stable sort of the points by the cell of a 64 × 64 grid over
 /// their bounding box, numbered along the Z curve (computed here the plain way); the full
 /// Morton order refines it.
 #[test]
@@ -128,10 +128,10 @@ fn coarse_morton_order_is_a_stable_sort_by_z_cell() {
         if !finite(i) {
             return u32::MAX;
         }
-        // The top 8 bits of each 16-bit grid coordinate, interleaved (x in the even bits).
-        let qx = (((xs[i] - minx) * scale) as u32) >> 8;
-        let qy = (((ys[i] - miny) * scale) as u32) >> 8;
-        (0..8).fold(0, |z, b| {
+        // The top 6 bits of each 16-bit grid coordinate, interleaved (x in the even bits).
+        let qx = (((xs[i] - minx) * scale) as u32) >> 10;
+        let qy = (((ys[i] - miny) * scale) as u32) >> 10;
+        (0..6).fold(0, |z, b| {
             z | ((qx >> b) & 1) << (2 * b) | ((qy >> b) & 1) << (2 * b + 1)
         })
     };
