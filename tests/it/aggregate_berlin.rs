@@ -376,17 +376,22 @@ fn published_result_has_no_leaking_relation() {
     );
 }
 
-#[test]
-fn the_binary_writes_the_contract_csv() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("berlin.csv");
+/// Runs the built binary's `aggregate` on data/berlin.toml into `out` (format by extension).
+fn aggregate_berlin_to(out: &std::path::Path) -> std::path::PathBuf {
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_kleinraum"))
         .current_dir(repo())
         .args(["aggregate", "data/berlin.toml", "--out"])
-        .arg(&out)
+        .arg(out)
         .status()
         .unwrap();
     assert!(status.success());
+    out.to_path_buf()
+}
+
+#[test]
+fn the_binary_writes_the_contract_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = aggregate_berlin_to(&dir.path().join("berlin.csv"));
     let mut rd = csv::Reader::from_path(&out).unwrap();
     let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_string).collect();
     let r = &runs().published;
@@ -434,14 +439,7 @@ fn the_binary_writes_the_contract_csv() {
 #[test]
 fn the_binary_writes_the_geometries_of_the_engine_run() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("berlin.geojson");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_kleinraum"))
-        .current_dir(repo())
-        .args(["aggregate", "data/berlin.toml", "--out"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out = aggregate_berlin_to(&dir.path().join("berlin.geojson"));
     let expected = dir.path().join("engine.geojson");
     kleinraum_load::write::write_geojson(&runs().published, &expected).unwrap();
     let (got, want) = (
