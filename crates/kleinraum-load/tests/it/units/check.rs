@@ -420,7 +420,8 @@ fn total_order_key_orders_as_total_cmp() {
         4.9e-324,
         f64::MIN_POSITIVE,
         1.0,
-        390_202.153_999_999_98,
+        // Two neighbouring doubles.
+        f64::from_bits(390_202.154f64.to_bits() - 1),
         390_202.154,
         f64::MAX,
         f64::INFINITY,
