@@ -251,7 +251,7 @@ struct Prepared<'d> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Geometries {
     Copy,
-    /// The caller moves them in afterwards ([`run_located_owned`]).
+    /// The caller moves them in afterwards ([`run_located_taking_geometries`]).
     Leave,
 }
 

@@ -892,7 +892,7 @@ pub fn morton_order(xs: &[f64], ys: &[f64]) -> Vec<u32> {
 /// same; 20M: 151 → 142 ms).
 const COARSE_BITS: u32 = 12;
 
-/// [`morton_order`] to the first [`COARSE_BITS`] bits of the key: points grouped by cell of a
+/// [`morton_order`] to the first 12 bits of the key (`COARSE_BITS`): points grouped by cell of a
 /// 64 × 64 grid over their bounding box, cells in Morton order, points within one in input
 /// order.
 /// For a single join this gives the lookups nearly all of the full order's locality (a cell

@@ -1383,6 +1383,15 @@ fn read_points_layer(
 /// The count columns of one join file and its diagnostics.
 type JoinResult = Result<(Vec<CountColumn>, Vec<Diagnostic>), LoadError>;
 
+/// The smallest and largest of `ints` if they are few enough between them for a table with a
+/// slot per value (at most four per key, plus a little): [`KeyIndex::Dense`].
+fn dense_range(ints: &[u64]) -> Option<(u64, u64)> {
+    let (lo, hi) = ints
+        .iter()
+        .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    (!ints.is_empty() && hi - lo < 4 * ints.len() as u64 + 1024).then_some((lo, hi))
+}
+
 /// Point keys → point index. Keys that are all plain integers (`17`, no sign, no leading zero)
 /// are looked up as numbers, in a table where they are dense: no string is hashed. Any other
 /// text matches no such key, exactly as when comparing text.
@@ -1410,10 +1419,7 @@ impl<'a> KeyIndex<'a> {
         };
         match keys {
             PointKeys::Int(ints) if !ints.is_empty() => {
-                let (lo, hi) = ints
-                    .iter()
-                    .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-                if hi - lo < 4 * n as u64 + 1024 {
+                if let Some((lo, hi)) = dense_range(ints) {
                     let mut slots = vec![u32::MAX; (hi - lo + 1) as usize];
                     for (i, &v) in ints.iter().enumerate() {
                         insert(&mut slots[(v - lo) as usize], i);
@@ -1446,12 +1452,9 @@ impl<'a> KeyIndex<'a> {
         let PointKeys::Int(ints) = keys else {
             return false;
         };
-        let (lo, hi) = ints
-            .iter()
-            .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-        if ints.is_empty() || hi - lo >= 4 * ints.len() as u64 + 1024 {
+        let Some((lo, hi)) = dense_range(ints) else {
             return false;
-        }
+        };
         let mut seen = vec![0u64; ((hi - lo) / 64 + 1) as usize];
         for &v in ints {
             let k = v - lo;
