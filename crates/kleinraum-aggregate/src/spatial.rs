@@ -507,10 +507,12 @@ impl GridIndex {
                         }
                     }
                 });
-                for bc in bcells.iter() {
+                // No sort by polygon needed: the pieces are listed in polygon order, so each
+                // cell received its edges in that order.
+                debug_assert!(bcells.iter().all(|bc| {
                     slots[bc.edge_start as usize - e0..bc.edge_end as usize - e0]
-                        .sort_by_key(|e| e.poly);
-                }
+                        .is_sorted_by_key(|e| e.poly)
+                }));
                 let mut sets: Vec<u32> = Vec::new();
                 let mut set: Vec<u32> = Vec::new();
                 for (jr, row) in rows.iter_mut().enumerate() {
