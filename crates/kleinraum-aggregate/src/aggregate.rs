@@ -840,9 +840,16 @@ impl AreaLocator {
 
     /// Grid polygon indices (sorted by id) → area indices of the level.
     fn areas_of(&self, mut found: Vec<u32>) -> Vec<u32> {
-        for k in found.iter_mut().filter(|k| **k != OUTSIDE) {
-            *k = self.order[*k as usize] as u32;
+        // Areas listed in id order (the usual file) need no renumbering; else on all cores:
+        // a pass over every point, on the way from the join to the sums.
+        if self.order.iter().enumerate().all(|(i, &k)| i == k) {
+            return found;
         }
+        found
+            .par_iter_mut()
+            .with_min_len(1 << 16)
+            .filter(|k| **k != OUTSIDE)
+            .for_each(|k| *k = self.order[*k as usize] as u32);
         found
     }
 }
@@ -929,25 +936,32 @@ impl BboxLocator {
 /// Points in total, assigned and outside, with the first outside points as examples.
 fn assignment_report(dataset: &Dataset, assignment: &[u32]) -> AssignmentReport {
     let pts = &dataset.points;
+    // Counted on all cores; the examples, the first outside points in file order, looked for
+    // only when there are any.
+    let outside = assignment
+        .par_iter()
+        .with_min_len(1 << 16)
+        .filter(|&&a| a == OUTSIDE)
+        .count();
     let mut report = AssignmentReport {
         points: pts.len(),
+        outside,
         ..Default::default()
     };
-    for (i, &a) in assignment.iter().enumerate() {
-        if a == OUTSIDE {
-            report.outside += 1;
-            if report.outside_examples.len() < OUTSIDE_EXAMPLES {
-                report.outside_examples.push(ReportedPoint {
-                    key: pts
-                        .keys
-                        .get(i)
-                        .map(std::borrow::Cow::into_owned)
-                        .unwrap_or_else(|| format!("row {}", i + 1)),
-                    x: pts.x[i],
-                    y: pts.y[i],
-                });
-            }
-        }
+    if outside > 0 {
+        report.outside_examples = (assignment.iter().enumerate())
+            .filter(|&(_, &a)| a == OUTSIDE)
+            .take(OUTSIDE_EXAMPLES)
+            .map(|(i, _)| ReportedPoint {
+                key: pts
+                    .keys
+                    .get(i)
+                    .map(std::borrow::Cow::into_owned)
+                    .unwrap_or_else(|| format!("row {}", i + 1)),
+                x: pts.x[i],
+                y: pts.y[i],
+            })
+            .collect();
     }
     report.assigned = report.points - report.outside;
     report

@@ -319,14 +319,13 @@ pub fn geometry_problems(geometry: &MultiPolygon<f64>) -> Vec<GeometryProblem> {
             }
             // Consecutive edges of a ring share a vertex: unless they lie on one line, that
             // vertex is all they share (what `line_intersection` would say, at a fraction of
-            // its cost; every vertex is such a pair).
-            if s.part == t.part
-                && s.ring == t.ring
-                && consecutive(s.idx, t.idx, s.n)
-                && (RobustKernel::orient2d(s.a, s.b, t.a) != Orientation::Collinear
-                    || RobustKernel::orient2d(s.a, s.b, t.b) != Orientation::Collinear)
-            {
-                continue;
+            // its cost; every vertex is such a pair). The shared vertex lies on `s`'s line
+            // anyway: only `t`'s other end is tested.
+            if s.part == t.part && s.ring == t.ring && consecutive(s.idx, t.idx, s.n) {
+                let other = if t.a == s.a || t.a == s.b { t.b } else { t.a };
+                if RobustKernel::orient2d(s.a, s.b, other) != Orientation::Collinear {
+                    continue;
+                }
             }
             let Some(hit) = line_intersection(Line::new(s.a, s.b), Line::new(t.a, t.b)) else {
                 continue;

@@ -515,6 +515,40 @@ fn a_given_visiting_order_gives_the_same_assignment() {
     );
 }
 
+/// The locator answers with positions in the level's list of areas, whatever their order:
+/// listed against their id order, every point lands in the area of the same id as when listed
+/// in id order (the areas' numbering is then mapped, not taken as it is).
+#[test]
+fn areas_listed_out_of_id_order_get_the_same_points() {
+    use kleinraum_aggregate::aggregate::AreaLocator;
+    use kleinraum_aggregate::spatial::{OUTSIDE, coarse_morton_order};
+    let points: Vec<(usize, u32, u32, u32)> = (0..900).map(|k| (k % 4, 1, 0, 0)).collect();
+    let mut ds = dataset(&points, &["A", "A", "B", "B"]);
+    for k in 0..ds.points.x.len() {
+        ds.points.x[k] = (k * 37 % 4400) as f64 - 100.0;
+        ds.points.y[k] = (k * 53 % 1100) as f64 - 50.0;
+    }
+    let in_order = &ds.levels[0].areas;
+    let mut reversed = in_order.clone();
+    reversed.reverse();
+    let order = coarse_morton_order(&ds.points.x, &ds.points.y);
+    let a = AreaLocator::new(in_order, "sr").unwrap();
+    let b = AreaLocator::new(&reversed, "sr").unwrap();
+    let (a, b) = (
+        a.assign_layer_in(&ds.points, Some(&order)).unwrap(),
+        b.assign_layer_in(&ds.points, Some(&order)).unwrap(),
+    );
+    let id = |areas: &[kleinraum_aggregate::model::Area], k: u32| {
+        (k != OUTSIDE).then(|| areas[k as usize].id.clone())
+    };
+    assert!(a.contains(&OUTSIDE) && (0..4).all(|k| a.contains(&k)));
+    for (&p, &q) in a.iter().zip(&b) {
+        assert_eq!(id(in_order, p), id(&reversed, q));
+    }
+    // Positions differ where the lists differ: the mapping was applied.
+    assert!(a.iter().zip(&b).any(|(p, q)| p != q));
+}
+
 /// The run that moves the geometries into its result (`kleinraum aggregate`) gives the result
 /// of the run that copies them: geometries, areas measured from them, and the areas of a level
 /// without geometry summed from its children.

@@ -188,7 +188,8 @@ fn agrees_with_geo_validation_on_random_polygons() {
 }
 
 /// `geometry_problems` skips `line_intersection` for consecutive ring edges that do not lie on
-/// one line, taking their shared vertex as all they have in common. That must be what
+/// one line (tested at the end of the second edge that is not the shared vertex), taking their
+/// shared vertex as all they have in common. That must be what
 /// `line_intersection` says: checked on every triple of a small grid (many collinear, spike and
 /// near-degenerate cases) and on random points far from the origin (rounding).
 #[test]
@@ -229,9 +230,21 @@ fn consecutive_edges_off_one_line_meet_only_in_their_vertex() {
             (Line::new(a, b), Line::new(b, c)),
             (Line::new(b, c), Line::new(a, b)),
         ] {
-            if RobustKernel::orient2d(s.start, s.end, t.start) != Orientation::Collinear
-                || RobustKernel::orient2d(s.start, s.end, t.end) != Orientation::Collinear
-            {
+            // The sweep's test: `t`'s end that is not the shared vertex, against `s`'s line;
+            // the same as testing both ends (the shared one lies on the line exactly).
+            let other = if t.start == s.start || t.start == s.end {
+                t.end
+            } else {
+                t.start
+            };
+            let off_line = RobustKernel::orient2d(s.start, s.end, other) != Orientation::Collinear;
+            assert_eq!(
+                off_line,
+                RobustKernel::orient2d(s.start, s.end, t.start) != Orientation::Collinear
+                    || RobustKernel::orient2d(s.start, s.end, t.end) != Orientation::Collinear,
+                "{s:?} {t:?}"
+            );
+            if off_line {
                 skipped += 1;
                 assert_eq!(
                     line_intersection(s, t),
