@@ -479,19 +479,25 @@ fn sum_by_area_2m_points_5_columns_timing() {
     }
 }
 
+/// The four squares of [`dataset`] with 900 points: some outside every area, the rest spread
+/// over all four.
+fn spread_points() -> Dataset {
+    let points: Vec<(usize, u32, u32, u32)> = (0..900).map(|k| (k % 4, 1, 0, 0)).collect();
+    let mut ds = dataset(&points, &["A", "A", "B", "B"]);
+    for k in 0..ds.points.x.len() {
+        ds.points.x[k] = (k * 37 % 4400) as f64 - 100.0;
+        ds.points.y[k] = (k * 53 % 1100) as f64 - 50.0;
+    }
+    ds
+}
+
 /// A visiting order computed beforehand (the loader's, beside the index build) gives the
 /// assignment the locator gives alone; an order of another length is not used.
 #[test]
 fn a_given_visiting_order_gives_the_same_assignment() {
     use kleinraum_aggregate::aggregate::AreaLocator;
     use kleinraum_aggregate::spatial::{OUTSIDE, coarse_morton_order};
-    let points: Vec<(usize, u32, u32, u32)> = (0..900).map(|k| (k % 4, 1, 0, 0)).collect();
-    let mut ds = dataset(&points, &["A", "A", "B", "B"]);
-    // Some points outside every area, the rest spread over all four squares.
-    for k in 0..ds.points.x.len() {
-        ds.points.x[k] = (k * 37 % 4400) as f64 - 100.0;
-        ds.points.y[k] = (k * 53 % 1100) as f64 - 50.0;
-    }
+    let ds = spread_points();
     let locator = AreaLocator::new(&ds.levels[0].areas, "sr").unwrap();
     let alone = locator.assign_layer(&ds.points).unwrap();
     assert!(alone.contains(&OUTSIDE) && (0..4).all(|a| alone.contains(&a)));
@@ -522,12 +528,7 @@ fn a_given_visiting_order_gives_the_same_assignment() {
 fn areas_listed_out_of_id_order_get_the_same_points() {
     use kleinraum_aggregate::aggregate::AreaLocator;
     use kleinraum_aggregate::spatial::{OUTSIDE, coarse_morton_order};
-    let points: Vec<(usize, u32, u32, u32)> = (0..900).map(|k| (k % 4, 1, 0, 0)).collect();
-    let mut ds = dataset(&points, &["A", "A", "B", "B"]);
-    for k in 0..ds.points.x.len() {
-        ds.points.x[k] = (k * 37 % 4400) as f64 - 100.0;
-        ds.points.y[k] = (k * 53 % 1100) as f64 - 50.0;
-    }
+    let ds = spread_points();
     let in_order = &ds.levels[0].areas;
     let mut reversed = in_order.clone();
     reversed.reverse();
