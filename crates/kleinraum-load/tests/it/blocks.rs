@@ -70,6 +70,14 @@ fn load(path: &Path, block: usize) -> (kleinraum_aggregate::model::PointLayer, V
     (layer, d)
 }
 
+/// The duplicate-key messages among `d`: (line, key, message).
+fn duplicate_keys(d: &[Diagnostic]) -> Vec<(usize, &str, &str)> {
+    d.iter()
+        .filter(|d| d.message.starts_with("duplicate key"))
+        .map(|d| (d.row, d.value.as_str(), d.message.as_str()))
+        .collect()
+}
+
 fn assert_same(path: &Path) {
     let (whole, whole_d) = load(path, usize::MAX);
     assert!(whole.len() > 100 && !whole_d.is_empty(), "{}", whole.len());
@@ -192,11 +200,7 @@ fn duplicate_keys_name_their_lines() {
     for block in [usize::MAX, 1, 7, 40, 64] {
         let (layer, d) = load(&p, block);
         assert_eq!(layer.len(), 7, "block {block}");
-        let dups: Vec<(usize, &str, &str)> = d
-            .iter()
-            .filter(|d| d.message.starts_with("duplicate key"))
-            .map(|d| (d.row, d.value.as_str(), d.message.as_str()))
-            .collect();
+        let dups = duplicate_keys(&d);
         let want = [(8, "a", 2), (9, "b", 4), (11, "f", 10)];
         assert_eq!(dups.len(), want.len(), "block {block}: {d:?}");
         for ((row, value, message), (wrow, wvalue, first)) in dups.iter().zip(want) {
@@ -232,11 +236,7 @@ fn duplicate_integer_keys_without_joins_name_their_lines() {
         for block in [usize::MAX, 1, 20] {
             let (layer, d) = load(&p, block);
             assert_eq!(layer.len(), 6, "{name}, block {block}");
-            let dups: Vec<(usize, &str, &str)> = d
-                .iter()
-                .filter(|d| d.message.starts_with("duplicate key"))
-                .map(|d| (d.row, d.value.as_str(), d.message.as_str()))
-                .collect();
+            let dups = duplicate_keys(&d);
             match want {
                 None => assert!(dups.is_empty(), "{name}, block {block}: {d:?}"),
                 Some((row, value, first)) => {
