@@ -796,7 +796,7 @@ impl AreaLocator {
         let (order, polys) = polygons_by_id(areas, level)?;
         Ok(AreaLocator {
             order,
-            grid: GridIndex::build_owned(polys),
+            grid: GridIndex::build_refs(&polys),
         })
     }
 
@@ -858,21 +858,22 @@ impl AreaLocator {
 /// positions in the level.
 fn finest_polygons(
     finest: &crate::model::Level,
-) -> Result<(Vec<usize>, Vec<MultiPolygon<f64>>), EngineError> {
+) -> Result<(Vec<usize>, Vec<&MultiPolygon<f64>>), EngineError> {
     polygons_by_id(&finest.areas, &finest.key)
 }
 
-fn polygons_by_id(
-    areas: &[Area],
+/// The areas' geometries in id order (not copied) and their positions in `areas`.
+fn polygons_by_id<'a>(
+    areas: &'a [Area],
     level: &str,
-) -> Result<(Vec<usize>, Vec<MultiPolygon<f64>>), EngineError> {
+) -> Result<(Vec<usize>, Vec<&'a MultiPolygon<f64>>), EngineError> {
     // Sorted by id so that a point in an overlap goes to the lowest id.
     let mut order: Vec<usize> = (0..areas.len()).collect();
     order.sort_by(|&a, &b| areas[a].id.cmp(&areas[b].id));
     let mut polys = Vec::with_capacity(order.len());
     for &i in &order {
         let a = &areas[i];
-        polys.push(a.geometry.clone().ok_or_else(|| {
+        polys.push(a.geometry.as_ref().ok_or_else(|| {
             level_err(
                 level,
                 format!("area {:?} of the finest level has no geometry", a.id),
@@ -885,14 +886,14 @@ fn polygons_by_id(
 /// Locates few points (facilities) without building a grid: polygons in priority order, each
 /// tested with the exact rule of [`crate::spatial`] where its bounding box holds the point. The
 /// answer equals [`GridIndex`]'s (both equal [`crate::spatial::locate_brute_force`]).
-struct BboxLocator {
+struct BboxLocator<'a> {
     order: Vec<usize>,
-    polys: Vec<MultiPolygon<f64>>,
+    polys: Vec<&'a MultiPolygon<f64>>,
     bboxes: Vec<[f64; 4]>,
 }
 
-impl BboxLocator {
-    fn new(order: Vec<usize>, polys: Vec<MultiPolygon<f64>>) -> Self {
+impl<'a> BboxLocator<'a> {
+    fn new(order: Vec<usize>, polys: Vec<&'a MultiPolygon<f64>>) -> Self {
         let bboxes = polys
             .iter()
             .map(|p| match p.bounding_rect() {

@@ -314,3 +314,48 @@ fn near_boundary_finds_points_on_edges_only() {
     assert!(!idx.near_boundary(10.5, 5.0, 0.01));
     assert!(!idx.near_boundary(5.0, 5.0, 0.01));
 }
+
+/// Points exactly on edges and vertices leave the segment test undecided; the index then
+/// applies the plain rule to every ring of the candidate polygons as it stores them (all
+/// parts, all holes, in any order of rings). A two-part polygon with a hole in each part, an
+/// island filling one hole's corner and a point grid through every edge and vertex: the
+/// same answers as the plain rule, with the undecided case taken many times.
+#[test]
+fn undecided_points_get_the_plain_rule_on_every_ring() {
+    let part = |outer, hole| mp(outer, vec![hole]).0.remove(0);
+    let two_parts = MultiPolygon(vec![
+        part(square(0.0, 0.0, 10.0, 10.0), square(2.0, 2.0, 4.0, 4.0)),
+        part(square(20.0, 0.0, 30.0, 10.0), square(22.0, 2.0, 26.0, 8.0)),
+    ]);
+    let polys = vec![
+        mp(square(3.0, 3.0, 4.0, 4.0), vec![]),
+        two_parts,
+        mp(square(10.0, 0.0, 20.0, 10.0), vec![]),
+    ];
+    let mut pts = Vec::new();
+    for i in 0..=64 {
+        for j in 0..=24 {
+            pts.push((-1.0 + 0.5 * i as f64, -1.0 + 0.5 * j as f64));
+        }
+    }
+    let brute_force: Vec<Option<u32>> = pts
+        .iter()
+        .map(|&(x, y)| locate_brute_force(&polys, x, y))
+        .collect();
+    for want in [0, 1, 2] {
+        assert!(brute_force.contains(&Some(want)), "polygon {want} is hit");
+    }
+    for density in [0.5, 2.0, 8.0] {
+        let idx = GridIndex::build_with_density(&polys, density);
+        let (xs, ys): (Vec<f64>, Vec<f64>) = pts.iter().copied().unzip();
+        let (_, _, undecided) = idx.profile(&xs, &ys);
+        assert!(undecided > 20, "{undecided} points left to the plain rule");
+        check_against_brute_force(&polys, &pts, &brute_force, density);
+    }
+    // Beyond the grid's margin the nearness test reads every ring.
+    let idx = GridIndex::build(&polys);
+    assert!(idx.near_boundary(-5.0, 5.0, 5.0));
+    assert!(idx.near_boundary(35.0, 9.0, 5.0));
+    assert!(!idx.near_boundary(-5.0, 5.0, 4.9));
+    assert!(!idx.near_boundary(-500.0, 5.0, 10.0));
+}
