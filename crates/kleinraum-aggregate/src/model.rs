@@ -310,10 +310,13 @@ pub struct WeightLayer {
 
 /// The keys of the address points (e.g. `addr_id`), stored compactly: 20 million keys as
 /// `String`s take over a gigabyte. Keys written as plain integers (digits, no leading zero, the
-/// usual case) take 8 bytes each; any other keys their text plus an offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// usual case) take 4 bytes each below 2^32 and 8 above; any other keys their text plus an
+/// offset.
+#[derive(Debug, Clone)]
 pub enum PointKeys {
-    /// Every key is a plain integer.
+    /// Every key is a plain integer below 2^32.
+    Small(Vec<u32>),
+    /// Every key is a plain integer, one at least 2^32.
     Int(Vec<u64>),
     /// Keys as text: `text[ends[i - 1]..ends[i]]` is key `i`.
     Text {
@@ -326,7 +329,58 @@ pub enum PointKeys {
 
 impl Default for PointKeys {
     fn default() -> Self {
-        PointKeys::Int(Vec::new())
+        PointKeys::Small(Vec::new())
+    }
+}
+
+/// Integer keys are equal when their values are, however wide they are stored.
+impl PartialEq for PointKeys {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.ints(), other.ints()) {
+            (Some(a), Some(b)) => a.len() == b.len() && a.iter().eq(b.iter()),
+            (None, None) => matches!(
+                (self, other),
+                (PointKeys::Text { text: t, ends: e }, PointKeys::Text { text: u, ends: f })
+                    if t == u && e == f
+            ),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for PointKeys {}
+
+/// Integer keys as stored ([`PointKeys::ints`]).
+#[derive(Clone, Copy)]
+pub enum IntKeys<'a> {
+    Small(&'a [u32]),
+    Int(&'a [u64]),
+}
+
+impl IntKeys<'_> {
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        match self {
+            IntKeys::Small(v) => v.len(),
+            IntKeys::Int(v) => v.len(),
+        }
+    }
+
+    /// True if there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The keys' values, in order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (small, wide) = match *self {
+            IntKeys::Small(v) => (v, &[][..]),
+            IntKeys::Int(v) => (&[][..], v),
+        };
+        small
+            .iter()
+            .map(|&k| u64::from(k))
+            .chain(wide.iter().copied())
     }
 }
 
@@ -346,6 +400,7 @@ impl PointKeys {
     /// Number of keys.
     pub fn len(&self) -> usize {
         match self {
+            PointKeys::Small(v) => v.len(),
             PointKeys::Int(v) => v.len(),
             PointKeys::Text { ends, .. } => ends.len(),
         }
@@ -356,9 +411,19 @@ impl PointKeys {
         self.len() == 0
     }
 
+    /// The keys as integers, if every one is a plain integer.
+    pub fn ints(&self) -> Option<IntKeys<'_>> {
+        match self {
+            PointKeys::Small(v) => Some(IntKeys::Small(v)),
+            PointKeys::Int(v) => Some(IntKeys::Int(v)),
+            PointKeys::Text { .. } => None,
+        }
+    }
+
     /// Key `i`.
     pub fn get(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
         match self {
+            PointKeys::Small(v) => v.get(i).map(|k| k.to_string().into()),
             PointKeys::Int(v) => v.get(i).map(|k| k.to_string().into()),
             PointKeys::Text { text, ends } => {
                 let end = *ends.get(i)?;
@@ -375,13 +440,14 @@ impl PointKeys {
 
     /// Room for `n` integer keys (the common case; text keys grow as they come).
     pub fn with_capacity(n: usize) -> Self {
-        PointKeys::Int(Vec::with_capacity(n))
+        PointKeys::Small(Vec::with_capacity(n))
     }
 
     /// Capacity for `n` more keys (their ends, for text keys) where the system grants it: a
     /// hint, without it the keys grow as they are pushed.
     pub fn reserve(&mut self, n: usize) {
         let _ = match self {
+            PointKeys::Small(v) => v.try_reserve(n),
             PointKeys::Int(v) => v.try_reserve(n),
             PointKeys::Text { ends, .. } => ends.try_reserve(n),
         };
@@ -390,10 +456,10 @@ impl PointKeys {
     /// Appends a key.
     pub fn push(&mut self, key: impl AsRef<str>) {
         let key = key.as_ref();
-        if let PointKeys::Int(v) = self {
+        if !matches!(self, PointKeys::Text { .. }) {
             match plain_int(key) {
                 Some(k) => {
-                    v.push(k);
+                    self.push_int(k);
                     return;
                 }
                 None => self.make_text(),
@@ -406,8 +472,16 @@ impl PointKeys {
     }
 
     /// Appends a key written as a plain integer (see [`plain_int`]), given as its value.
+    #[inline]
     pub fn push_int(&mut self, key: u64) {
         match self {
+            PointKeys::Small(v) => match u32::try_from(key) {
+                Ok(k) => v.push(k),
+                Err(_) => {
+                    self.widen();
+                    self.push_int(key);
+                }
+            },
             PointKeys::Int(v) => v.push(key),
             PointKeys::Text { text, ends } => {
                 use std::fmt::Write as _;
@@ -417,11 +491,20 @@ impl PointKeys {
         }
     }
 
+    /// Small keys stored as wide ones (a key of 2^32 or more is coming).
+    fn widen(&mut self) {
+        if let PointKeys::Small(v) = self {
+            let mut wide = Vec::with_capacity(v.capacity().max(v.len() + 1));
+            wide.extend(v.iter().map(|&k| u64::from(k)));
+            *self = PointKeys::Int(wide);
+        }
+    }
+
     fn make_text(&mut self) {
-        if let PointKeys::Int(v) = self {
+        if let Some(ints) = self.ints() {
             let mut text = String::new();
-            let mut ends = Vec::with_capacity(v.len());
-            for k in v.iter() {
+            let mut ends = Vec::with_capacity(ints.len());
+            for k in ints.iter() {
                 use std::fmt::Write as _;
                 let _ = write!(text, "{k}");
                 ends.push(text.len());
@@ -430,11 +513,22 @@ impl PointKeys {
         }
     }
 
-    /// Appends the keys of `other` (text keys when either has text keys).
+    /// Appends the keys of `other` (wide when either is wide, text keys when either has text
+    /// keys).
     pub fn append(&mut self, mut other: PointKeys) {
-        if let (PointKeys::Int(v), PointKeys::Int(w)) = (&mut *self, &other) {
-            v.extend_from_slice(w);
-            return;
+        match (&mut *self, &other) {
+            (PointKeys::Small(v), PointKeys::Small(w)) => {
+                v.extend_from_slice(w);
+                return;
+            }
+            (PointKeys::Small(_) | PointKeys::Int(_), PointKeys::Small(_) | PointKeys::Int(_)) => {
+                self.widen();
+                if let (PointKeys::Int(v), Some(w)) = (&mut *self, other.ints()) {
+                    v.extend(w.iter());
+                }
+                return;
+            }
+            _ => {}
         }
         self.make_text();
         other.make_text();
@@ -452,6 +546,9 @@ impl PointKeys {
     pub fn permuted(&self, perm: &[u32]) -> PointKeys {
         use rayon::prelude::*;
         match self {
+            PointKeys::Small(v) => {
+                PointKeys::Small(perm.par_iter().map(|&i| v[i as usize]).collect())
+            }
             PointKeys::Int(v) => PointKeys::Int(perm.par_iter().map(|&i| v[i as usize]).collect()),
             PointKeys::Text { text, ends } => {
                 let mut out = PointKeys::Text {

@@ -1385,10 +1385,11 @@ type JoinResult = Result<(Vec<CountColumn>, Vec<Diagnostic>), LoadError>;
 
 /// The smallest and largest of `ints` if they are few enough between them for a table with a
 /// slot per value (at most four per key, plus a little): [`KeyIndex::Dense`].
-fn dense_range(ints: &[u64]) -> Option<(u64, u64)> {
-    let (lo, hi) = ints
-        .iter()
-        .fold((u64::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+fn dense_range<T: Copy + Into<u64>>(ints: &[T]) -> Option<(u64, u64)> {
+    let (lo, hi) = ints.iter().fold((u64::MAX, 0), |(lo, hi), &v| {
+        let v = v.into();
+        (lo.min(v), hi.max(v))
+    });
     (!ints.is_empty() && hi - lo < 4 * ints.len() as u64 + 1024).then_some((lo, hi))
 }
 
@@ -1418,22 +1419,9 @@ impl<'a> KeyIndex<'a> {
             }
         };
         match keys {
-            PointKeys::Int(ints) if !ints.is_empty() => {
-                if let Some((lo, hi)) = dense_range(ints) {
-                    let mut slots = vec![u32::MAX; (hi - lo + 1) as usize];
-                    for (i, &v) in ints.iter().enumerate() {
-                        insert(&mut slots[(v - lo) as usize], i);
-                    }
-                    KeyIndex::Dense { base: lo, slots }
-                } else {
-                    let mut map = FxHashMap::with_capacity_and_hasher(n, Default::default());
-                    for (i, &v) in ints.iter().enumerate() {
-                        insert(map.entry(v).or_insert(u32::MAX), i);
-                    }
-                    KeyIndex::Int(map)
-                }
-            }
-            PointKeys::Int(_) => KeyIndex::Text(FxHashMap::default()),
+            PointKeys::Small(ints) if !ints.is_empty() => Self::of_ints(ints, insert),
+            PointKeys::Int(ints) if !ints.is_empty() => Self::of_ints(ints, insert),
+            PointKeys::Small(_) | PointKeys::Int(_) => KeyIndex::Text(FxHashMap::default()),
             PointKeys::Text { text, ends } => {
                 let mut map = FxHashMap::with_capacity_and_hasher(n, Default::default());
                 let mut start = 0;
@@ -1446,18 +1434,40 @@ impl<'a> KeyIndex<'a> {
         }
     }
 
+    /// The index of integer keys (not empty): a table where they are dense, else a map.
+    fn of_ints<T: Copy + Into<u64>>(ints: &[T], mut insert: impl FnMut(&mut u32, usize)) -> Self {
+        if let Some((lo, hi)) = dense_range(ints) {
+            let mut slots = vec![u32::MAX; (hi - lo + 1) as usize];
+            for (i, &v) in ints.iter().enumerate() {
+                insert(&mut slots[(v.into() - lo) as usize], i);
+            }
+            KeyIndex::Dense { base: lo, slots }
+        } else {
+            let mut map = FxHashMap::with_capacity_and_hasher(ints.len(), Default::default());
+            for (i, &v) in ints.iter().enumerate() {
+                insert(map.entry(v.into()).or_insert(u32::MAX), i);
+            }
+            KeyIndex::Int(map)
+        }
+    }
+
     /// True if `keys` are integers in a dense range without a repeat (the case of
     /// [`KeyIndex::Dense`]), found with one bit per possible key. False says nothing.
     fn surely_distinct(keys: &PointKeys) -> bool {
-        let PointKeys::Int(ints) = keys else {
-            return false;
-        };
+        match keys {
+            PointKeys::Small(ints) => Self::distinct_ints(ints),
+            PointKeys::Int(ints) => Self::distinct_ints(ints),
+            PointKeys::Text { .. } => false,
+        }
+    }
+
+    fn distinct_ints<T: Copy + Into<u64>>(ints: &[T]) -> bool {
         let Some((lo, hi)) = dense_range(ints) else {
             return false;
         };
         let mut seen = vec![0u64; ((hi - lo) / 64 + 1) as usize];
         for &v in ints {
-            let k = v - lo;
+            let k = v.into() - lo;
             let (word, bit) = ((k / 64) as usize, 1u64 << (k % 64));
             if seen[word] & bit != 0 {
                 return false;
