@@ -48,18 +48,13 @@ fn ring_crossings(ring: &[Coord<f64>], x: f64, y: f64) -> bool {
 
 /// Whether `(x, y)` belongs to `poly` under the module's rule (holes included).
 pub fn contains_rule(poly: &MultiPolygon<f64>, x: f64, y: f64) -> bool {
-    let mut inside = false;
-    for p in &poly.0 {
-        if ring_crossings(&p.exterior().0, x, y) {
-            inside = !inside;
-        }
-        for hole in p.interiors() {
-            if ring_crossings(&hole.0, x, y) {
-                inside = !inside;
-            }
-        }
-    }
-    inside
+    rings_contain(rings_of(poly), x, y)
+}
+
+/// The rule over a polygon's rings: inside when an odd number of them has the point inside.
+#[inline]
+fn rings_contain<'a>(rings: impl Iterator<Item = &'a [Coord<f64>]>, x: f64, y: f64) -> bool {
+    rings.fold(false, |inside, r| inside != ring_crossings(r, x, y))
 }
 
 /// The reference implementation: the first polygon (in slice order) containing the point under
@@ -898,10 +893,8 @@ impl GridIndex {
     /// [`contains_rule`] for polygon `p`, on its rings as stored here.
     fn contains(&self, p: u32, x: f64, y: f64) -> bool {
         let rings = self.poly_rings[p as usize]..self.poly_rings[p as usize + 1];
-        rings.fold(false, |inside, r| {
-            let ring = &self.verts[self.ring_at[r]..self.ring_at[r + 1]];
-            inside != ring_crossings(ring, x, y)
-        })
+        let rings = rings.map(|r| &self.verts[self.ring_at[r]..self.ring_at[r + 1]]);
+        rings_contain(rings, x, y)
     }
 }
 
